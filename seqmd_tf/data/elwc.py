@@ -1,0 +1,139 @@
+"""ELWC (ExampleListWithContext) encoding, decoding and feature specs.
+
+One query group is one ELWC: the context holds the query and user features,
+each example one listing. `feature_specs` turns the schema into the
+`tf.io.FixedLenFeature` specs TF-Ranking's parsers take; `encode_group`
+builds the proto; `read_groups` decodes records back into numpy for tests
+and tools. This module is the one place that imports TF-Ranking for parsing.
+"""
+
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_ranking as tfr
+from tensorflow_serving.apis import input_pb2
+
+from seqmd_tf.data.schema import FeatureSpec, SearchLogSchema
+
+MASK_FEATURE = "example_list_mask"
+PADDING_LABEL = -1
+
+_TF_DTYPES = {"float": tf.float32, "int": tf.int64, "string": tf.string}
+
+
+def tf_spec(spec: FeatureSpec, default=None) -> tf.io.FixedLenFeature:
+  default = spec.default if default is None else default
+  if spec.dtype == "string":
+    default = str(default)
+  return tf.io.FixedLenFeature(shape=(1,), dtype=_TF_DTYPES[spec.dtype],
+                               default_value=default)
+
+
+def feature_specs(schema: SearchLogSchema, roles: Sequence[str] = ("feature",)
+                  ) -> Tuple[Dict[str, tf.io.FixedLenFeature],
+                             Dict[str, tf.io.FixedLenFeature]]:
+  """(context_spec, example_spec) for the features with the given roles.
+
+  Labels get the padding label -1 as default, so padded list slots are
+  recognisable by every loss and metric.
+  """
+  context, example = {}, {}
+  for spec in schema.features:
+    if spec.role not in roles:
+      continue
+    default = PADDING_LABEL if spec.role == "label" else None
+    target = context if spec.part == "context" else example
+    target[spec.name] = tf_spec(spec, default)
+  return context, example
+
+
+def label_spec(schema: SearchLogSchema, tasks: Sequence[str]
+               ) -> Dict[str, Tuple[str, tf.io.FixedLenFeature]]:
+  """task -> (label feature name, spec), as MultiLabelDatasetBuilder takes."""
+  out = {}
+  for task in tasks:
+    spec = schema.label(task)
+    out[task] = (spec.name, tf.io.FixedLenFeature(
+        shape=(1,), dtype=tf.float32, default_value=float(PADDING_LABEL)))
+  return out
+
+
+def _set(feature_map, spec: FeatureSpec, value) -> None:
+  feat = feature_map[spec.name]
+  if spec.dtype == "float":
+    feat.float_list.value.append(float(value))
+  elif spec.dtype == "int":
+    feat.int64_list.value.append(int(value))
+  else:
+    feat.bytes_list.value.append(str(value).encode("utf-8"))
+
+
+def encode_group(schema: SearchLogSchema, context: Dict[str, object],
+                 examples: Dict[str, Sequence[object]],
+                 roles: Optional[Sequence[str]] = None) -> bytes:
+  """Serializes one query group. `examples` maps name -> per-listing values."""
+  elwc = input_pb2.ExampleListWithContext()
+  ctx_specs = [s for s in schema.select(part="context")
+               if roles is None or s.role in roles]
+  ex_specs = [s for s in schema.select(part="example")
+              if roles is None or s.role in roles]
+  for spec in ctx_specs:
+    if spec.name in context:
+      _set(elwc.context.features.feature, spec, context[spec.name])
+  columns = [(s, examples[s.name]) for s in ex_specs if s.name in examples]
+  if not columns:
+    raise ValueError("encode_group: no example feature of the schema given")
+  n = len(columns[0][1])
+  for spec, values in columns:
+    if len(values) != n:
+      raise ValueError(f"encode_group: feature '{spec.name}' has {len(values)} "
+                       f"values for a list of {n} listings")
+  rows = [examples_to_python(values) for _, values in columns]
+  for i in range(n):
+    fmap = elwc.examples.add().features.feature
+    for (spec, _), values in zip(columns, rows):
+      _set(fmap, spec, values[i])
+  return elwc.SerializeToString()
+
+
+def examples_to_python(values) -> List[object]:
+  if isinstance(values, np.ndarray):
+    return values.tolist()
+  return list(values)
+
+
+def parse_fn(schema: SearchLogSchema, roles: Sequence[str],
+             list_size: Optional[int] = None):
+  """A function parsing a batch of serialized ELWC into padded tensors."""
+  context_spec, example_spec = feature_specs(schema, roles)
+
+  def parse(serialized):
+    return tfr.data.parse_from_example_list(
+        serialized, list_size=list_size, context_feature_spec=context_spec,
+        example_feature_spec=example_spec, mask_feature_name=MASK_FEATURE)
+  return parse
+
+
+def read_groups(paths: Iterable[str], schema: SearchLogSchema,
+                roles: Sequence[str] = ("feature", "label", "oracle",
+                                        "position", "meta"),
+                batch_size: int = 256) -> Iterator[Dict[str, np.ndarray]]:
+  """Yields batches of parsed query groups as numpy (context [B], example
+  [B, L], and the mask). A corrupt record raises an error naming the file."""
+  parse = parse_fn(schema, roles)
+  for path in paths:
+    ds = tf.data.TFRecordDataset([path]).batch(batch_size).map(parse)
+    try:
+      for batch in ds:
+        yield {k: _squeeze(v.numpy()) for k, v in batch.items()}
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
+      raise ValueError(f"{path}: cannot read ELWC records: {e.message}") from None
+
+
+def _squeeze(a: np.ndarray) -> np.ndarray:
+  if a.ndim >= 2 and a.shape[-1] == 1:
+    a = a[..., 0]
+  if a.dtype == object:
+    a = np.vectorize(lambda b: b.decode("utf-8"), otypes=[object])(a) if a.size else a
+  return a
