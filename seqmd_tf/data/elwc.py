@@ -54,8 +54,7 @@ def label_spec(schema: SearchLogSchema, tasks: Sequence[str]
   out = {}
   for task in tasks:
     spec = schema.label(task)
-    out[task] = (spec.name, tf.io.FixedLenFeature(
-        shape=(1,), dtype=tf.float32, default_value=float(PADDING_LABEL)))
+    out[task] = (spec.name, tf_spec(spec, PADDING_LABEL))
   return out
 
 

@@ -1,0 +1,85 @@
+"""NDCG over ranked lists: one implementation for training, evaluation, reports.
+
+    DCG@k  = sum_{r <= k} (2^{y_(r)} - 1) / log2(r + 1)
+    NDCG@k = DCG@k / IDCG@k
+
+y_(r) is the label of the listing the model puts at rank r (ties broken by
+list order, a stable sort). Padded slots (label < 0) are never ranked.
+A list with no positive label for a task has IDCG = 0: it is *left out* of
+that task's NDCG, and the number of lists used is reported. (TF-Ranking's
+built-in NDCG counts such lists as 0, which mixes the share of lists with a
+positive into the score.) Pure TensorFlow, no TF-Ranking import, so it also
+runs on newer TF with tf-keras.
+"""
+
+from typing import Optional, Tuple
+
+import tensorflow as tf
+
+from seqmd_tf.keras_compat import keras
+
+
+def per_list_ndcg(labels: tf.Tensor, scores: tf.Tensor,
+                  topn: Optional[int] = None) -> Tuple[tf.Tensor, tf.Tensor]:
+  """NDCG of every list, and whether the list has a positive.
+
+  Args:
+    labels: [B, L] graded labels; < 0 marks padding.
+    scores: [B, L] model scores (higher ranks first).
+    topn: cutoff k, or None for the full list.
+  Returns:
+    (ndcg [B] float32, has_positive [B] bool).
+  """
+  labels = tf.cast(labels, tf.float32)
+  scores = tf.cast(scores, tf.float32)
+  valid = labels >= 0.0
+  gains = tf.where(valid, tf.pow(2.0, tf.maximum(labels, 0.0)) - 1.0, 0.0)
+  lowest = tf.reduce_min(tf.where(valid, scores, 0.0), axis=1, keepdims=True)
+  scores = tf.where(valid, scores, lowest - 1.0)  # padding ranks last
+  order = tf.argsort(scores, axis=1, direction="DESCENDING", stable=True)
+  ranked = tf.gather(gains, order, batch_dims=1)
+  ideal = tf.sort(gains, axis=1, direction="DESCENDING")
+  positions = tf.cast(tf.range(1, tf.shape(labels)[1] + 1), tf.float32)
+  discounts = 1.0 / (tf.math.log(positions + 1.0) / tf.math.log(2.0))
+  if topn is not None:
+    discounts = tf.where(positions <= float(topn), discounts, 0.0)
+  dcg = tf.reduce_sum(ranked * discounts, axis=1)
+  idcg = tf.reduce_sum(ideal * discounts, axis=1)
+  has_positive = idcg > 0.0
+  ndcg = tf.math.divide_no_nan(dcg, idcg)
+  return ndcg, has_positive
+
+
+@keras.utils.register_keras_serializable(package="seqmd")
+class NDCGMetric(keras.metrics.Metric):
+  """Mean NDCG@topn over the lists that have a positive label.
+
+  y_true: [B, L] labels with -1 padding; y_pred: [B, L] scores (for SEQ+MD the
+  task's log-probability). `lists_used` holds the number of lists averaged.
+  """
+
+  def __init__(self, topn: Optional[int] = None, name: Optional[str] = None,
+               **kwargs):
+    name = name or (f"ndcg_{topn}" if topn else "ndcg_full")
+    super().__init__(name=name, **kwargs)
+    self.topn = topn
+    self.total = self.add_weight("total", initializer="zeros")
+    self.lists_used = self.add_weight("lists_used", initializer="zeros")
+
+  def update_state(self, y_true, y_pred, sample_weight=None):
+    ndcg, has_positive = per_list_ndcg(y_true, y_pred, self.topn)
+    used = tf.cast(has_positive, tf.float32)
+    self.total.assign_add(tf.reduce_sum(ndcg * used))
+    self.lists_used.assign_add(tf.reduce_sum(used))
+
+  def result(self):
+    return tf.math.divide_no_nan(self.total, self.lists_used)
+
+  def reset_state(self):
+    self.total.assign(0.0)
+    self.lists_used.assign(0.0)
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(topn=self.topn)
+    return config

@@ -1,0 +1,105 @@
+"""FeaturePreprocessor: raw ranking features -> per-listing MD feature groups."""
+
+from typing import Dict, List, Sequence
+
+import tensorflow as tf
+
+from seqmd_tf.keras_compat import keras
+
+GROUPS = ("country", "dependent", "invariant")
+
+
+@keras.utils.register_keras_serializable(package="seqmd")
+class FeaturePreprocessor(keras.layers.Layer):
+  """Turns raw context/example features into the three MD feature groups.
+
+  Numeric feature x (transform t, training-split mean mu and std s):
+      z = (t(x) - mu) / s,    t = identity or log1p(max(x, 0))
+  Categorical feature: a vocabulary lookup with one out-of-vocabulary bucket,
+  then a learned embedding. Context features are broadcast over the list.
+
+  Every categorical feature's embedding is part of the "invariant" group, so
+  every model (with or without MD) sees country and platform; embeddings of
+  country-group features also form the "country" group that feeds the MD
+  country mask.
+
+  Inputs: dict name -> [B, 1] (context) or [B, L, 1] (example), plus the list
+  mask [B, L] under `mask_feature`.
+  Outputs: {"country": [B, L, d_c], "dependent": [B, L, d_d],
+            "invariant": [B, L, d_i]}.
+
+  `features` is a list of dicts, normally made by
+  `seqmd_tf.models.feature_config.build_feature_config`:
+      {"name", "part": "context"|"example", "group", "dtype",
+       "transform": "identity"|"log1p"|"vocabulary",
+       "mean", "std"                  (numeric),
+       "vocabulary", "embedding_dim"  (categorical)}
+
+  >>> pre = FeaturePreprocessor([
+  ...   {"name": "price", "part": "example", "group": "dependent",
+  ...    "dtype": "float", "transform": "log1p", "mean": 3.0, "std": 1.0}],
+  ...   mask_feature="mask")
+  >>> pre({"price": tf.ones([2, 5, 1]), "mask": tf.ones([2, 5], tf.bool)}
+  ...     )["dependent"].shape
+  TensorShape([2, 5, 1])
+  """
+
+  def __init__(self, features: Sequence[Dict], mask_feature: str, **kwargs):
+    super().__init__(**kwargs)
+    self.features = [dict(f) for f in features]
+    self.mask_feature = mask_feature
+    for f in self.features:
+      if f["group"] not in GROUPS:
+        raise ValueError(f"feature '{f['name']}': unknown group {f['group']!r}")
+      if f["dtype"] != "string" and not f.get("std", 1.0) > 0:
+        raise ValueError(f"feature '{f['name']}': std must be > 0")
+    self._lookups, self._embeddings = {}, {}
+    for f in self.features:
+      if f["dtype"] == "string":
+        self._lookups[f["name"]] = keras.layers.StringLookup(
+            vocabulary=list(f["vocabulary"]), num_oov_indices=1,
+            name=f"{f['name']}_lookup")
+        self._embeddings[f["name"]] = keras.layers.Embedding(
+            len(f["vocabulary"]) + 1, int(f["embedding_dim"]),
+            name=f"{f['name']}_embedding")
+
+  @property
+  def input_names(self) -> List[str]:
+    return [f["name"] for f in self.features]
+
+  def _per_listing(self, value, part: str, list_size):
+    value = tf.squeeze(value, axis=-1)
+    if part == "context":
+      value = tf.repeat(tf.expand_dims(value, 1), list_size, axis=1)
+    return value
+
+  def call(self, inputs):
+    mask = inputs[self.mask_feature]
+    list_size = tf.shape(mask)[1]
+    parts = {g: [] for g in GROUPS}
+    for f in self.features:
+      name = f["name"]
+      raw = self._per_listing(inputs[name], f["part"], list_size)
+      if f["dtype"] == "string":
+        emb = self._embeddings[name](self._lookups[name](raw))
+        parts["invariant"].append(emb)
+        if f["group"] != "invariant":
+          parts[f["group"]].append(emb)
+        continue
+      x = tf.cast(raw, tf.float32)
+      if f["transform"] == "log1p":
+        x = tf.math.log1p(tf.maximum(x, 0.0))
+      x = (x - float(f["mean"])) / float(f["std"])
+      parts[f["group"]].append(tf.expand_dims(x, -1))
+    out = {}
+    for g in GROUPS:
+      if parts[g]:
+        out[g] = tf.concat(parts[g], axis=-1)
+      else:
+        out[g] = tf.zeros(tf.concat([tf.shape(mask), [0]], 0), tf.float32)
+    return out
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(features=self.features, mask_feature=self.mask_feature)
+    return config

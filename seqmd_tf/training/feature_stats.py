@@ -1,0 +1,46 @@
+"""Statistics of the training split for the in-model standardization."""
+
+from typing import Dict, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from seqmd_tf.data import elwc
+from seqmd_tf.data.schema import SearchLogSchema
+
+
+def compute_feature_stats(files: Sequence[str], schema: SearchLogSchema,
+                          max_lists: int = 20000, batch_size: int = 256
+                          ) -> Dict[str, Dict[str, float]]:
+  """Mean and std of every numeric model feature after its transform.
+
+  Computed over real listings (context features count once per listing, as
+  the model sees them) of the first `max_lists` query groups of the training
+  files, in file order. Only the training split may be passed here.
+  """
+  numeric = [f for f in schema.model_features if not f.is_categorical]
+  parse = elwc.parse_fn(schema, roles=("feature",))
+  ds = tf.data.TFRecordDataset(list(files)).take(max_lists)
+  ds = ds.batch(batch_size).map(parse)
+  sums = {f.name: np.zeros(3) for f in numeric}  # n, sum, sum of squares
+  for batch in ds:
+    mask = batch[elwc.MASK_FEATURE].numpy()
+    for f in numeric:
+      v = batch[f.name].numpy().astype(np.float64)[..., 0]
+      if f.part == "context":
+        v = np.repeat(v[:, None], mask.shape[1], axis=1)
+      if f.transform == "log1p":
+        v = np.log1p(np.maximum(v, 0.0))
+      v = v[mask]
+      sums[f.name] += (v.size, v.sum(), np.square(v).sum())
+  stats = {}
+  for name, (n, s, ss) in sums.items():
+    if n == 0:
+      raise ValueError(f"no training rows to compute statistics of '{name}' "
+                       f"(files: {list(files)[:3]}...)")
+    mean = s / n
+    stats[name] = dict(mean=float(mean),
+                       std=float(np.sqrt(max(ss / n - mean * mean, 0.0))))
+  return stats
+
+

@@ -1,0 +1,295 @@
+"""Training on ELWC with TF-Ranking's MultiTaskPipeline.
+
+`SeqMDDatasetBuilder` reads ELWC through TF-Ranking's `MultiLabelDatasetBuilder`,
+but with finite, seeded passes: an epoch is one pass over the training files,
+and validation is one complete pass of the validation split (the stock builder
+repeats both forever and shuffles with sloppy ordering).
+
+`SeqMDPipeline` subclasses `MultiTaskPipeline`: the project's losses and NDCG
+metric per task, early stopping on validation purchase NDCG@10 that fails
+loudly when its metric is missing, the best checkpoint restored at the end,
+and a run folder instead of the stock export.
+"""
+
+import dataclasses
+import json
+import os
+from typing import Dict, List, Optional, Sequence
+
+import tensorflow as tf
+import tensorflow_ranking as tfr
+
+from seqmd_tf.data import elwc
+from seqmd_tf.data.schema import SearchLogSchema
+from seqmd_tf.evaluation.ndcg import NDCGMetric
+from seqmd_tf.models import ModelConfig, build_model
+from seqmd_tf.models.feature_config import build_feature_config
+from seqmd_tf.training.feature_stats import compute_feature_stats
+from seqmd_tf.training.losses import LogProbBinaryCrossentropy
+
+RUN_CONFIG = "run_config.json"
+BEST_WEIGHTS = os.path.join("checkpoints", "best")
+LISTWISE_LOSSES = ("softmax_loss", "approx_ndcg_loss", "pairwise_logistic_loss",
+                   "list_mle_loss")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+  """How to train. `monitor_task` defaults to the last task (purchase)."""
+  tasks: List[str] = dataclasses.field(
+      default_factory=lambda: ["click", "cart", "purchase"])
+  batch_size: int = 32
+  valid_batch_size: int = 128
+  epochs: int = 8
+  learning_rate: float = 1e-3
+  early_stopping_patience: int = 2
+  monitor_task: Optional[str] = None
+  monitor_topn: int = 10
+  loss: str = "bce"
+  task_weights: Optional[Dict[str, float]] = None
+  seed: int = 0
+  shuffle_buffer: int = 2000
+  stats_max_lists: int = 20000
+  steps_per_execution: int = 8
+  list_size: Optional[int] = None
+
+  def validate(self, schema: SearchLogSchema) -> "TrainConfig":
+    self.tasks = list(schema.check_tasks(self.tasks))
+    problems = []
+    if self.batch_size < 1 or self.valid_batch_size < 1:
+      problems.append("batch sizes must be >= 1")
+    if self.epochs < 1:
+      problems.append("epochs must be >= 1")
+    if not self.learning_rate > 0:
+      problems.append("learning_rate must be > 0")
+    if self.loss != "bce" and self.loss not in LISTWISE_LOSSES:
+      problems.append(f"loss must be 'bce' or one of {LISTWISE_LOSSES}")
+    if self.monitor_task is not None and self.monitor_task not in self.tasks:
+      problems.append(f"monitor_task '{self.monitor_task}' is not among the "
+                      f"tasks {self.tasks}")
+    if self.task_weights:
+      extra = sorted(set(self.task_weights) - set(self.tasks))
+      if extra:
+        problems.append(f"task_weights for unknown task(s) {extra}")
+    if problems:
+      raise ValueError("train config: " + "; ".join(problems))
+    return self
+
+  @property
+  def monitor(self) -> str:
+    task = self.monitor_task or self.tasks[-1]
+    return f"val_{task}_ndcg_{self.monitor_topn}"
+
+
+class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
+  """MultiLabelDatasetBuilder with finite passes and a seeded shuffle."""
+
+  def __init__(self, schema: SearchLogSchema, tasks: Sequence[str],
+               train_files: Sequence[str], valid_files: Sequence[str],
+               config: TrainConfig):
+    context_spec, example_spec = elwc.feature_specs(schema, ("feature",))
+    hparams = tfr.keras.pipeline.DatasetHparams(
+        train_input_pattern=list(train_files),
+        valid_input_pattern=list(valid_files),
+        train_batch_size=config.batch_size,
+        valid_batch_size=config.valid_batch_size,
+        list_size=config.list_size)
+    super().__init__(context_spec, example_spec, elwc.MASK_FEATURE,
+                     elwc.label_spec(schema, tasks), hparams)
+    self._seed = config.seed
+    self._shuffle_buffer = config.shuffle_buffer
+    for name, files in (("training", train_files), ("validation", valid_files)):
+      if not files:
+        raise ValueError(f"no {name} files given")
+      missing = [f for f in files if not tf.io.gfile.exists(f)]
+      if missing:
+        raise FileNotFoundError(f"{name} file(s) not found: {missing[:3]}")
+
+  def _build_dataset(self, file_pattern, batch_size, list_size=None,
+                     randomize_input=True, num_epochs=None):
+    del num_epochs  # always one finite pass; Keras iterates it every epoch
+    dataset = tfr.data.build_ranking_dataset(
+        file_pattern=list(file_pattern), data_format=tfr.data.ELWC,
+        batch_size=batch_size, list_size=list_size,
+        context_feature_spec=self._context_feature_spec,
+        example_feature_spec=dict(
+            list(self._example_feature_spec.items()) +
+            list(self._training_only_example_spec.items())),
+        mask_feature_name=self._mask_feature_name,
+        reader=self._hparams.dataset_reader, num_epochs=1,
+        shuffle=randomize_input, shuffle_buffer_size=self._shuffle_buffer,
+        shuffle_seed=self._seed, sloppy_ordering=False, drop_final_batch=False,
+        from_file_list=True)
+    num_batches = -(-count_records(file_pattern) // batch_size)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
+    return dataset.map(self._features_and_labels,
+                       num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def count_records(files: Sequence[str]) -> int:
+  """Number of records (query groups) in TFRecord files, without parsing."""
+  dataset = tf.data.TFRecordDataset(list(files))
+  return int(dataset.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+
+
+class RegistryModelBuilder(tfr.keras.model.AbstractModelBuilder):
+  """Adapts `seqmd_tf.models.build_model` to TF-Ranking's builder interface."""
+
+  def __init__(self, model_config: ModelConfig, feature_config: List[Dict],
+               tasks: Sequence[str]):
+    self.model_config = model_config
+    self.feature_config = feature_config
+    self.tasks = list(tasks)
+
+  def build(self) -> tf.keras.Model:
+    return build_model(self.model_config, self.feature_config, self.tasks,
+                       elwc.MASK_FEATURE)
+
+
+class StrictEarlyStopping(tf.keras.callbacks.EarlyStopping):
+  """EarlyStopping that raises, instead of warning, when its metric is absent."""
+
+  def get_monitor_value(self, logs):
+    logs = logs or {}
+    if self.monitor not in logs:
+      raise KeyError(f"early stopping monitors '{self.monitor}', which is not "
+                     f"among the logged metrics {sorted(logs)}")
+    return logs[self.monitor]
+
+
+class StrictModelCheckpoint(tf.keras.callbacks.ModelCheckpoint):
+  """ModelCheckpoint that raises when the monitored metric is absent."""
+
+  def on_epoch_end(self, epoch, logs=None):
+    if self.monitor not in (logs or {}):
+      raise KeyError(f"checkpointing monitors '{self.monitor}', which is not "
+                     f"among the logged metrics {sorted(logs or {})}")
+    super().on_epoch_end(epoch, logs)
+
+
+class SeqMDPipeline(tfr.keras.pipeline.MultiTaskPipeline):
+  """MultiTaskPipeline with the project's losses, metrics and callbacks."""
+
+  def __init__(self, model_builder: RegistryModelBuilder,
+               dataset_builder: SeqMDDatasetBuilder, run_dir: str,
+               config: TrainConfig):
+    self.config = config
+    self.run_dir = run_dir
+    hparams = tfr.keras.pipeline.PipelineHparams(
+        model_dir=run_dir, num_epochs=config.epochs, steps_per_epoch=None,
+        validation_steps=None, learning_rate=config.learning_rate,
+        loss={t: config.loss for t in config.tasks},
+        loss_weights=config.task_weights,
+        steps_per_execution=config.steps_per_execution,
+        early_stopping_patience=config.early_stopping_patience,
+        best_exporter_metric=config.monitor,
+        best_exporter_metric_higher_better=True)
+    super().__init__(model_builder, dataset_builder, hparams)
+
+  def build_loss(self):
+    if self.config.loss == "bce":
+      return {t: LogProbBinaryCrossentropy() for t in self.config.tasks}
+    # TF-Ranking's listwise losses expect unbounded scores: log y~ is one.
+    return {t: tfr.keras.losses.get(self.config.loss) for t in self.config.tasks}
+
+  def build_metrics(self):
+    return {t: [NDCGMetric(5), NDCGMetric(10)] for t in self.config.tasks}
+
+  def build_weighted_metrics(self):
+    return None
+
+  def build_callbacks(self) -> List[tf.keras.callbacks.Callback]:
+    c = self.config
+    callbacks = [
+        tf.keras.callbacks.TensorBoard(os.path.join(self.run_dir, "tensorboard")),
+        tf.keras.callbacks.BackupAndRestore(os.path.join(self.run_dir, "backup")),
+        StrictModelCheckpoint(os.path.join(self.run_dir, BEST_WEIGHTS),
+                              monitor=c.monitor, mode="max",
+                              save_best_only=True, save_weights_only=True),
+    ]
+    if c.early_stopping_patience:
+      callbacks.append(StrictEarlyStopping(
+          monitor=c.monitor, mode="max", patience=c.early_stopping_patience))
+    return callbacks
+
+  def train_and_validate(self, verbose=1) -> Dict:
+    """Trains, restores the best epoch's weights; returns the model and history."""
+    tf.keras.utils.set_random_seed(self.config.seed)
+    model = self._model_builder.build()
+    model.compile(optimizer=self._optimizer, loss=self.build_loss(),
+                  metrics=self.build_metrics(),
+                  loss_weights=self._hparams.loss_weights,
+                  steps_per_execution=self._hparams.steps_per_execution)
+    history = model.fit(
+        x=self._dataset_builder.build_train_dataset(),
+        validation_data=self._dataset_builder.build_valid_dataset(),
+        epochs=self.config.epochs, callbacks=self.build_callbacks(),
+        verbose=verbose)
+    model.load_weights(os.path.join(self.run_dir, BEST_WEIGHTS))
+    return dict(model=model, history=history.history)
+
+
+def _write_json(path: str, value) -> None:
+  tmp = path + ".tmp"
+  with open(tmp, "w", encoding="utf-8") as f:
+    json.dump(value, f, indent=1, sort_keys=True)
+  os.replace(tmp, path)
+
+
+def train(schema: SearchLogSchema, train_files: Sequence[str],
+          valid_files: Sequence[str], run_dir: str, model_config: ModelConfig,
+          train_config: TrainConfig, data_identity: Optional[Dict] = None,
+          verbose: int = 1) -> Dict:
+  """Trains one model and writes its run folder.
+
+  run folder: run_config.json (everything needed to rebuild the model),
+  checkpoints/best (weights of the best validation epoch), history.json,
+  tensorboard/, backup/ (resume after a crash).
+  """
+  model_config.validate()
+  train_config.validate(schema)
+  os.makedirs(run_dir, exist_ok=True)
+  stats = compute_feature_stats(train_files, schema,
+                                max_lists=train_config.stats_max_lists)
+  feature_config = build_feature_config(schema, stats,
+                                        model_config.embedding_dim)
+  model_builder = RegistryModelBuilder(model_config, feature_config,
+                                       train_config.tasks)
+  dataset_builder = SeqMDDatasetBuilder(schema, train_config.tasks, train_files,
+                                        valid_files, train_config)
+  run_config = dict(model=model_config.to_dict(),
+                    train=dataclasses.asdict(train_config),
+                    tasks=list(train_config.tasks),
+                    feature_config=feature_config,
+                    schema_path=os.path.abspath(schema.path),
+                    schema_sha256=schema.digest, data=data_identity or {})
+  _write_json(os.path.join(run_dir, RUN_CONFIG), run_config)
+  pipeline = SeqMDPipeline(model_builder, dataset_builder, run_dir,
+                           train_config)
+  result = pipeline.train_and_validate(verbose=verbose)
+  model = result["model"]
+  history = {k: [float(v) for v in vals] for k, vals in result["history"].items()}
+  monitored = history[train_config.monitor]
+  summary = dict(history=history, epochs_run=len(monitored),
+                 best_epoch=int(max(range(len(monitored)),
+                                    key=monitored.__getitem__)) + 1,
+                 best_monitor_value=max(monitored),
+                 monitor=train_config.monitor,
+                 parameters=int(model.count_params()))
+  _write_json(os.path.join(run_dir, "history.json"), summary)
+  return dict(model=model, run_config=run_config, summary=summary)
+
+
+def load_trained_model(run_dir: str) -> Dict:
+  """Rebuilds a trained model from its run folder (config + best weights)."""
+  path = os.path.join(run_dir, RUN_CONFIG)
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"{run_dir}: no {RUN_CONFIG}; not a training run "
+                            "folder (run `seqmd train`)")
+  with open(path, "r", encoding="utf-8") as f:
+    run_config = json.load(f)
+  model = build_model(ModelConfig.from_dict(run_config["model"]),
+                      run_config["feature_config"], run_config["tasks"],
+                      elwc.MASK_FEATURE)
+  model.load_weights(os.path.join(run_dir, BEST_WEIGHTS)).expect_partial()
+  return dict(model=model, run_config=run_config)
