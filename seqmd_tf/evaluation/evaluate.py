@@ -1,0 +1,162 @@
+"""Evaluates a trained model on a split: NDCG per task, platform and region.
+
+For every query group and task it computes, with the one NDCG implementation
+(`seqmd_tf.evaluation.ndcg.per_list_ndcg`):
+  * the model's NDCG@5, @10 and full;
+  * the oracle's, ranking by the generator's true probabilities (when the
+    data has them);
+  * the expected NDCG of a uniformly random order of the same list.
+Lists without a positive for a task are left out of that task's figures.
+"""
+
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from seqmd_tf.data import elwc
+from seqmd_tf.data.schema import SearchLogSchema
+from seqmd_tf.evaluation.classification import classification_metrics
+from seqmd_tf.evaluation.ndcg import per_list_ndcg
+
+CUTOFFS = {"5": 5, "10": 10, "full": None}
+
+
+def expected_random_ndcg(labels: np.ndarray, topn: Optional[int]) -> np.ndarray:
+  """Exact E[NDCG@k] of a uniformly random order, per list.
+
+  Every position holds each real listing with probability 1/n, so
+  E[DCG@k] = mean(gain) * sum_{r <= min(k, n)} 1 / log2(r + 1).
+  labels: [B, L] with < 0 for padding.
+  """
+  valid = labels >= 0
+  gains = np.where(valid, np.power(2.0, np.maximum(labels, 0)) - 1.0, 0.0)
+  n = valid.sum(axis=1)
+  positions = np.arange(1, labels.shape[1] + 1)
+  disc = 1.0 / np.log2(positions + 1.0)
+  k = n if topn is None else np.minimum(n, topn)
+  cum = np.concatenate([[0.0], np.cumsum(disc)])
+  mean_gain = np.divide(gains.sum(axis=1), n, out=np.zeros(len(n)),
+                        where=n > 0)
+  ideal = -np.sort(-gains, axis=1)
+  cut = disc if topn is None else np.where(positions <= topn, disc, 0.0)
+  idcg = (ideal * cut).sum(axis=1)
+  return np.divide(mean_gain * cum[k], idcg, out=np.zeros(len(n)),
+                   where=idcg > 0)
+
+
+@tf.function(reduce_retracing=True)
+def _ndcg_all_cutoffs(labels, scores):
+  return {name: per_list_ndcg(labels, scores, k)[0]
+          for name, k in CUTOFFS.items()}
+
+
+def score_split(model: tf.keras.Model, files: Sequence[str],
+                schema: SearchLogSchema, tasks: Sequence[str],
+                batch_size: int = 256, progress: bool = True) -> Dict:
+  """Runs the model over `files`; returns per-list and per-listing results."""
+  have_oracle = all(any(f.task == t for f in schema.select(role="oracle"))
+                    for t in tasks)
+  roles = ("feature", "label", "oracle", "meta")
+  parse = elwc.parse_fn(schema, roles)
+  feature_names = {f.name for f in schema.model_features} | {elwc.MASK_FEATURE}
+  ds = tf.data.TFRecordDataset(list(files)).batch(batch_size).map(
+      parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+  lists: List[pd.DataFrame] = []
+  listings = {t: {"label": [], "prob": []} for t in tasks}
+  bar = tqdm(desc="evaluate", unit="list", disable=not progress)
+  for batch in ds:
+    features = {k: v for k, v in batch.items() if k in feature_names}
+    outputs = model(features, training=False)
+    mask = batch[elwc.MASK_FEATURE].numpy()
+    frame = {
+        "country": [c.decode() for c in batch["country"].numpy()[:, 0]],
+        "platform": [p.decode() for p in batch["platform"].numpy()[:, 0]],
+        "list_size": mask.sum(axis=1),
+    }
+    for task in tasks:
+      label = tf.cast(tf.squeeze(batch[schema.label(task).name], -1),
+                      tf.float32)
+      label = tf.where(mask, label, -1.0)
+      log_p = outputs[task]
+      for name, values in _ndcg_all_cutoffs(label, log_p).items():
+        frame[f"{task}/model/{name}"] = values.numpy()
+      if have_oracle:
+        oracle = tf.squeeze(batch[schema.oracle(task).name], -1)
+        for name, values in _ndcg_all_cutoffs(label, oracle).items():
+          frame[f"{task}/oracle/{name}"] = values.numpy()
+      label_np = label.numpy()
+      for name, k in CUTOFFS.items():
+        frame[f"{task}/random/{name}"] = expected_random_ndcg(label_np, k)
+      frame[f"{task}/has_positive"] = (label_np > 0).any(axis=1)
+      listings[task]["label"].append(label_np[mask])
+      listings[task]["prob"].append(np.exp(log_p.numpy()[mask]))
+    lists.append(pd.DataFrame(frame))
+    bar.update(len(mask))
+  bar.close()
+  if not lists:
+    raise ValueError(f"no query groups in {list(files)[:3]}")
+  return dict(lists=pd.concat(lists, ignore_index=True),
+              listings={t: {k: np.concatenate(v) for k, v in d.items()}
+                        for t, d in listings.items()},
+              have_oracle=have_oracle)
+
+
+def _means(frame: pd.DataFrame, task: str, ranker: str) -> Dict[str, float]:
+  return {name: float(frame[f"{task}/{ranker}/{name}"].mean())
+          for name in CUTOFFS}
+
+
+def bootstrap_interval(values: np.ndarray, num_samples: int = 1000,
+                       seed: int = 0, level: float = 0.95) -> List[float]:
+  """Percentile bootstrap interval of the mean, resampling query groups."""
+  rng = np.random.default_rng(seed)
+  values = np.asarray(values, dtype=np.float64)
+  idx = rng.integers(0, len(values), size=(num_samples, len(values)))
+  means = values[idx].mean(axis=1)
+  lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+  return [float(lo), float(hi)]
+
+
+def summarize(scored: Dict, tasks: Sequence[str], model_name: str,
+              min_region_lists: int = 50, bootstrap_samples: int = 1000,
+              seed: int = 0) -> Dict:
+  """The metrics.json structure (see docs/evaluation.md)."""
+  frame = scored["lists"]
+  rankers = ["model", "random"] + (["oracle"] if scored["have_oracle"] else [])
+  out = {"model": model_name, "tasks": list(tasks),
+         "ndcg": {}, "oracle_ndcg": {}, "random_ndcg": {}, "n_lists": {},
+         "too_small_regions": {}, "bootstrap": {}, "classification": {},
+         "min_region_lists": min_region_lists,
+         "total_lists": int(len(frame))}
+  keys = {"model": "ndcg", "oracle": "oracle_ndcg", "random": "random_ndcg"}
+  for task in tasks:
+    used = frame[frame[f"{task}/has_positive"]]
+    slices = {"all": used}
+    for platform in ("web", "app"):
+      slices[platform] = used[used["platform"] == platform]
+    regions = sorted(frame["country"].unique())
+    for ranker in rankers:
+      entry = {name: _means(part, task, ranker) for name, part in slices.items()}
+      entry["by_region"] = {
+          r: _means(used[used["country"] == r], task, ranker) for r in regions}
+      out[keys[ranker]][task] = entry
+    counts = {name: int(len(part)) for name, part in slices.items()}
+    counts["by_region"] = {r: int((used["country"] == r).sum())
+                           for r in regions}
+    out["n_lists"][task] = counts
+    out["too_small_regions"][task] = sorted(
+        r for r, n in counts["by_region"].items() if n < min_region_lists)
+    boot = {}
+    for ranker in rankers:
+      values = used[f"{task}/{ranker}/10"].to_numpy()
+      boot[ranker] = dict(mean=float(values.mean()) if len(values) else 0.0,
+                          ci95=bootstrap_interval(values, bootstrap_samples,
+                                                  seed) if len(values) else None)
+    out["bootstrap"][task] = {"ndcg@10": boot}
+    listing = scored["listings"][task]
+    out["classification"][task] = classification_metrics(listing["label"],
+                                                         listing["prob"])
+  return out

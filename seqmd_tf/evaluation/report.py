@@ -1,0 +1,121 @@
+"""Writes metrics.json, a Markdown report and a PNG of NDCG beside the oracle."""
+
+import json
+import os
+from typing import Dict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
+
+RANKERS = (("random", "random_ndcg", "#bbbbbb"), ("model", "ndcg", "#1f77b4"),
+           ("oracle", "oracle_ndcg", "#2ca02c"))
+
+
+def plot_ndcg(metrics: Dict, path: str) -> None:
+  """NDCG@10 per task and platform: random order, model, oracle."""
+  tasks = metrics["tasks"]
+  slices = ("all", "web", "app")
+  fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.8),
+                           squeeze=False)
+  width = 0.26
+  for ax, task in zip(axes[0], tasks):
+    for j, (label, key, color) in enumerate(RANKERS):
+      if task not in metrics.get(key, {}):
+        continue
+      values = [metrics[key][task][s]["10"] for s in slices]
+      xs = [i + (j - 1) * width for i in range(len(slices))]
+      ax.bar(xs, values, width, label=label, color=color)
+      ci = metrics["bootstrap"][task]["ndcg@10"].get(label, {}).get("ci95")
+      if ci:
+        mean = metrics[key][task]["all"]["10"]
+        ax.errorbar([xs[0]], [mean], yerr=[[mean - ci[0]], [ci[1] - mean]],
+                    fmt="none", ecolor="black", capsize=3)
+    n = metrics["n_lists"][task]
+    ax.set_xticks(range(len(slices)))
+    ax.set_xticklabels([f"{s}\n(n={n[s]})" for s in slices])
+    ax.set_title(f"{task}: NDCG@10")
+    ax.set_ylim(0, 1)
+  axes[0][0].legend(loc="upper left", fontsize=8)
+  fig.suptitle(f"{metrics['model']}: test NDCG@10 (95% bootstrap CI on 'all')")
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def _fmt(x) -> str:
+  return "n/a" if x is None else f"{x:.4f}"
+
+
+def markdown_report(metrics: Dict, png_name: str) -> str:
+  tasks = metrics["tasks"]
+  lines = [f"# Evaluation of {metrics['model']}", ""]
+  if metrics.get("context"):
+    for key, value in metrics["context"].items():
+      lines.append(f"- {key}: `{value}`")
+    lines.append("")
+  lines += [
+      "NDCG is averaged over the query groups that have at least one positive "
+      "label for the task; groups without one are left out and counted below. "
+      "*random* is the exact expected NDCG of a uniformly random order of the "
+      "same lists; *oracle* ranks by the generator's true probabilities.", "",
+      f"![NDCG]({png_name})", "",
+      "## Headline: NDCG@10 with 95% bootstrap intervals over query groups", "",
+      "| task | lists | random | model | oracle |", "|---|---|---|---|---|"]
+  for task in tasks:
+    boot = metrics["bootstrap"][task]["ndcg@10"]
+    cells = []
+    for ranker in ("random", "model", "oracle"):
+      b = boot.get(ranker)
+      cells.append("n/a" if not b else
+                   f"{b['mean']:.4f} [{b['ci95'][0]:.4f}, {b['ci95'][1]:.4f}]")
+    lines.append(f"| {task} | {metrics['n_lists'][task]['all']} | " +
+                 " | ".join(cells) + " |")
+  lines += ["", "## NDCG per task and platform", "",
+            "| task | slice | lists | model @5 | @10 | full | oracle @10 | "
+            "random @10 |", "|---|---|---|---|---|---|---|---|"]
+  for task in tasks:
+    for s in ("all", "web", "app"):
+      m = metrics["ndcg"][task][s]
+      o = metrics.get("oracle_ndcg", {}).get(task, {}).get(s, {}).get("10")
+      r = metrics["random_ndcg"][task][s]["10"]
+      lines.append(f"| {task} | {s} | {metrics['n_lists'][task][s]} | "
+                   f"{_fmt(m['5'])} | {_fmt(m['10'])} | {_fmt(m['full'])} | "
+                   f"{_fmt(o)} | {_fmt(r)} |")
+  lines += ["", "## NDCG@10 per region", "",
+            f"Regions with fewer than {metrics['min_region_lists']} lists for "
+            "a task are marked *too small*: their figure is noise.", "",
+            "| region | " + " | ".join(f"{t} (lists)" for t in tasks) + " |",
+            "|---|" + "---|" * len(tasks)]
+  regions = sorted(metrics["n_lists"][tasks[0]]["by_region"])
+  for region in regions:
+    cells = []
+    for task in tasks:
+      n = metrics["n_lists"][task]["by_region"].get(region, 0)
+      v = metrics["ndcg"][task]["by_region"].get(region, {}).get("10")
+      flag = " *too small*" if region in metrics["too_small_regions"][task] else ""
+      cells.append(f"{_fmt(v)} ({n}){flag}")
+    lines.append(f"| {region} | " + " | ".join(cells) + " |")
+  lines += ["", "## Probability quality per listing", "",
+            "| task | log loss | AUC | ECE | mean prediction | label rate |",
+            "|---|---|---|---|---|---|"]
+  for task in tasks:
+    c = metrics["classification"][task]
+    lines.append(f"| {task} | {_fmt(c['log_loss'])} | {_fmt(c['auc'])} | "
+                 f"{_fmt(c['ece'])} | {_fmt(c['mean_prediction'])} | "
+                 f"{_fmt(c['label_rate'])} |")
+  return "\n".join(lines) + "\n"
+
+
+def write_report(metrics: Dict, out_dir: str) -> Dict[str, str]:
+  os.makedirs(out_dir, exist_ok=True)
+  paths = dict(metrics=os.path.join(out_dir, "metrics.json"),
+               report=os.path.join(out_dir, "report.md"),
+               plot=os.path.join(out_dir, "ndcg.png"))
+  with open(paths["metrics"], "w", encoding="utf-8") as f:
+    json.dump(metrics, f, indent=1, sort_keys=True)
+  plot_ndcg(metrics, paths["plot"])
+  with open(paths["report"], "w", encoding="utf-8") as f:
+    f.write(markdown_report(metrics, os.path.basename(paths["plot"])))
+  return paths

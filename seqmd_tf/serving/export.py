@@ -1,0 +1,126 @@
+"""Exports a trained model as a TF Serving SavedModel.
+
+Layout: <export_base>/<version>/ (TF Serving's numeric version folders) with
+  * `serving_default` and `predict`: a batch of serialized ELWC (one query
+    group each) -> {task: probability [B, L]} and the list mask;
+  * `regress` (method tensorflow/serving/regress): a batch of serialized
+    tf.Example, each holding the context and the listing features of one
+    listing -> {"outputs": probability of the final task [N]}. TF Serving's
+    Regress API allows exactly one output, hence the final task;
+  * assets/seqmd_export.json (task order, schema hash, serving features) and
+    assets/schema.pbtxt.
+Only features with role=feature are parsed: labels, true probabilities and
+the logged rank never reach the serving graph.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from typing import Dict, Optional, Sequence
+
+import tensorflow as tf
+import tensorflow_ranking as tfr
+from tensorflow.core.protobuf import saved_model_pb2
+
+from seqmd_tf.data import elwc
+from seqmd_tf.data.schema import SearchLogSchema
+
+EXPORT_INFO = "seqmd_export.json"
+REGRESS_METHOD = "tensorflow/serving/regress"
+
+
+class RankingServingModule(tf.Module):
+  """Holds the model and the parsing signatures."""
+
+  def __init__(self, model: tf.keras.Model, schema: SearchLogSchema,
+               tasks: Sequence[str], asset_dir: str):
+    super().__init__()
+    self.model = model
+    self.tasks = list(tasks)
+    self.context_spec, self.example_spec = elwc.feature_specs(
+        schema, roles=("feature",))
+    self.info_asset = tf.saved_model.Asset(os.path.join(asset_dir, EXPORT_INFO))
+    self.schema_asset = tf.saved_model.Asset(
+        os.path.join(asset_dir, "schema.pbtxt"))
+
+  def _probabilities(self, features) -> Dict[str, tf.Tensor]:
+    outputs = self.model(features, training=False)
+    return {task: tf.exp(outputs[task]) for task in self.tasks}
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+  def predict(self, inputs):
+    features = tfr.data.parse_from_example_list(
+        inputs, context_feature_spec=self.context_spec,
+        example_feature_spec=self.example_spec,
+        mask_feature_name=elwc.MASK_FEATURE)
+    out = self._probabilities(features)
+    out[elwc.MASK_FEATURE] = features[elwc.MASK_FEATURE]
+    return out
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+  def regress(self, inputs):
+    spec = dict(self.context_spec)
+    spec.update(self.example_spec)
+    parsed = tf.io.parse_example(inputs, spec)
+    features = {}
+    for name, value in parsed.items():  # a list of one listing per example
+      features[name] = (value if name in self.context_spec
+                        else tf.expand_dims(value, 1))
+    features[elwc.MASK_FEATURE] = tf.ones([tf.shape(inputs)[0], 1], tf.bool)
+    probs = self._probabilities(features)
+    return {"outputs": tf.squeeze(probs[self.tasks[-1]], axis=1)}
+
+
+def _set_regress_method(export_dir: str) -> None:
+  """TF2 saves every signature as `predict`; mark `regress` for TF Serving."""
+  path = os.path.join(export_dir, "saved_model.pb")
+  proto = saved_model_pb2.SavedModel()
+  with open(path, "rb") as f:
+    proto.ParseFromString(f.read())
+  for meta_graph in proto.meta_graphs:
+    if "regress" in meta_graph.signature_def:
+      meta_graph.signature_def["regress"].method_name = REGRESS_METHOD
+  with open(path + ".tmp", "wb") as f:
+    f.write(proto.SerializeToString())
+  os.replace(path + ".tmp", path)
+
+
+def export_saved_model(model: tf.keras.Model, schema: SearchLogSchema,
+                       tasks: Sequence[str], export_base: str,
+                       version: Optional[int] = None,
+                       extra_info: Optional[Dict] = None) -> str:
+  """Writes <export_base>/<version>/ atomically; returns that path."""
+  version = int(version if version is not None else time.time())
+  if version < 0:
+    raise ValueError(f"export version must be >= 0, got {version}")
+  final = os.path.join(export_base, str(version))
+  if os.path.exists(final):
+    raise FileExistsError(f"{final} exists; TF Serving versions are immutable")
+  os.makedirs(export_base, exist_ok=True)
+  context_spec, example_spec = elwc.feature_specs(schema, roles=("feature",))
+  info = dict(tasks=list(tasks), schema_sha256=schema.digest,
+              serving_context_features=sorted(context_spec),
+              serving_example_features=sorted(example_spec),
+              signatures={"serving_default": "predict: serialized ELWC -> "
+                                             "per-task probabilities",
+                          "predict": "same as serving_default",
+                          "regress": "serialized tf.Example -> final task "
+                                     "probability"},
+              **(extra_info or {}))
+  with tempfile.TemporaryDirectory() as assets:
+    with open(os.path.join(assets, EXPORT_INFO), "w", encoding="utf-8") as f:
+      json.dump(info, f, indent=1, sort_keys=True)
+    shutil.copyfile(schema.path, os.path.join(assets, "schema.pbtxt"))
+    module = RankingServingModule(model, schema, tasks, assets)
+    tmp = final + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tf.saved_model.save(module, tmp, signatures={
+        tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY: module.predict,
+        "predict": module.predict,
+        "regress": module.regress,
+    })
+  _set_regress_method(tmp)
+  os.replace(tmp, final)
+  return final
