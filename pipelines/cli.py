@@ -1,0 +1,247 @@
+"""`seqmd`: the command line of the SEQ+MD pipeline.
+
+    seqmd generate   --out DIR [--seed N] [--queries-per-day N] ...
+    seqmd train      --data DIR --run-dir DIR [--model seq] [--md MODE] ...
+    seqmd evaluate   --data DIR --run-dir DIR --out DIR [--split test]
+    seqmd export     --run-dir DIR --export-base DIR [--version N]
+    seqmd quickstart [--workdir artifacts/quickstart] [--config FILE]
+    seqmd validate-schema [--schema FILE]
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from typing import Dict, List, Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_CONFIG = os.path.join(HERE, "configs", "quickstart.json")
+CONFIG_SECTIONS = ("seed", "world", "model", "train", "evaluate", "workers")
+
+
+def load_config(path: str) -> Dict:
+  """Reads a JSON pipeline config (safe: plain JSON, no code)."""
+  try:
+    with open(path, "r", encoding="utf-8") as f:
+      config = json.load(f)
+  except OSError as e:
+    raise SystemExit(f"error: {path}: cannot read config: {e.strerror}")
+  except json.JSONDecodeError as e:
+    raise SystemExit(f"error: {path}: not valid JSON: {e}")
+  if not isinstance(config, dict):
+    raise SystemExit(f"error: {path}: the config must be a JSON object")
+  unknown = sorted(set(config) - set(CONFIG_SECTIONS))
+  if unknown:
+    raise SystemExit(f"error: {path}: unknown section(s) {unknown}; known: "
+                     f"{list(CONFIG_SECTIONS)}")
+  return config
+
+
+def _world(args, config: Dict):
+  from pipelines.stages import world_from_dict  # pylint: disable=import-outside-toplevel
+  values = dict(config.get("world", {}))
+  for key in ("queries_per_day", "train_days", "valid_days", "test_days",
+              "shift_strength", "utility_sharing"):
+    value = getattr(args, key, None)
+    if value is not None:
+      values[key] = value
+  return world_from_dict(values)
+
+
+def _model_config(args, config: Dict):
+  from seqmd_tf.models import ModelConfig  # pylint: disable=import-outside-toplevel
+  values = dict(config.get("model", {}))
+  if getattr(args, "model", None):
+    values["name"] = args.model
+  if getattr(args, "md", None):
+    values["md"] = args.md
+  if getattr(args, "no_descending", False):
+    values["descending_probability"] = False
+  return ModelConfig.from_dict(values)
+
+
+def _train_config(args, config: Dict):
+  from seqmd_tf.training.pipeline import TrainConfig  # pylint: disable=import-outside-toplevel
+  values = dict(config.get("train", {}))
+  known = {f.name for f in dataclasses.fields(TrainConfig)}
+  unknown = sorted(set(values) - known)
+  if unknown:
+    raise SystemExit(f"error: train config: unknown key(s) {unknown}; known: "
+                     f"{sorted(known)}")
+  for key in ("epochs", "batch_size", "learning_rate", "seed"):
+    value = getattr(args, key, None)
+    if value is not None:
+      values[key] = value
+  if getattr(args, "tasks", None):
+    values["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
+  if getattr(args, "patience", None) is not None:
+    values["early_stopping_patience"] = args.patience
+  return TrainConfig(**values)
+
+
+def _add_world_args(p: argparse.ArgumentParser) -> None:
+  p.add_argument("--queries-per-day", dest="queries_per_day", type=int)
+  p.add_argument("--train-days", dest="train_days", type=int)
+  p.add_argument("--valid-days", dest="valid_days", type=int)
+  p.add_argument("--test-days", dest="test_days", type=int)
+  p.add_argument("--shift-strength", dest="shift_strength", type=float,
+                 help="regional shift multiplier (0 = no-shift control world)")
+  p.add_argument("--utility-sharing", dest="utility_sharing", type=float,
+                 help="1 = default funnel, 0 = independent task utilities")
+
+
+def _add_train_args(p: argparse.ArgumentParser) -> None:
+  p.add_argument("--model", help="registered model name (default: seq)")
+  p.add_argument("--md", choices=("none", "input", "per_task"),
+                 help="MD plug-in: none, input (Fig. 4) or per_task (Fig. 3b)")
+  p.add_argument("--no-descending", action="store_true",
+                 help="switch off the descending-probability product")
+  p.add_argument("--tasks", help="comma-separated tasks in funnel order")
+  p.add_argument("--epochs", type=int)
+  p.add_argument("--batch-size", dest="batch_size", type=int)
+  p.add_argument("--learning-rate", dest="learning_rate", type=float)
+  p.add_argument("--patience", type=int, help="early-stopping patience")
+  p.add_argument("--seed", type=int)
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(prog="seqmd", description=__doc__,
+                                   formatter_class=argparse.RawTextHelpFormatter)
+  sub = parser.add_subparsers(dest="command", required=True)
+
+  p = sub.add_parser("generate", help="synthetic multi-region search logs")
+  p.add_argument("--out", required=True)
+  p.add_argument("--seed", type=int, default=0)
+  p.add_argument("--config", default=None, help="JSON config ('world' section)")
+  p.add_argument("--schema", default=None)
+  p.add_argument("--workers", type=int, default=1)
+  p.add_argument("--overwrite", action="store_true")
+  _add_world_args(p)
+
+  p = sub.add_parser("train", help="train a model on ELWC data")
+  p.add_argument("--data", required=True)
+  p.add_argument("--run-dir", required=True)
+  p.add_argument("--config", default=None, help="JSON config (model, train)")
+  p.add_argument("--schema", default=None)
+  _add_train_args(p)
+
+  p = sub.add_parser("evaluate", help="NDCG per task, platform and region")
+  p.add_argument("--data", required=True)
+  p.add_argument("--run-dir", required=True)
+  p.add_argument("--out", required=True)
+  p.add_argument("--split", default="test", choices=("train", "valid", "test"))
+  p.add_argument("--min-region-lists", type=int, default=50)
+
+  p = sub.add_parser("export", help="TF Serving SavedModel")
+  p.add_argument("--run-dir", required=True)
+  p.add_argument("--export-base", required=True)
+  p.add_argument("--version", type=int, default=None)
+
+  p = sub.add_parser("quickstart", help="generate, train SEQ+MD, evaluate, "
+                     "export")
+  p.add_argument("--workdir", default=os.path.join("artifacts", "quickstart"))
+  p.add_argument("--config", default=DEFAULT_CONFIG)
+
+  p = sub.add_parser("validate-schema", help="load and check a schema file")
+  p.add_argument("--schema", default=None)
+  return parser
+
+
+def _config_or_empty(path: Optional[str]) -> Dict:
+  return load_config(path) if path else {}
+
+
+def quickstart(workdir: str, config_path: str) -> Dict[str, str]:
+  from pipelines import stages  # pylint: disable=import-outside-toplevel
+  config = load_config(config_path)
+  args = argparse.Namespace()
+  data_dir = os.path.join(workdir, "data")
+  run_dir = os.path.join(workdir, "run")
+  eval_dir = os.path.join(workdir, "evaluation")
+  export_base = os.path.join(workdir, "export", "seq_md")
+  print(f"[1/4] generate  -> {data_dir}", flush=True)
+  stages.generate_stage(data_dir, _world(args, config),
+                        seed=int(config.get("seed", 0)),
+                        workers=int(config.get("workers", 1)))
+  print(f"[2/4] train     -> {run_dir}", flush=True)
+  if os.path.exists(os.path.join(run_dir, "history.json")):
+    print("      (a finished run is there; reusing it)")
+  else:
+    stages.train_stage(data_dir, run_dir, _model_config(args, config),
+                       _train_config(args, config), verbose=1)
+  print(f"[3/4] evaluate  -> {eval_dir}", flush=True)
+  evaluation = stages.evaluate_stage(data_dir, run_dir, eval_dir,
+                                     **config.get("evaluate", {}))
+  print(f"[4/4] export    -> {export_base}", flush=True)
+  saved_model = stages.export_stage(run_dir, export_base)
+  metrics = evaluation["metrics"]
+  boot = metrics["bootstrap"][metrics["tasks"][-1]]["ndcg@10"]
+  print("\nTest NDCG@10 of the final task "
+        f"({metrics['tasks'][-1]}, {metrics['n_lists'][metrics['tasks'][-1]]['all']} lists):")
+  for ranker in ("random", "model", "oracle"):
+    if ranker in boot:
+      b = boot[ranker]
+      print(f"  {ranker:7s} {b['mean']:.4f}  95% CI [{b['ci95'][0]:.4f}, "
+            f"{b['ci95'][1]:.4f}]")
+  paths = dict(report=evaluation["paths"]["report"],
+               metrics=evaluation["paths"]["metrics"],
+               plot=evaluation["paths"]["plot"], saved_model=saved_model,
+               run=run_dir, data=data_dir)
+  print("\nOutputs:")
+  for key, value in paths.items():
+    print(f"  {key:12s} {os.path.abspath(value)}")
+  return paths
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+  args = build_parser().parse_args(argv)
+  try:
+    if args.command == "validate-schema":
+      from seqmd_tf.data.schema import load_schema  # pylint: disable=import-outside-toplevel
+      schema = load_schema(args.schema)
+      groups = schema.feature_groups()
+      print(f"{schema.path}: OK; tasks {list(schema.tasks)}; " +
+            "; ".join(f"{g}: {len(v)}" for g, v in groups.items()) +
+            f"; sha256 {schema.digest[:12]}")
+      return 0
+    from pipelines import stages  # pylint: disable=import-outside-toplevel
+    if args.command == "generate":
+      config = _config_or_empty(args.config)
+      manifest = stages.generate_stage(args.out, _world(args, config),
+                                       seed=args.seed, schema_path=args.schema,
+                                       workers=args.workers,
+                                       overwrite=args.overwrite)
+      for split, info in manifest["splits"].items():
+        print(f"{split}: {info['totals']['groups']} lists, "
+              f"{info['totals']['impressions']} listings, "
+              f"{len(info['shards'])} shards")
+      print(f"manifest: {os.path.join(args.out, 'manifest.json')}")
+    elif args.command == "train":
+      config = _config_or_empty(args.config)
+      result = stages.train_stage(args.data, args.run_dir,
+                                  _model_config(args, config),
+                                  _train_config(args, config),
+                                  schema_path=args.schema)
+      s = result["summary"]
+      print(f"best {s['monitor']} = {s['best_monitor_value']:.4f} at epoch "
+            f"{s['best_epoch']}/{s['epochs_run']}; {s['parameters']} "
+            f"parameters; run folder {args.run_dir}")
+    elif args.command == "evaluate":
+      result = stages.evaluate_stage(args.data, args.run_dir, args.out,
+                                     split=args.split,
+                                     min_region_lists=args.min_region_lists)
+      for key, value in result["paths"].items():
+        print(f"{key}: {value}")
+    elif args.command == "export":
+      print(stages.export_stage(args.run_dir, args.export_base, args.version))
+    elif args.command == "quickstart":
+      quickstart(args.workdir, args.config)
+  except (ValueError, FileNotFoundError, FileExistsError, KeyError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,92 @@
+import re
+
+import pytest
+
+from seqmd_tf.data.schema import DEFAULT_SCHEMA_PATH, SchemaError, load_schema, parse_schema
+
+with open(DEFAULT_SCHEMA_PATH, encoding="utf-8") as f:
+  TEXT = f.read()
+
+
+def test_default_schema_loads(schema):
+  assert schema.tasks == ("click", "cart", "purchase")
+  groups = schema.feature_groups()
+  assert groups["country"] == ["country"]
+  assert "price_local" in groups["dependent"]
+  assert "relevance_score" in groups["invariant"]
+  assert schema.feature("platform").vocabulary == ("web", "app")
+  assert schema.feature("country").part == "context"
+  assert schema.feature("price_local").part == "example"
+  for task in schema.tasks:
+    assert schema.label(task).role == "label"
+    assert not schema.label(task).serving
+    assert not schema.oracle(task).serving
+  assert not schema.feature("logged_rank").serving
+  assert len(schema.digest) == 64
+
+
+def _feature_block(name):
+  return re.search(r'feature \{\n  name: "%s"\n.*?\n\}\n' % name, TEXT,
+                   re.S).group(0)
+
+
+def _mutate(old, new):
+  assert old in TEXT
+  return TEXT.replace(old, new, 1)
+
+
+@pytest.mark.parametrize("text, message", [
+    (_mutate('seqmd.md_group=dependent', 'seqmd.md_group=regional'),
+     "unknown md_group 'regional'"),
+    (TEXT + _feature_block("price_local"), "duplicate feature name 'price_local'"),
+    (TEXT.replace(_feature_block("cart"), ""),
+     "task 'cart' needs exactly one label"),
+    (_mutate('annotation { tag: "seqmd.tasks=click,cart,purchase" }', ''),
+     "missing the schema-level annotation"),
+    (_mutate('seqmd.tasks=click,cart,purchase', 'seqmd.tasks=click,click'),
+     "duplicate task"),
+    (_mutate('tag: "seqmd.transform=log1p"', 'tag: "seqmd.transform=sqrt"'),
+     "unknown transform 'sqrt'"),
+    (_mutate('tag: "seqmd.part=example"', 'tag: "seqmd.part=listing"'),
+     "seqmd.part must be one of"),
+    (_mutate('tag: "seqmd.default=7"', 'tag: "seqmd.default=500"'),
+     "default 500.0 outside the valid range"),
+    (_mutate('tag: "seqmd.default=7"', 'tag: "seqmd.default=soon"'),
+     "default 'soon' is not a valid float"),
+    (_mutate('tag: "seqmd.role=feature"', 'tag: "seqmd.roel=feature"'),
+     "unknown annotation key 'seqmd.roel'"),
+    (TEXT.replace(_feature_block("click"), _feature_block("click").replace(
+        '  not_in_environment: "SERVING"\n', '')),
+     'a label must be marked not_in_environment'),
+    ("feature { name: ", "not a valid schema.pbtxt"),
+])
+def test_invalid_schema_errors_name_the_problem(text, message):
+  with pytest.raises(SchemaError) as err:
+    parse_schema(text, path="my_schema.pbtxt")
+  assert message in str(err.value)
+  assert "my_schema.pbtxt" in str(err.value)
+
+
+def test_delivery_default_mutation_targets_delivery_days():
+  assert 'name: "delivery_days"' in _feature_block("delivery_days")
+  assert 'seqmd.default=7"' in _feature_block("delivery_days")
+
+
+def test_missing_file_names_the_path(tmp_path):
+  with pytest.raises(SchemaError, match="nope.pbtxt: cannot read schema"):
+    load_schema(str(tmp_path / "nope.pbtxt"))
+
+
+def test_task_subsets_follow_the_funnel(schema):
+  assert schema.check_tasks(["click", "purchase"]) == ("click", "purchase")
+  with pytest.raises(SchemaError, match="subsequence"):
+    schema.check_tasks(["purchase", "click"])
+  with pytest.raises(SchemaError, match="unknown task"):
+    schema.check_tasks(["click", "favorite"])
+
+
+def test_md_group_override(schema):
+  changed = schema.with_md_groups({"favorites_count": "invariant"})
+  assert changed.feature("favorites_count").md_group == "invariant"
+  with pytest.raises(SchemaError, match="not a model feature"):
+    schema.with_md_groups({"click": "dependent"})

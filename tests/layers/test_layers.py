@@ -1,0 +1,141 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+from seqmd_tf import layers
+from seqmd_tf.keras_compat import keras
+
+
+def _md_inputs(b=3, l=5, dc=4, dd=6, di=7, seed=0):
+  g = tf.random.Generator.from_seed(seed)
+  return {"country": g.normal([b, l, dc]), "dependent": g.normal([b, l, dd]),
+          "invariant": g.normal([b, l, di])}
+
+
+def test_shapes():
+  x = tf.zeros([2, 5, 7])
+  assert layers.MLP([8, 3])(x).shape == (2, 5, 3)
+  assert layers.TaskTokenizer(3, [8], 6)(x).shape == (2, 5, 3, 6)
+  assert layers.SequentialTaskNetwork(8, 2)(tf.zeros([2, 5, 3, 6])).shape == (2, 5, 3)
+  assert layers.SequentialTaskNetwork(8, 1, cell="rnn")(
+      tf.zeros([2, 5, 3, 6])).shape == (2, 5, 3)
+  assert layers.DescendingProbability()(tf.zeros([2, 5, 3])).shape == (2, 5, 3)
+  assert layers.TaskColumn(1, name="cart")(tf.zeros([2, 5, 3])).shape == (2, 5)
+  assert layers.MultiDistributionAdaptor([4], [5])(_md_inputs()).shape == (3, 5, 12)
+  assert layers.MultiDistributionAdaptor([4], [5], num_tasks=3)(
+      _md_inputs()).shape == (3, 5, 3, 5)
+
+
+ALL_LAYERS = [
+    layers.MLP([8, 3], dropout=0.1),
+    layers.ParallelMLP(2, [4, 2]),
+    layers.TaskTokenizer(3, [8], 6),
+    layers.SequentialTaskNetwork(8, 2, cell="rnn"),
+    layers.DescendingProbability(enabled=False),
+    layers.TaskColumn(2, name="purchase"),
+    layers.MultiDistributionAdaptor([4], [5], num_tasks=3),
+    layers.FeaturePreprocessor([
+        {"name": "country", "part": "context", "group": "country",
+         "dtype": "string", "transform": "vocabulary",
+         "vocabulary": ["US", "GB"], "embedding_dim": 2},
+        {"name": "price", "part": "example", "group": "dependent",
+         "dtype": "float", "transform": "log1p", "mean": 1.0, "std": 2.0}],
+        mask_feature="mask"),
+]
+
+
+@pytest.mark.parametrize("layer", ALL_LAYERS, ids=lambda l: type(l).__name__)
+def test_get_config_round_trips_through_keras_serialization(layer):
+  config = layer.get_config()
+  restored = keras.layers.deserialize(keras.layers.serialize(layer))
+  assert type(restored) is type(layer)
+  assert restored.get_config() == config
+
+
+def test_descending_probability_in_log_space_is_exact():
+  logits = tf.constant([[2.0, -1.0, 0.5]])
+  expected = np.cumsum(np.log(1 / (1 + np.exp(-logits.numpy()))), axis=-1)
+  np.testing.assert_allclose(layers.DescendingProbability()(logits), expected,
+                             rtol=1e-6)
+  off = layers.DescendingProbability(enabled=False)(logits)
+  np.testing.assert_allclose(off, np.log(1 / (1 + np.exp(-logits.numpy()))),
+                             rtol=1e-6)
+  # Tiny probabilities stay finite in log space.
+  deep = layers.DescendingProbability()(tf.constant([[-60.0, -60.0, -60.0]]))
+  assert np.all(np.isfinite(deep)) and deep.numpy()[0, -1] < -179
+
+
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(np.float32, (4, 3), elements=st.floats(-30, 30, width=32)))
+def test_probabilities_never_increase_along_the_funnel(logits):
+  log_p = layers.DescendingProbability()(tf.constant(logits)).numpy()
+  assert np.all(np.diff(log_p, axis=-1) <= 1e-6)
+
+
+def test_country_mask_depends_only_on_country_features():
+  md = layers.MultiDistributionAdaptor([8], [5], num_tasks=3)
+  a = _md_inputs(seed=1)
+  b = dict(a, dependent=a["dependent"] * 3 + 1, invariant=-a["invariant"])
+  md(a)
+  np.testing.assert_allclose(md.country_mask(a["country"]),
+                             md.country_mask(b["country"]))
+  c = dict(a, country=a["country"] + 1.0)
+  assert not np.allclose(md.country_mask(a["country"]),
+                         md.country_mask(c["country"]))
+
+
+def test_per_task_masks_differ_and_mask_starts_near_one():
+  md = layers.MultiDistributionAdaptor([8], [5], num_tasks=3)
+  inputs = _md_inputs(seed=2)
+  md(inputs)
+  mask = md.country_mask(tf.zeros([1, 1, 4])).numpy()
+  np.testing.assert_allclose(mask, np.ones_like(mask))  # zero input: bias = 1
+  mask = md.country_mask(inputs["country"]).numpy()
+  assert mask.shape == (3, 5, 3, 6)
+  assert not np.allclose(mask[..., 0, :], mask[..., 1, :])
+
+
+def test_masked_dependent_features_enter_through_the_mask():
+  md = layers.MultiDistributionAdaptor([4], [5])
+  inputs = _md_inputs(seed=3)
+  out = md(inputs)
+  # A zero mask removes the dependent features' influence entirely.
+  md._mask._dense[-1].bias.assign(tf.zeros_like(md._mask._dense[-1].bias))
+  md._mask._dense[-1].kernel.assign(tf.zeros_like(md._mask._dense[-1].kernel))
+  changed = dict(inputs, dependent=inputs["dependent"] + 5.0)
+  np.testing.assert_allclose(md(inputs), md(changed), rtol=1e-6)
+  assert not np.allclose(out, md(inputs))
+
+
+def test_sequential_network_shares_weights_over_task_positions():
+  net = layers.SequentialTaskNetwork(8, 2)
+  net(tf.zeros([2, 3, 6]))
+  n_params = net.count_params()
+  net(tf.zeros([2, 5, 6]))  # more tasks: same weights
+  assert net.count_params() == n_params
+  # The same token at the first position scores the same whatever follows.
+  tokens = tf.random.normal([2, 4, 6], seed=1)
+  longer = tf.concat([tokens, tf.random.normal([2, 2, 6], seed=2)], axis=1)
+  np.testing.assert_allclose(net(tokens), net(longer)[:, :4], rtol=1e-5,
+                             atol=1e-6)
+
+
+def test_task_tokenizer_has_one_mlp_per_task():
+  tok = layers.TaskTokenizer(3, [8], 6)
+  out = tok(tf.random.normal([2, 7], seed=3)).numpy()
+  assert tok.kernels[0].shape == (3, 7, 8)
+  assert not np.allclose(out[:, 0], out[:, 1])
+
+
+def test_feature_preprocessor_groups_and_oov():
+  pre = ALL_LAYERS[-1]
+  out = pre({"country": tf.constant([["GB"], ["XX"]]),
+             "price": tf.fill([2, 3, 1], np.e - 1),
+             "mask": tf.ones([2, 3], tf.bool)})
+  assert out["country"].shape == (2, 3, 2)
+  assert out["invariant"].shape == (2, 3, 2)  # every embedding is invariant too
+  np.testing.assert_allclose(out["dependent"], np.zeros([2, 3, 1]), atol=1e-6)
+  # An unknown country maps to the out-of-vocabulary bucket, not an error.
+  assert not np.allclose(out["country"][0], out["country"][1])
