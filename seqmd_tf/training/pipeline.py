@@ -98,12 +98,8 @@ class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
                      elwc.label_spec(schema, tasks), hparams)
     self._seed = config.seed
     self._shuffle_buffer = config.shuffle_buffer
-    for name, files in (("training", train_files), ("validation", valid_files)):
-      if not files:
-        raise ValueError(f"no {name} files given")
-      missing = [f for f in files if not tf.io.gfile.exists(f)]
-      if missing:
-        raise FileNotFoundError(f"{name} file(s) not found: {missing[:3]}")
+    require_files("training", train_files)
+    require_files("validation", valid_files)
 
   def _build_dataset(self, file_pattern, batch_size, list_size=None,
                      randomize_input=True, num_epochs=None):
@@ -124,6 +120,15 @@ class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
     return dataset.map(self._features_and_labels,
                        num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def require_files(name: str, files: Sequence[str]) -> None:
+  """Raises an error naming the missing file(s) of a split."""
+  if not files:
+    raise ValueError(f"no {name} files given")
+  missing = [f for f in files if not tf.io.gfile.exists(f)]
+  if missing:
+    raise FileNotFoundError(f"{name} file(s) not found: {missing[:3]}")
 
 
 def count_records(files: Sequence[str]) -> int:
@@ -248,6 +253,8 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
   """
   model_config.validate()
   train_config.validate(schema)
+  require_files("training", train_files)
+  require_files("validation", valid_files)
   os.makedirs(run_dir, exist_ok=True)
   stats = compute_feature_stats(train_files, schema,
                                 max_lists=train_config.stats_max_lists)

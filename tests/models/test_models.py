@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqmd_tf.models import ModelConfig, build_model
+
+FEATURES = [
+    {"name": "country", "part": "context", "group": "country",
+     "dtype": "string", "transform": "vocabulary", "vocabulary": ["US", "GB"],
+     "embedding_dim": 3},
+    {"name": "platform", "part": "context", "group": "invariant",
+     "dtype": "string", "transform": "vocabulary", "vocabulary": ["web", "app"],
+     "embedding_dim": 2},
+    {"name": "price", "part": "example", "group": "dependent", "dtype": "float",
+     "transform": "log1p", "mean": 1.0, "std": 1.0},
+    {"name": "rel", "part": "example", "group": "invariant", "dtype": "float",
+     "transform": "identity", "mean": 0.0, "std": 1.0},
+]
+TASKS = ["click", "cart", "purchase"]
+
+
+def _inputs(b=4, l=6, seed=0):
+  rng = np.random.default_rng(seed)
+  return {"country": np.array([["US"], ["GB"], ["US"], ["FR"]][:b]),
+          "platform": np.array([["web"], ["app"]] * (b // 2)),
+          "price": rng.random((b, l, 1)).astype("f") * 100,
+          "rel": rng.random((b, l, 1)).astype("f"),
+          "mask": np.ones((b, l), bool)}
+
+
+@pytest.mark.parametrize("md", ["none", "input", "per_task"])
+def test_output_contract(md):
+  model = build_model(ModelConfig(md=md), FEATURES, TASKS, "mask")
+  out = model(_inputs())
+  assert sorted(out) == sorted(TASKS)
+  assert sorted(model.output_names) == sorted(TASKS)  # Keras sorts dict outputs
+  stacked = np.stack([out[t].numpy() for t in TASKS], -1)
+  assert stacked.shape == (4, 6, 3)
+  assert np.all(stacked <= 0)
+  assert np.all(np.diff(stacked, axis=-1) <= 1e-6)
+
+
+def test_without_descending_product_tasks_are_independent():
+  model = build_model(ModelConfig(descending_probability=False), FEATURES,
+                      TASKS, "mask")
+  out = model(_inputs())
+  stacked = np.stack([out[t].numpy() for t in TASKS], -1)
+  assert np.any(np.diff(stacked, axis=-1) > 0)
+
+
+def test_padding_and_permutation():
+  model = build_model(ModelConfig(), FEATURES, TASKS, "mask")
+  x = _inputs()
+  base = model(x)["purchase"].numpy()
+  # Padded slots (mask False) hold garbage; real listings keep their scores.
+  padded = {k: v for k, v in x.items()}
+  padded["price"] = np.concatenate([x["price"], np.full((4, 3, 1), 1e6, "f")], 1)
+  padded["rel"] = np.concatenate([x["rel"], np.full((4, 3, 1), -7, "f")], 1)
+  padded["mask"] = np.concatenate([x["mask"], np.zeros((4, 3), bool)], 1)
+  np.testing.assert_allclose(model(padded)["purchase"].numpy()[:, :6], base,
+                             rtol=1e-5)
+  perm = np.random.default_rng(1).permutation(6)
+  permuted = dict(x, price=x["price"][:, perm], rel=x["rel"][:, perm])
+  np.testing.assert_allclose(model(permuted)["purchase"].numpy(),
+                             base[:, perm], rtol=1e-5)
+
+
+def test_unknown_model_name_is_reported():
+  with pytest.raises(ValueError, match="unknown model 'xgboost'"):
+    build_model(ModelConfig(name="xgboost"), FEATURES, TASKS, "mask")
+
+
+def test_unknown_config_key_is_reported():
+  with pytest.raises(ValueError, match="unknown key"):
+    ModelConfig.from_dict({"name": "seq", "gru_units": 4})

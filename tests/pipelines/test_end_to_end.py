@@ -1,0 +1,60 @@
+import json
+import os
+
+import pytest
+
+from pipelines import cli
+
+
+def test_metrics_json_has_the_contracted_keys(evaluation):
+  with open(evaluation["paths"]["metrics"]) as f:
+    m = json.load(f)
+  assert m["tasks"] == ["click", "cart", "purchase"]
+  for key in ("model", "ndcg", "oracle_ndcg", "n_lists"):
+    assert key in m
+  for task in m["tasks"]:
+    for part in (m["ndcg"][task], m["oracle_ndcg"][task]):
+      for s in ("all", "web", "app"):
+        assert set(part[s]) == {"5", "10", "full"}
+      assert part["by_region"]
+    assert m["n_lists"][task]["all"] == (m["n_lists"][task]["web"] +
+                                         m["n_lists"][task]["app"])
+  for task in m["tasks"]:
+    c = m["classification"][task]
+    assert 0 <= c["auc"] <= 1 and c["log_loss"] > 0
+  assert os.path.exists(evaluation["paths"]["plot"])
+  report = open(evaluation["paths"]["report"]).read()
+  assert "95% bootstrap" in report and "too small" in report
+
+
+def test_model_beats_random_and_stays_below_oracle_on_clicks(evaluation):
+  m = evaluation["metrics"]
+  b = m["bootstrap"]["click"]["ndcg@10"]
+  assert b["model"]["ci95"][0] > b["random"]["mean"]
+  assert b["model"]["mean"] < b["oracle"]["mean"]
+
+
+def test_cli_rejects_bad_arguments_by_name(tmp_path, capsys):
+  rc = cli.main(["generate", "--out", str(tmp_path), "--queries-per-day", "0"])
+  assert rc == 2
+  assert "queries_per_day" in capsys.readouterr().err
+  with pytest.raises(SystemExit):
+    cli.main(["train", "--data", str(tmp_path)])  # --run-dir missing
+  bad = tmp_path / "bad.json"
+  bad.write_text('{"modle": {}}')
+  with pytest.raises(SystemExit, match="unknown section"):
+    cli.load_config(str(bad))
+
+
+def test_cli_validate_schema(capsys):
+  assert cli.main(["validate-schema"]) == 0
+  assert "OK" in capsys.readouterr().out
+
+
+def test_quickstart_config_is_valid():
+  config = cli.load_config(cli.DEFAULT_CONFIG)
+  import argparse
+  from seqmd_tf.data.schema import load_schema
+  cli._train_config(argparse.Namespace(), config).validate(load_schema())
+  cli._model_config(argparse.Namespace(), config)
+  cli._world(argparse.Namespace(), config)

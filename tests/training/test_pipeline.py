@@ -1,0 +1,72 @@
+import json
+import os
+
+import pytest
+
+from seqmd_tf.models import ModelConfig
+from seqmd_tf.training import pipeline
+from seqmd_tf.training.pipeline import TrainConfig
+
+SMALL_MODEL = ModelConfig(token_hidden_units=[8], token_dim=4, rnn_units=4,
+                          rnn_layers=1, md_mask_hidden_units=[4],
+                          md_transform_units=[4])
+
+
+def _files(data, split):
+  from seqmd_tf.data.synthetic.generate import split_files
+  return split_files(data, split)
+
+
+def test_trained_run_folder(trained_run):
+  run = trained_run["run_dir"]
+  for name in ("run_config.json", "history.json", "stage.json"):
+    assert os.path.exists(os.path.join(run, name))
+  with open(os.path.join(run, "history.json")) as f:
+    summary = json.load(f)
+  assert summary["monitor"] == "val_purchase_ndcg_10"
+  assert summary["epochs_run"] == 3
+  assert "val_purchase_ndcg_10" in summary["history"]
+  with open(os.path.join(run, "run_config.json")) as f:
+    config = json.load(f)
+  assert config["data"]["generator_version"]
+  stats = {f["name"]: f for f in config["feature_config"]}
+  assert stats["price_local"]["std"] > 0
+
+
+def test_early_stopping_really_stops(tmp_path, tiny_data, schema):
+  # A learning rate of 0 leaves the validation NDCG flat: with patience 1 the
+  # run must stop after epoch 2 of 6.
+  config = TrainConfig(epochs=6, learning_rate=1e-12, batch_size=64,
+                       early_stopping_patience=1, tasks=["click", "purchase"])
+  result = pipeline.train(schema, _files(tiny_data, "train"),
+                          _files(tiny_data, "valid"), str(tmp_path),
+                          SMALL_MODEL, config, verbose=0)
+  assert result["summary"]["epochs_run"] == 2
+
+
+def test_missing_monitored_metric_fails_loudly(tmp_path, tiny_data, schema):
+  config = TrainConfig(epochs=1, batch_size=64, tasks=["click", "purchase"],
+                       monitor_topn=3)  # no NDCG@3 is logged
+  with pytest.raises(KeyError, match="val_purchase_ndcg_3"):
+    pipeline.train(schema, _files(tiny_data, "train"),
+                   _files(tiny_data, "valid"), str(tmp_path), SMALL_MODEL,
+                   config, verbose=0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(tasks=["purchase", "click"]), "subsequence"),
+    (dict(loss="hinge"), "loss must be"),
+    (dict(monitor_task="cart", tasks=["click", "purchase"]), "monitor_task"),
+    (dict(epochs=0), "epochs must be"),
+])
+def test_train_config_is_validated(schema, kwargs, message):
+  with pytest.raises(ValueError, match=message):
+    TrainConfig(**kwargs).validate(schema)
+
+
+def test_missing_training_file_is_named(tmp_path, tiny_data, schema):
+  config = TrainConfig(epochs=1, tasks=["click", "purchase"])
+  with pytest.raises(FileNotFoundError, match="nowhere.tfrecord"):
+    pipeline.train(schema, [str(tmp_path / "nowhere.tfrecord")],
+                   _files(tiny_data, "valid"), str(tmp_path / "r"),
+                   SMALL_MODEL, config, verbose=0)
