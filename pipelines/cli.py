@@ -9,11 +9,12 @@
 """
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
 from typing import Dict, List, Optional
+
+from seqmd_tf.config_utils import dataclass_from_dict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "quickstart.json")
@@ -64,11 +65,6 @@ def _model_config(args, config: Dict):
 def _train_config(args, config: Dict):
   from seqmd_tf.training.pipeline import TrainConfig  # pylint: disable=import-outside-toplevel
   values = dict(config.get("train", {}))
-  known = {f.name for f in dataclasses.fields(TrainConfig)}
-  unknown = sorted(set(values) - known)
-  if unknown:
-    raise SystemExit(f"error: train config: unknown key(s) {unknown}; known: "
-                     f"{sorted(known)}")
   for key in ("epochs", "batch_size", "learning_rate", "seed"):
     value = getattr(args, key, None)
     if value is not None:
@@ -77,7 +73,7 @@ def _train_config(args, config: Dict):
     values["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
   if getattr(args, "patience", None) is not None:
     values["early_stopping_patience"] = args.patience
-  return TrainConfig(**values)
+  return dataclass_from_dict(TrainConfig, values, "train config")
 
 
 def _add_world_args(p: argparse.ArgumentParser) -> None:

@@ -7,7 +7,6 @@ folders and writes one output artifact folder with a `stage.json` record.
     export    -> <export>/<version> (TF Serving SavedModel)
 """
 
-import dataclasses
 import datetime
 import json
 import os
@@ -15,6 +14,7 @@ import platform
 import time
 from typing import Dict, Optional
 
+from seqmd_tf.config_utils import dataclass_from_dict
 from seqmd_tf.data.schema import load_schema
 from seqmd_tf.data.synthetic import generate as generator
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, WorldConfig
@@ -121,9 +121,4 @@ def export_stage(run_dir: str, export_base: str,
 
 
 def world_from_dict(values: Dict) -> WorldConfig:
-  known = {f.name for f in dataclasses.fields(WorldConfig)}
-  unknown = sorted(set(values) - known)
-  if unknown:
-    raise ValueError(f"world config: unknown key(s) {unknown}; known keys are "
-                     f"{sorted(known)}")
-  return WorldConfig(**values).validate()
+  return dataclass_from_dict(WorldConfig, values, "world config").validate()

@@ -217,12 +217,11 @@ def _feature_spec(feat, path: str) -> FeatureSpec:
     if len(set(vocabulary)) != len(vocabulary):
       raise SchemaError(f"{path}: {where}: duplicate value in string_domain")
   lo = hi = None
-  if feat.HasField("float_domain"):
-    lo = feat.float_domain.min if feat.float_domain.HasField("min") else None
-    hi = feat.float_domain.max if feat.float_domain.HasField("max") else None
-  elif feat.HasField("int_domain"):
-    lo = feat.int_domain.min if feat.int_domain.HasField("min") else None
-    hi = feat.int_domain.max if feat.int_domain.HasField("max") else None
+  for kind in ("float_domain", "int_domain"):
+    if feat.HasField(kind):
+      domain = getattr(feat, kind)
+      lo = domain.min if domain.HasField("min") else None
+      hi = domain.max if domain.HasField("max") else None
   if lo is not None and hi is not None and lo > hi:
     raise SchemaError(f"{path}: {where}: valid range min {lo} > max {hi}")
   default = _parse_default(tags.get("default"), dtype, where, path)

@@ -156,6 +156,10 @@ def summarize(scored: Dict, tasks: Sequence[str], model_name: str,
                           ci95=bootstrap_interval(values, bootstrap_samples,
                                                   seed) if len(values) else None)
     out["bootstrap"][task] = {"ndcg@10": boot}
+    if "oracle" in boot and boot["model"]["ci95"]:
+      boot["checks"] = dict(
+          model_ci_above_random=boot["model"]["ci95"][0] > boot["random"]["mean"],
+          model_below_oracle=boot["model"]["mean"] < boot["oracle"]["mean"])
     listing = scored["listings"][task]
     out["classification"][task] = classification_metrics(listing["label"],
                                                          listing["prob"])

@@ -72,6 +72,14 @@ def markdown_report(metrics: Dict, png_name: str) -> str:
                    f"{b['mean']:.4f} [{b['ci95'][0]:.4f}, {b['ci95'][1]:.4f}]")
     lines.append(f"| {task} | {metrics['n_lists'][task]['all']} | " +
                  " | ".join(cells) + " |")
+  last = tasks[-1]
+  checks = metrics["bootstrap"][last]["ndcg@10"].get("checks")
+  if checks:
+    lines += ["", f"Final task ({last}): the model's 95% interval is "
+              f"{'above' if checks['model_ci_above_random'] else 'NOT above'} "
+              "the random-order expectation, and its mean is "
+              f"{'below' if checks['model_below_oracle'] else 'NOT below'} "
+              "the oracle."]
   lines += ["", "## NDCG per task and platform", "",
             "| task | slice | lists | model @5 | @10 | full | oracle @10 | "
             "random @10 |", "|---|---|---|---|---|---|---|---|"]

@@ -3,6 +3,8 @@
 import dataclasses
 from typing import Dict, List
 
+from seqmd_tf.config_utils import dataclass_from_dict
+
 MD_MODES = ("none", "input", "per_task")
 
 
@@ -39,11 +41,6 @@ class ModelConfig:
 
   @classmethod
   def from_dict(cls, values: Dict) -> "ModelConfig":
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-      raise ValueError(f"model config: unknown key(s) {unknown}; known keys "
-                       f"are {sorted(known)}")
-    return cls(**values).validate()
+    return dataclass_from_dict(cls, values, "model config").validate()
 
 
