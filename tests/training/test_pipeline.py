@@ -70,3 +70,32 @@ def test_missing_training_file_is_named(tmp_path, tiny_data, schema):
     pipeline.train(schema, [str(tmp_path / "nowhere.tfrecord")],
                    _files(tiny_data, "valid"), str(tmp_path / "r"),
                    SMALL_MODEL, config, verbose=0)
+
+
+class _Crash(Exception):
+  pass
+
+
+def test_interrupted_training_resumes_from_backup(tmp_path, tiny_data, schema,
+                                                  monkeypatch):
+  import tensorflow as tf
+
+  class CrashAtSecondEpoch(tf.keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+      if epoch == 1:
+        raise _Crash()
+
+  original = pipeline.SeqMDPipeline.build_callbacks
+  monkeypatch.setattr(pipeline.SeqMDPipeline, "build_callbacks",
+                      lambda self: original(self) + [CrashAtSecondEpoch()])
+  config = TrainConfig(epochs=2, batch_size=64, early_stopping_patience=0,
+                       tasks=["click", "purchase"])
+  args = (schema, _files(tiny_data, "train"), _files(tiny_data, "valid"),
+          str(tmp_path), SMALL_MODEL, config)
+  with pytest.raises(_Crash):
+    pipeline.train(*args, verbose=0)
+  assert os.path.isdir(tmp_path / "backup")
+  monkeypatch.setattr(pipeline.SeqMDPipeline, "build_callbacks", original)
+  result = pipeline.train(*args, verbose=0)
+  # Only the second epoch ran after the restart: the first came from backup.
+  assert result["summary"]["epochs_run"] == 1
