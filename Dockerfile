@@ -2,7 +2,7 @@
 # quickstart (generate, train SEQ+MD, evaluate, export) by default.
 FROM python:3.11-slim
 
-ENV PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2 PIP_NO_CACHE_DIR=1
+ENV PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=3 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
 COPY requirements.txt pyproject.toml README.md ./

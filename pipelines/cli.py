@@ -57,6 +57,9 @@ def _model_config(args, config: Dict):
     values["name"] = args.model
   if getattr(args, "md", None):
     values["md"] = args.md
+  if values.get("md") == "default":
+    from seqmd_tf.models import model_spec  # pylint: disable=import-outside-toplevel
+    values["md"] = model_spec(values.get("name", "seq")).md_default
   if getattr(args, "no_descending", False):
     values["descending_probability"] = False
   return ModelConfig.from_dict(values)
@@ -88,9 +91,12 @@ def _add_world_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
-  p.add_argument("--model", help="registered model name (default: seq)")
-  p.add_argument("--md", choices=("none", "input", "per_task"),
-                 help="MD plug-in: none, input (Fig. 4) or per_task (Fig. 3b)")
+  p.add_argument("--model", help="registered model: seq, shared_bottom, "
+                 "shared_bottom_region_norm, mmoe, ple, adatt (default: seq)")
+  p.add_argument("--md", nargs="?", const="default",
+                 choices=("default", "none", "input", "per_task"),
+                 help="MD plug-in. A bare --md is the model's own MD: per_task "
+                 "(Fig. 3b) for seq, input (Fig. 4) for the baselines")
   p.add_argument("--no-descending", action="store_true",
                  help="switch off the descending-probability product")
   p.add_argument("--tasks", help="comma-separated tasks in funnel order")
@@ -220,7 +226,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                   _train_config(args, config),
                                   schema_path=args.schema)
       s = result["summary"]
-      print(f"best {s['monitor']} = {s['best_monitor_value']:.4f} at epoch "
+      print(f"{result['run_config']['model']['name']} "
+            f"(md={result['run_config']['model']['md']}): best "
+            f"{s['monitor']} = {s['best_monitor_value']:.4f} at epoch "
             f"{s['best_epoch']}/{s['epochs_run']}; {s['parameters']} "
             f"parameters; run folder {args.run_dir}")
     elif args.command == "evaluate":

@@ -270,9 +270,6 @@ def parse_schema(text: str, path: str = "<string>") -> SearchLogSchema:
     extra = sorted(set(by_task) - set(tasks))
     if extra:
       raise SchemaError(f"{path}: {role} field(s) for unknown task(s) {extra}")
-  countries = schema.select(role="feature", md_group="country")
-  if not countries:
-    raise SchemaError(f"{path}: no feature has md_group=country")
   for required in ("country", "platform"):
     if required not in names:
       raise SchemaError(f"{path}: the context feature '{required}' is required "

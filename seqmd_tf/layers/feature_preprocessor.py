@@ -33,7 +33,11 @@ class FeaturePreprocessor(keras.layers.Layer):
       {"name", "part": "context"|"example", "group", "dtype",
        "transform": "identity"|"log1p"|"vocabulary",
        "mean", "std"                  (numeric),
-       "vocabulary", "embedding_dim"  (categorical)}
+       "vocabulary", "embedding_dim"  (categorical),
+       "region_feature", "region_vocabulary", "region_mean", "region_std"
+                                      (optional: per-region standardization,
+                                       z = (t(x) - mu_r) / s_r, pooled
+                                       statistics for an unknown region)}
 
   >>> pre = FeaturePreprocessor([
   ...   {"name": "price", "part": "example", "group": "dependent",
@@ -53,8 +57,12 @@ class FeaturePreprocessor(keras.layers.Layer):
         raise ValueError(f"feature '{f['name']}': unknown group {f['group']!r}")
       if f["dtype"] != "string" and not f.get("std", 1.0) > 0:
         raise ValueError(f"feature '{f['name']}': std must be > 0")
-    self._lookups, self._embeddings = {}, {}
+    self._lookups, self._embeddings, self._region_lookups = {}, {}, {}
     for f in self.features:
+      if "region_mean" in f:
+        self._region_lookups[f["name"]] = keras.layers.StringLookup(
+            vocabulary=list(f["region_vocabulary"]), num_oov_indices=1,
+            name=f"{f['name']}_region_lookup")
       if f["dtype"] == "string":
         self._lookups[f["name"]] = keras.layers.StringLookup(
             vocabulary=list(f["vocabulary"]), num_oov_indices=1,
@@ -89,7 +97,14 @@ class FeaturePreprocessor(keras.layers.Layer):
       x = tf.cast(raw, tf.float32)
       if f["transform"] == "log1p":
         x = tf.math.log1p(tf.maximum(x, 0.0))
-      x = (x - float(f["mean"])) / float(f["std"])
+      if "region_mean" in f:
+        region = self._region_lookups[name](self._per_listing(
+            inputs[f["region_feature"]], "context", list_size))
+        mean = tf.gather([float(f["mean"])] + list(f["region_mean"]), region)
+        std = tf.gather([float(f["std"])] + list(f["region_std"]), region)
+        x = (x - mean) / std
+      else:
+        x = (x - float(f["mean"])) / float(f["std"])
       parts[f["group"]].append(tf.expand_dims(x, -1))
     out = {}
     for g in GROUPS:

@@ -67,7 +67,9 @@ class ParallelMLP(keras.layers.Layer):
   kernels are stored stacked, [k, d_in, d_out], so branches can be inserted
   or averaged (see `seqmd add-task`).
 
-  Shapes: [..., d_in] (the same input for every branch) -> [..., k, units[-1]].
+  Shapes: [..., d_in] (the same input for every branch), or with
+  `per_branch_input=True` [..., k, d_in] (branch j reads row j)
+  -> [..., k, units[-1]].
 
   >>> ParallelMLP(3, [16, 4])(tf.zeros([2, 7, 5])).shape
   TensorShape([2, 7, 3, 4])
@@ -75,7 +77,8 @@ class ParallelMLP(keras.layers.Layer):
 
   def __init__(self, num_branches: int, units: Sequence[int],
                activation: str = "relu", output_activation: Optional[str] = None,
-               output_bias_initializer: str = "zeros", **kwargs):
+               output_bias_initializer: str = "zeros",
+               per_branch_input: bool = False, **kwargs):
     super().__init__(**kwargs)
     if int(num_branches) < 1:
       raise ValueError(f"num_branches must be >= 1, got {num_branches}")
@@ -86,6 +89,7 @@ class ParallelMLP(keras.layers.Layer):
     self.activation = activation
     self.output_activation = output_activation
     self.output_bias_initializer = output_bias_initializer
+    self.per_branch_input = bool(per_branch_input)
     self._act = keras.activations.get(activation)
     self._out_act = keras.activations.get(output_activation)
 
@@ -106,7 +110,8 @@ class ParallelMLP(keras.layers.Layer):
   def call(self, inputs):
     x = inputs
     for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
-      pattern = "...d,kdo->...ko" if i == 0 else "...kd,kdo->...ko"
+      shared = i == 0 and not self.per_branch_input
+      pattern = "...d,kdo->...ko" if shared else "...kd,kdo->...ko"
       x = tf.einsum(pattern, x, kernel) + bias
       x = self._out_act(x) if i == len(self.kernels) - 1 else self._act(x)
     return x
@@ -116,5 +121,6 @@ class ParallelMLP(keras.layers.Layer):
     config.update(num_branches=self.num_branches, units=self.units,
                   activation=self.activation,
                   output_activation=self.output_activation,
-                  output_bias_initializer=self.output_bias_initializer)
+                  output_bias_initializer=self.output_bias_initializer,
+                  per_branch_input=self.per_branch_input)
     return config

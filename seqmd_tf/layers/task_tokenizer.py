@@ -27,7 +27,7 @@ class TaskTokenizer(ParallelMLP):
   def __init__(self, num_tasks: int, hidden_units: Sequence[int] = (64,),
                token_dim: int = 32, activation: str = "relu", **kwargs):
     for key in ("num_branches", "units", "output_activation",
-                "output_bias_initializer"):
+                "output_bias_initializer", "per_branch_input"):
       kwargs.pop(key, None)
     super().__init__(num_branches=num_tasks,
                      units=list(hidden_units) + [int(token_dim)],
@@ -39,7 +39,7 @@ class TaskTokenizer(ParallelMLP):
   def get_config(self):
     config = super().get_config()
     for key in ("num_branches", "units", "output_activation",
-                "output_bias_initializer"):
+                "output_bias_initializer", "per_branch_input"):
       config.pop(key)
     config.update(num_tasks=self.num_tasks, hidden_units=self.hidden_units,
                   token_dim=self.token_dim)

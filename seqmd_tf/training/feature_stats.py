@@ -1,6 +1,6 @@
 """Statistics of the training split for the in-model standardization."""
 
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -9,17 +9,28 @@ from seqmd_tf.data import elwc
 from seqmd_tf.data.schema import SearchLogSchema
 
 
+def _mean_std(n: float, s: float, ss: float) -> Dict[str, float]:
+  mean = s / n
+  return dict(mean=float(mean), std=float(np.sqrt(max(ss / n - mean * mean,
+                                                      0.0))), n=int(n))
+
+
 def compute_feature_stats(files: Sequence[str], schema: SearchLogSchema,
-                          max_lists: int = 20000, batch_size: int = 256
-                          ) -> Dict[str, Dict[str, float]]:
+                          max_lists: int = 20000, batch_size: int = 256,
+                          region_feature: Optional[str] = None
+                          ) -> Dict[str, Dict]:
   """Mean and std of every numeric model feature after its transform.
 
   Computed over real listings (context features count once per listing, as
   the model sees them) of the first `max_lists` query groups of the training
-  files, in file order. Only the training split may be passed here.
+  files, in file order. Only the training split may be passed here. With
+  `region_feature` (e.g. "country"), dependent features also get
+  `by_region: {region: {mean, std, n}}`.
   """
   numeric = [f for f in schema.model_features if not f.is_categorical]
   parse = elwc.parse_fn(schema, roles=("feature",))
+  regional: Dict[str, Dict[str, np.ndarray]] = {
+      f.name: {} for f in numeric if f.md_group == "dependent"}
   ds = tf.data.TFRecordDataset(list(files)).take(max_lists)
   ds = ds.batch(batch_size).map(parse)
   sums = {f.name: np.zeros(3) for f in numeric}  # n, sum, sum of squares
@@ -31,6 +42,14 @@ def compute_feature_stats(files: Sequence[str], schema: SearchLogSchema,
         v = np.repeat(v[:, None], mask.shape[1], axis=1)
       if f.transform == "log1p":
         v = np.log1p(np.maximum(v, 0.0))
+      if region_feature and f.name in regional:
+        regions = np.repeat(batch[region_feature].numpy()[:, :1],
+                            mask.shape[1], axis=1)[mask]
+        values = v[mask]
+        for region in np.unique(regions):
+          r = values[regions == region]
+          acc = regional[f.name].setdefault(region.decode(), np.zeros(3))
+          acc += (r.size, r.sum(), np.square(r).sum())
       v = v[mask]
       sums[f.name] += (v.size, v.sum(), np.square(v).sum())
   stats = {}
@@ -38,9 +57,10 @@ def compute_feature_stats(files: Sequence[str], schema: SearchLogSchema,
     if n == 0:
       raise ValueError(f"no training rows to compute statistics of '{name}' "
                        f"(files: {list(files)[:3]}...)")
-    mean = s / n
-    stats[name] = dict(mean=float(mean),
-                       std=float(np.sqrt(max(ss / n - mean * mean, 0.0))))
+    stats[name] = _mean_std(n, s, ss)
+    if region_feature and name in regional:
+      stats[name]["by_region"] = {r: _mean_std(*acc) for r, acc in
+                                  sorted(regional[name].items())}
   return stats
 
 

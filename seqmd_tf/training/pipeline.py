@@ -22,8 +22,8 @@ import tensorflow_ranking as tfr
 from seqmd_tf.data import elwc
 from seqmd_tf.data.schema import SearchLogSchema
 from seqmd_tf.evaluation.ndcg import NDCGMetric
-from seqmd_tf.models import ModelConfig, build_model
-from seqmd_tf.models.feature_config import build_feature_config
+from seqmd_tf.models import ModelConfig, build_model, resolve_config
+from seqmd_tf.models.feature_config import REGION_FEATURE, build_feature_config
 from seqmd_tf.training.feature_stats import compute_feature_stats
 from seqmd_tf.training.losses import LogProbBinaryCrossentropy
 
@@ -251,15 +251,22 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
   checkpoints/best (weights of the best validation epoch), history.json,
   tensorboard/, backup/ (resume after a crash).
   """
-  model_config.validate()
+  model_config = resolve_config(model_config)
   train_config.validate(schema)
   require_files("training", train_files)
   require_files("validation", valid_files)
+  if model_config.md != "none" and not schema.select(role="feature",
+                                                     md_group="country"):
+    raise ValueError(f"{schema.path}: MD (md={model_config.md}) needs a "
+                     "feature with md_group=country; valid choices: md=none")
   os.makedirs(run_dir, exist_ok=True)
+  region = REGION_FEATURE if model_config.region_standardize else None
   stats = compute_feature_stats(train_files, schema,
-                                max_lists=train_config.stats_max_lists)
-  feature_config = build_feature_config(schema, stats,
-                                        model_config.embedding_dim)
+                                max_lists=train_config.stats_max_lists,
+                                region_feature=region)
+  feature_config = build_feature_config(
+      schema, stats, model_config.embedding_dim,
+      region_standardize=model_config.region_standardize)
   model_builder = RegistryModelBuilder(model_config, feature_config,
                                        train_config.tasks)
   dataset_builder = SeqMDDatasetBuilder(schema, train_config.tasks, train_files,

@@ -1,0 +1,63 @@
+"""The scaffold every multi-task ranker shares (the "task architecture"
+interface): inputs -> FeaturePreprocessor -> [MD] -> task architecture ->
+per-task logits [B, L, k] -> [DescendingProbability] -> {task: log-prob}.
+
+A model file only supplies its task architecture: a Keras layer mapping the
+model input [B, L, d] to logits [B, L, k].
+"""
+
+from typing import Callable, Dict, List, Sequence
+
+import tensorflow as tf
+
+from seqmd_tf.keras_compat import keras
+from seqmd_tf.layers import (DescendingProbability, FeaturePreprocessor,
+                             MultiDistributionAdaptor, TaskColumn)
+from seqmd_tf.models.config import ModelConfig
+from seqmd_tf.models.inputs import ranking_inputs
+
+
+def check_md_possible(config: ModelConfig, feature_config: List[Dict]) -> None:
+  if config.md == "none":
+    return
+  groups = {f["group"] for f in feature_config}
+  for needed in ("country", "dependent"):
+    if needed not in groups:
+      raise ValueError(
+          f"MD (--md {config.md}) needs at least one feature with "
+          f"md_group={needed} in the schema, and there is none; valid choices "
+          "here: --md none, or mark features in data_schema/schema.pbtxt")
+
+
+def model_input(config: ModelConfig, groups: Dict[str, tf.Tensor]) -> tf.Tensor:
+  """[B, L, d]: all features, or MD's transformed input (Fig. 4)."""
+  if config.md == "input":
+    return MultiDistributionAdaptor(config.md_mask_hidden_units,
+                                    config.md_transform_units,
+                                    name="md_adaptor")(groups)
+  return tf.concat([groups["dependent"], groups["invariant"]], axis=-1)
+
+
+def build_ranker(config: ModelConfig, feature_config: List[Dict],
+                 tasks: Sequence[str], mask_feature: str,
+                 task_logits: Callable[[Dict[str, tf.Tensor]], tf.Tensor],
+                 descending_default: bool) -> keras.Model:
+  """Wraps a task architecture into a ranking model with the output contract.
+
+  `task_logits(groups)` returns logits [B, L, k] from the feature groups.
+  The descending-probability product is on when the config says so, and
+  otherwise follows the model's own default.
+  """
+  check_md_possible(config, feature_config)
+  inputs = ranking_inputs(feature_config, mask_feature)
+  groups = FeaturePreprocessor(feature_config, mask_feature,
+                               name="features")(inputs)
+  logits = task_logits(groups)
+  descending = (descending_default if config.descending_probability is None
+                else config.descending_probability)
+  log_probs = DescendingProbability(descending,
+                                    name="descending_probability")(logits)
+  outputs = {task: TaskColumn(i, name=task)(log_probs)
+             for i, task in enumerate(tasks)}
+  return keras.Model(inputs=inputs, outputs=outputs,
+                     name=f"{config.name}_md_{config.md}")
