@@ -9,7 +9,7 @@ For every query group and task it computes, with the one NDCG implementation
 Lists without a positive for a task are left out of that task's figures.
 """
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -55,15 +55,20 @@ def _ndcg_all_cutoffs(labels, scores):
 
 def score_split(model: tf.keras.Model, files: Sequence[str],
                 schema: SearchLogSchema, tasks: Sequence[str],
-                batch_size: int = 256, progress: bool = True) -> Dict:
-  """Runs the model over `files`; returns per-list and per-listing results."""
+                batch_size: int = 256, progress: bool = True,
+                batches: Optional[Iterable[Dict]] = None) -> Dict:
+  """Runs the model over `files` (or already parsed `batches` holding the
+  feature, label, oracle and meta fields); returns per-list and per-listing
+  results."""
   have_oracle = all(any(f.task == t for f in schema.select(role="oracle"))
                     for t in tasks)
   roles = ("feature", "label", "oracle", "meta")
   parse = elwc.parse_fn(schema, roles)
   feature_names = {f.name for f in schema.model_features} | {elwc.MASK_FEATURE}
-  ds = tf.data.TFRecordDataset(list(files)).batch(batch_size).map(
-      parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+  ds = batches
+  if ds is None:
+    ds = tf.data.TFRecordDataset(list(files)).batch(batch_size).map(
+        parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
   lists: List[pd.DataFrame] = []
   listings = {t: {"label": [], "prob": []} for t in tasks}
   bar = tqdm(desc="evaluate", unit="list", disable=not progress)

@@ -1,6 +1,6 @@
 """Statistics of the training split for the in-model standardization."""
 
-from typing import Dict, Optional, Sequence
+from typing import Dict, Iterable, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -17,7 +17,8 @@ def _mean_std(n: float, s: float, ss: float) -> Dict[str, float]:
 
 def compute_feature_stats(files: Sequence[str], schema: SearchLogSchema,
                           max_lists: int = 20000, batch_size: int = 256,
-                          region_feature: Optional[str] = None
+                          region_feature: Optional[str] = None,
+                          batches: Optional[Iterable[Dict]] = None
                           ) -> Dict[str, Dict]:
   """Mean and std of every numeric model feature after its transform.
 
@@ -25,25 +26,32 @@ def compute_feature_stats(files: Sequence[str], schema: SearchLogSchema,
   the model sees them) of the first `max_lists` query groups of the training
   files, in file order. Only the training split may be passed here. With
   `region_feature` (e.g. "country"), dependent features also get
-  `by_region: {region: {mean, std, n}}`.
+  `by_region: {region: {mean, std, n}}`. `batches` (parsed batches of the
+  training split, e.g. from `ParsedSplit`) replaces reading `files`.
   """
   numeric = [f for f in schema.model_features if not f.is_categorical]
   parse = elwc.parse_fn(schema, roles=("feature",))
   regional: Dict[str, Dict[str, np.ndarray]] = {
       f.name: {} for f in numeric if f.md_group == "dependent"}
-  ds = tf.data.TFRecordDataset(list(files)).take(max_lists)
-  ds = ds.batch(batch_size).map(parse)
+  if batches is None:
+    batches = tf.data.TFRecordDataset(list(files)).take(max_lists).batch(
+        batch_size).map(parse)
   sums = {f.name: np.zeros(3) for f in numeric}  # n, sum, sum of squares
-  for batch in ds:
-    mask = batch[elwc.MASK_FEATURE].numpy()
+  seen = 0
+  for batch in batches:
+    if seen >= max_lists:
+      break
+    batch = {k: np.asarray(v)[:max_lists - seen] for k, v in batch.items()}
+    mask = batch[elwc.MASK_FEATURE]
+    seen += mask.shape[0]
     for f in numeric:
-      v = batch[f.name].numpy().astype(np.float64)[..., 0]
+      v = batch[f.name].astype(np.float64)[..., 0]
       if f.part == "context":
         v = np.repeat(v[:, None], mask.shape[1], axis=1)
       if f.transform == "log1p":
         v = np.log1p(np.maximum(v, 0.0))
       if region_feature and f.name in regional:
-        regions = np.repeat(batch[region_feature].numpy()[:, :1],
+        regions = np.repeat(batch[region_feature][:, :1],
                             mask.shape[1], axis=1)[mask]
         values = v[mask]
         for region in np.unique(regions):

@@ -86,7 +86,7 @@ class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
 
   def __init__(self, schema: SearchLogSchema, tasks: Sequence[str],
                train_files: Sequence[str], valid_files: Sequence[str],
-               config: TrainConfig):
+               config: TrainConfig, parsed: Optional[Dict] = None):
     context_spec, example_spec = elwc.feature_specs(schema, ("feature",))
     hparams = tfr.keras.pipeline.DatasetHparams(
         train_input_pattern=list(train_files),
@@ -98,8 +98,31 @@ class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
                      elwc.label_spec(schema, tasks), hparams)
     self._seed = config.seed
     self._shuffle_buffer = config.shuffle_buffer
-    require_files("training", train_files)
-    require_files("validation", valid_files)
+    self._parsed = parsed
+    self._keep = (set(context_spec) | set(example_spec) |
+                  {elwc.MASK_FEATURE} |
+                  {name for name, _ in elwc.label_spec(schema, tasks).values()})
+    if parsed is None:
+      require_files("training", train_files)
+      require_files("validation", valid_files)
+
+  def _from_parsed(self, split: str, batch_size: int, shuffle: bool):
+    """Batches of an already parsed split (ParsedSplit), same tensors."""
+    keep = self._keep
+    dataset = self._parsed[split].batches(
+        batch_size, shuffle_seed=self._seed if shuffle else None)
+    return dataset.map(lambda b: {k: v for k, v in b.items() if k in keep}
+                       ).map(self._features_and_labels)
+
+  def build_train_dataset(self):
+    if self._parsed is not None:
+      return self._from_parsed("train", self._hparams.train_batch_size, True)
+    return super().build_train_dataset()
+
+  def build_valid_dataset(self):
+    if self._parsed is not None:
+      return self._from_parsed("valid", self._hparams.valid_batch_size, False)
+    return super().build_valid_dataset()
 
   def _build_dataset(self, file_pattern, batch_size, list_size=None,
                      randomize_input=True, num_epochs=None):
@@ -244,33 +267,37 @@ def _write_json(path: str, value) -> None:
 def train(schema: SearchLogSchema, train_files: Sequence[str],
           valid_files: Sequence[str], run_dir: str, model_config: ModelConfig,
           train_config: TrainConfig, data_identity: Optional[Dict] = None,
-          verbose: int = 1) -> Dict:
+          verbose: int = 1, parsed: Optional[Dict] = None) -> Dict:
   """Trains one model and writes its run folder.
 
   run folder: run_config.json (everything needed to rebuild the model),
   checkpoints/best (weights of the best validation epoch), history.json,
-  tensorboard/, backup/ (resume after a crash).
+  tensorboard/, backup/ (resume after a crash). `parsed` ({"train": ...,
+  "valid": ParsedSplit}) serves already parsed splits (the experiment suite
+  parses each world once); the files are then only recorded.
   """
   model_config = resolve_config(model_config)
   train_config.validate(schema)
-  require_files("training", train_files)
-  require_files("validation", valid_files)
+  if parsed is None:
+    require_files("training", train_files)
+    require_files("validation", valid_files)
   if model_config.md != "none" and not schema.select(role="feature",
                                                      md_group="country"):
     raise ValueError(f"{schema.path}: MD (md={model_config.md}) needs a "
                      "feature with md_group=country; valid choices: md=none")
   os.makedirs(run_dir, exist_ok=True)
   region = REGION_FEATURE if model_config.region_standardize else None
-  stats = compute_feature_stats(train_files, schema,
-                                max_lists=train_config.stats_max_lists,
-                                region_feature=region)
+  stats = compute_feature_stats(
+      train_files, schema, max_lists=train_config.stats_max_lists,
+      region_feature=region,
+      batches=None if parsed is None else parsed["train"].batches(256))
   feature_config = build_feature_config(
       schema, stats, model_config.embedding_dim,
       region_standardize=model_config.region_standardize)
   model_builder = RegistryModelBuilder(model_config, feature_config,
                                        train_config.tasks)
   dataset_builder = SeqMDDatasetBuilder(schema, train_config.tasks, train_files,
-                                        valid_files, train_config)
+                                        valid_files, train_config, parsed)
   run_config = dict(model=model_config.to_dict(),
                     train=dataclasses.asdict(train_config),
                     tasks=list(train_config.tasks),
