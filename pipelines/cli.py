@@ -5,6 +5,7 @@
     seqmd evaluate   --data DIR --run-dir DIR --out DIR [--split test]
     seqmd export     --run-dir DIR --export-base DIR [--version N]
     seqmd quickstart [--workdir artifacts/quickstart] [--config FILE]
+    seqmd experiment paper [--quick | --full] [--out results/paper]
     seqmd validate-schema [--schema FILE]
 """
 
@@ -145,6 +146,20 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--workdir", default=os.path.join("artifacts", "quickstart"))
   p.add_argument("--config", default=DEFAULT_CONFIG)
 
+  p = sub.add_parser("experiment", help="reproducible experiment suites")
+  p.add_argument("suite", choices=("paper",),
+                 help="paper: Tables 1-3, Figs. 6-7 and the control worlds")
+  size = p.add_mutually_exclusive_group()
+  size.add_argument("--quick", action="store_true",
+                    help="Table 1, one seed, small data (minutes)")
+  size.add_argument("--full", action="store_true",
+                    help="every table, larger data (hours)")
+  p.add_argument("--out", default=None,
+                 help="results folder (default results/paper[-quick|-full])")
+  p.add_argument("--workdir", default=None,
+                 help="where data and run folders are cached")
+  p.add_argument("--config", default=None, help="experiment config JSON")
+
   p = sub.add_parser("validate-schema", help="load and check a schema file")
   p.add_argument("--schema", default=None)
   return parser
@@ -241,6 +256,16 @@ def main(argv: Optional[List[str]] = None) -> int:
       print(stages.export_stage(args.run_dir, args.export_base, args.version))
     elif args.command == "quickstart":
       quickstart(args.workdir, args.config)
+    elif args.command == "experiment":
+      from pipelines.experiments import paper  # pylint: disable=import-outside-toplevel
+      mode = "quick" if args.quick else "full" if args.full else "default"
+      out = args.out or ("results/paper" if mode == "default"
+                         else f"results/paper-{mode}")
+      paths = paper.run_paper(mode, out, args.workdir,
+                              args.config or paper.DEFAULT_CONFIG,
+                              command="seqmd " + " ".join(argv or sys.argv[1:]))
+      for key, value in paths.items():
+        print(f"{key}: {value}")
   except (ValueError, FileNotFoundError, FileExistsError, KeyError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2

@@ -47,6 +47,17 @@ def expected_random_ndcg(labels: np.ndarray, topn: Optional[int]) -> np.ndarray:
                    where=idcg > 0)
 
 
+def top_k_share(values: np.ndarray, scores: np.ndarray, mask: np.ndarray,
+                k: int = 10) -> np.ndarray:
+  """Mean of `values` over each list's top k by score (stable order), [B]."""
+  scores = np.where(mask, scores, -np.inf)
+  order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+  top_values = np.take_along_axis(values, order, axis=1)
+  top_mask = np.take_along_axis(mask, order, axis=1)
+  return np.divide((top_values * top_mask).sum(1), top_mask.sum(1),
+                   out=np.zeros(len(values)), where=top_mask.sum(1) > 0)
+
+
 @tf.function(reduce_retracing=True)
 def _ndcg_all_cutoffs(labels, scores):
   return {name: per_list_ndcg(labels, scores, k)[0]
@@ -56,10 +67,13 @@ def _ndcg_all_cutoffs(labels, scores):
 def score_split(model: tf.keras.Model, files: Sequence[str],
                 schema: SearchLogSchema, tasks: Sequence[str],
                 batch_size: int = 256, progress: bool = True,
-                batches: Optional[Iterable[Dict]] = None) -> Dict:
+                batches: Optional[Iterable[Dict]] = None,
+                share_feature: Optional[str] = "is_domestic") -> Dict:
   """Runs the model over `files` (or already parsed `batches` holding the
   feature, label, oracle and meta fields); returns per-list and per-listing
-  results."""
+  results. With `share_feature` (a 0/1 listing feature, if the data has it)
+  each list also gets that feature's share among the top 10 of the final
+  task, for the model, the oracle and the whole list (Fig. 7)."""
   have_oracle = all(any(f.task == t for f in schema.select(role="oracle"))
                     for t in tasks)
   roles = ("feature", "label", "oracle", "meta")
@@ -98,6 +112,17 @@ def score_split(model: tf.keras.Model, files: Sequence[str],
       frame[f"{task}/has_positive"] = (label_np > 0).any(axis=1)
       listings[task]["label"].append(label_np[mask])
       listings[task]["prob"].append(np.exp(log_p.numpy()[mask]))
+    if share_feature and share_feature in batch:
+      values = np.squeeze(batch[share_feature].numpy(), -1).astype(np.float64)
+      last = tasks[-1]
+      frame[f"{share_feature}@10/model"] = top_k_share(
+          values, outputs[last].numpy(), mask)
+      if have_oracle:
+        frame[f"{share_feature}@10/oracle"] = top_k_share(
+            values, np.squeeze(batch[schema.oracle(last).name].numpy(), -1),
+            mask)
+      frame[f"{share_feature}/list"] = np.divide(
+          (values * mask).sum(1), mask.sum(1))
     lists.append(pd.DataFrame(frame))
     bar.update(len(mask))
   bar.close()

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from seqmd_tf.keras_compat import keras
+from seqmd_tf.layers.mlp import branch_dense
 
 
 @keras.utils.register_keras_serializable(package="seqmd")
@@ -38,12 +39,13 @@ class MixtureGate(keras.layers.Layer):
     super().build(input_shape)
 
   def gate_weights(self, gate_input):
-    pattern = "...gd,gde->...ge" if self.per_gate_input else "...d,gde->...ge"
-    return tf.nn.softmax(tf.einsum(pattern, gate_input, self.kernel) + self.bias)
+    logits = branch_dense(gate_input, self.kernel,
+                          shared_input=not self.per_gate_input)
+    return tf.nn.softmax(logits + self.bias)
 
   def call(self, inputs):
     gate_input, experts = inputs
-    return tf.einsum("...ge,...ed->...gd", self.gate_weights(gate_input), experts)
+    return tf.matmul(self.gate_weights(gate_input), experts)
 
   def get_config(self):
     config = super().get_config()

@@ -53,7 +53,7 @@ class NativeExpertResidual(keras.layers.Layer):
                        [self.num_tasks, self.num_task_experts,
                         tf.shape(experts)[-1]]], axis=0)
     grouped = tf.reshape(experts, shape)
-    return tf.einsum("te,...ted->...td", self.weight, grouped)
+    return tf.reduce_sum(self.weight[:, :, None] * grouped, axis=-2)
 
   def get_config(self):
     config = super().get_config()

@@ -40,12 +40,20 @@ def test_output_contract(md):
   assert np.all(np.diff(stacked, axis=-1) <= 1e-6)
 
 
-def test_without_descending_product_tasks_are_independent():
-  model = build_model(ModelConfig(descending_probability=False), FEATURES,
-                      TASKS, "mask")
-  out = model(_inputs())
-  stacked = np.stack([out[t].numpy() for t in TASKS], -1)
-  assert np.any(np.diff(stacked, axis=-1) > 0)
+@pytest.mark.parametrize("name", ["seq", "shared_bottom", "adatt"])
+def test_descending_switch_is_exactly_the_cumulative_product(name):
+  off = build_model(ModelConfig(name=name, md="none",
+                                descending_probability=False),
+                    FEATURES, TASKS, "mask")
+  on = build_model(ModelConfig(name=name, md="none",
+                               descending_probability=True),
+                   FEATURES, TASKS, "mask")
+  on.set_weights(off.get_weights())
+  x = _inputs()
+  independent = np.stack([off(x)[t].numpy() for t in TASKS], -1)
+  product = np.stack([on(x)[t].numpy() for t in TASKS], -1)
+  np.testing.assert_allclose(product, np.cumsum(independent, axis=-1),
+                             rtol=1e-5, atol=1e-6)
 
 
 def test_padding_and_permutation():

@@ -1,0 +1,303 @@
+"""`seqmd experiment paper`: the structure of the paper's Tables 1-3 and
+Figs. 6-7, plus the control worlds, as one reproducible command.
+
+    seqmd experiment paper [--quick | --full] [--out results/paper]
+                           [--workdir artifacts/experiments]
+
+Every number is a relative change of NDCG@10 against Shared-Bottom (same
+world, tasks and seeds), per task and platform, with a 95% interval and the
+minimum detectable effect. The output folder holds tables.md, results.json,
+PNG charts and run_info.json (command, machine, date, commit, generator).
+"""
+
+import datetime
+import json
+import os
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
+import numpy as np  # pylint: disable=wrong-import-position
+from tqdm.auto import tqdm  # pylint: disable=wrong-import-position
+
+from pipelines.experiments import stats  # pylint: disable=wrong-import-position
+from pipelines.experiments.plan import (EXPERIMENTS, Variant,  # pylint: disable=wrong-import-position
+                                        plan_variants)
+from pipelines.experiments.runner import (Runner, git_commit,  # pylint: disable=wrong-import-position
+                                          machine_info)
+from seqmd_tf.data.schema import load_schema  # pylint: disable=wrong-import-position
+from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, REGIONS  # pylint: disable=wrong-import-position
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_CONFIG = os.path.join(HERE, "configs", "paper.json")
+PLATFORMS = (("web", "web"), ("app", "app"), ("all", None))
+MODES = ("quick", "default", "full")
+
+
+def load_paper_config(path: str, mode: str) -> Dict:
+  with open(path, encoding="utf-8") as f:
+    config = json.load(f)
+  if mode not in config.get("modes", {}):
+    raise ValueError(f"{path}: no mode '{mode}'; valid choices: "
+                     f"{', '.join(config.get('modes', {}))}")
+  return config
+
+
+def _comparison_rows(results: Dict[Variant, Dict],
+                     pairs: Sequence[Tuple[Variant, Variant]],
+                     samples: int) -> List[Dict]:
+  rows = []
+  for ref, model in pairs:
+    m_runs, r_runs = results[model]["runs"], results[ref]["runs"]
+    cells = {}
+    for task in model.tasks:
+      cells[task] = {name: stats.compare([r.lists for r in m_runs],
+                                         [r.lists for r in r_runs], task,
+                                         platform, samples)
+                     for name, platform in PLATFORMS}
+    rows.append(dict(label=model.label, variant=model.key, reference=ref.key,
+                     reference_label=ref.label,
+                     parameters=m_runs[0].parameters,
+                     reference_parameters=r_runs[0].parameters,
+                     learning_rate=results[model]["learning_rate"],
+                     cells=cells))
+  return rows
+
+
+def _fig7(results: Dict[Variant, Dict], variants: Sequence[Variant],
+          min_lists: int) -> Dict:
+  ref = variants[0].reference()
+  ref_lists = [r.lists for r in results[ref]["runs"]]
+  key_model, key_oracle = "is_domestic@10/model", "is_domestic@10/oracle"
+  counts = ref_lists[0]["country"].value_counts()
+  regions = [r.code for r in REGIONS if counts.get(r.code, 0) >= min_lists]
+  prefs = {r.code: r.domestic_pref for r in REGIONS}
+
+  def share(lists_per_seed, column, region):
+    return float(np.mean([l.loc[l["country"] == region, column].mean()
+                          for l in lists_per_seed]))
+
+  table = {}
+  for region in regions:
+    sb = share(ref_lists, key_model, region)
+    row = dict(lists=int(counts[region]), generator_domestic_pref=prefs[region],
+               shared_bottom_share=sb,
+               oracle_minus_sb=100 * (share(ref_lists, key_oracle, region) - sb))
+    for v in variants:
+      lists = [r.lists for r in results[v]["runs"]]
+      row[v.label] = 100 * (share(lists, key_model, region) - sb)
+    table[region] = row
+  alignment = {}
+  for v in variants:
+    x = np.array([table[r][v.label] for r in regions])
+    y = np.array([table[r]["oracle_minus_sb"] for r in regions])
+    alignment[v.label] = (float(np.corrcoef(x, y)[0, 1])
+                          if len(regions) > 2 and x.std() > 0 and y.std() > 0
+                          else None)
+  return dict(regions=regions, table=table,
+              alignment_with_oracle=alignment,
+              note=f"regions with at least {min_lists} test lists; values are "
+                   "percentage points of domestic listings in the top 10 of "
+                   "the purchase ranking, minus Shared-Bottom's")
+
+
+def _plot_comparison(rows: List[Dict], tasks: Sequence[str], title: str,
+                     path: str) -> None:
+  fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8),
+                           squeeze=False)
+  width = 0.8 / max(len(rows), 1)
+  for ax, task in zip(axes[0], tasks):
+    for i, row in enumerate(rows):
+      xs = np.arange(len(PLATFORMS)) + (i - (len(rows) - 1) / 2) * width
+      cells = [row["cells"][task][name] for name, _ in PLATFORMS]
+      means = [c["mean"] for c in cells]
+      err = [[c["mean"] - c["ci95"][0] for c in cells],
+             [c["ci95"][1] - c["mean"] for c in cells]]
+      ax.bar(xs, means, width, yerr=err, capsize=2, label=row["label"])
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(PLATFORMS)))
+    ax.set_xticklabels([name for name, _ in PLATFORMS])
+    ax.set_title(f"{task}: NDCG@10 change (%)")
+  axes[0][-1].legend(fontsize=7, loc="best")
+  fig.suptitle(title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def _plot_fig7(fig7: Dict, path: str) -> None:
+  regions = fig7["regions"]
+  labels = [k for k in next(iter(fig7["table"].values()))
+            if k not in ("lists", "generator_domestic_pref",
+                         "shared_bottom_share", "oracle_minus_sb")]
+  series = labels + ["oracle_minus_sb"]
+  width = 0.8 / len(series)
+  fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(regions)), 3.8))
+  for i, name in enumerate(series):
+    xs = np.arange(len(regions)) + (i - (len(series) - 1) / 2) * width
+    ax.bar(xs, [fig7["table"][r][name] for r in regions], width,
+           label="oracle (true preference)" if name == "oracle_minus_sb" else name,
+           hatch="//" if name == "oracle_minus_sb" else None,
+           color="white" if name == "oracle_minus_sb" else None,
+           edgecolor="black" if name == "oracle_minus_sb" else None)
+  ax.axhline(0, color="black", linewidth=0.8)
+  ax.set_xticks(range(len(regions)))
+  ax.set_xticklabels([f"{r}\n({fig7['table'][r]['generator_domestic_pref']:+.1f})"
+                      for r in regions])
+  ax.set_ylabel("domestic share in top 10,\nchange vs SB (pp)")
+  ax.set_title("Fig. 7 analogue; x labels: region (generator's domestic "
+               "preference)", fontsize=9)
+  ax.legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def _markdown(report: Dict) -> str:
+  info = report["run_info"]
+  lines = ["# SEQ+MD paper experiments (synthetic data)", "",
+           f"- command: `{info['command']}`",
+           f"- mode: {info['mode']}; seeds {info['seeds']}; learning-rate grid "
+           f"{info['learning_rates']} (searched on seed {info['seeds'][0]}, "
+           "validation split)",
+           f"- machine: {info['machine']['nproc']} CPUs, "
+           f"{info['machine']['cpu_model']}; date {info['date']}; "
+           f"wall time of this invocation {info['wall_minutes']:.1f} min; "
+           f"training and evaluation time of the runs "
+           f"{info['compute_minutes']:.1f} min (runs are cached and reused)",
+           f"- project commit {info['commit']}; generator {info['generator_version']}",
+           f"- world: {json.dumps(info['world'])}; data seed {info['data_seed']}",
+           "",
+           "Cells: relative change of test NDCG@10 against the reference "
+           "(Shared-Bottom unless stated), mean over seeds, with a 95% interval "
+           "(t over seeds, or a bootstrap over query groups when there is one "
+           "seed). **n.s.** = the interval covers 0: no significant "
+           "difference. MDE = minimum detectable effect of the purchase "
+           "comparison over all traffic (5% test, 80% power). The paired "
+           "bootstrap column resamples query groups for that comparison.", ""]
+  for name, exp in report["experiments"].items():
+    lines += [f"## {exp['title']}", ""]
+    if "skipped" in exp:
+      lines += [exp["skipped"], ""]
+      continue
+    if name == "fig7" and not exp["fig7"]["regions"]:
+      lines += ["No region has enough test lists for this figure.", ""]
+      continue
+    if name == "fig7":
+      f7 = exp["fig7"]
+      labels = list(f7["alignment_with_oracle"])
+      lines += [f7["note"] + ".", "",
+                "| region (lists) | generator pref | oracle − SB | " +
+                " | ".join(labels) + " |", "|---|---|---|" + "---|" * len(labels)]
+      for r in f7["regions"]:
+        row = f7["table"][r]
+        lines.append(f"| {r} ({row['lists']}) | {row['generator_domestic_pref']:+.1f}"
+                     f" | {row['oracle_minus_sb']:+.2f} | " +
+                     " | ".join(f"{row[l]:+.2f}" for l in labels) + " |")
+      lines += ["", "Correlation across regions with the oracle's change "
+                "(alignment with the true regional preference): " +
+                ", ".join(f"{k} {v:+.2f}" if v is not None else f"{k} n/a"
+                          for k, v in f7["alignment_with_oracle"].items()), "",
+                f"![fig7]({exp['plot']})", ""]
+      continue
+    for section, rows in exp["rows"].items():
+      if not rows:
+        continue
+      tasks = list(rows[0]["cells"])
+      head = ["model", "params", "vs"] + [f"{t} {p}" for t in tasks
+                                           for p, _ in PLATFORMS]
+      head += ["paired bootstrap (purchase, all)", "MDE"]
+      lines += [f"### {section}", "", "| " + " | ".join(head) + " |",
+                "|" + "---|" * len(head)]
+      for row in rows:
+        cells = [stats.format_cell(row["cells"][t][p]) for t in tasks
+                 for p, _ in PLATFORMS]
+        last = row["cells"][tasks[-1]]["all"]
+        b = last["bootstrap_ci95"]
+        lines.append(f"| {row['label']} | {row['parameters']} | "
+                     f"{row['reference_label']} ({row['reference_parameters']}) | "
+                     + " | ".join(cells) +
+                     f" | [{b[0]:+.2f}, {b[1]:+.2f}] | {last['mde']:.2f}% |")
+      lines.append("")
+    lines += [f"![{name}]({exp['plot']})", ""]
+  return "\n".join(lines) + "\n"
+
+
+def run_paper(mode: str = "default", out_dir: str = "results/paper",
+              workdir: Optional[str] = None, config_path: str = DEFAULT_CONFIG,
+              command: str = "", progress: bool = True) -> Dict[str, str]:
+  if mode not in MODES:
+    raise ValueError(f"unknown mode '{mode}'; valid choices: {', '.join(MODES)}")
+  start = time.time()
+  config = load_paper_config(config_path, mode)
+  m = config["modes"][mode]
+  workdir = workdir or os.path.join("artifacts", "experiments", f"paper-{mode}")
+  schema = load_schema()
+  runner = Runner(workdir, schema, m.get("world", {}), config.get("data_seed", 0),
+                  config.get("models", {}), m.get("train", {}),
+                  log=lambda s: tqdm.write(s) if progress else None)
+  variants = plan_variants(m["experiments"])
+  seeds, lrs = list(m["seeds"]), list(m["learning_rates"])
+  runs_total = len(variants) * (len(lrs) + len(seeds) - 1)
+  print(f"{len(variants)} variants x ({len(lrs)} learning rates on seed "
+        f"{seeds[0]} + {len(seeds) - 1} more seeds) = {runs_total} runs; "
+        f"work folder {workdir}", flush=True)
+  results: Dict[Variant, Dict] = {}
+  for v in tqdm(variants, desc="variants", unit="variant", disable=not progress):
+    results[v] = runner.run_variant(v, seeds, lrs)
+  samples = int(m.get("bootstrap_samples", 1000))
+  os.makedirs(out_dir, exist_ok=True)
+  experiments = {}
+  for name in m["experiments"]:
+    exp = EXPERIMENTS[name]
+    entry = dict(title=exp["title"], plot=f"{name}.png")
+    if name == "fig7":
+      entry["fig7"] = _fig7(results, exp["variants"], min_lists=50)
+      if entry["fig7"]["regions"]:
+        _plot_fig7(entry["fig7"], os.path.join(out_dir, entry["plot"]))
+      experiments[name] = entry
+      continue
+    rows = {"relative to Shared-Bottom": _comparison_rows(
+        results, [(v.reference(), v) for v in exp["variants"]
+                  if v != v.reference()], samples)}
+    if exp.get("pairs"):
+      rows["paired: with against without"] = _comparison_rows(
+          results, exp["pairs"], samples)
+    entry["rows"] = rows
+    main = rows.get("paired: with against without") if name == "controls" \
+        else rows["relative to Shared-Bottom"]
+    _plot_comparison(main, list(main[0]["cells"]), exp["title"],
+                     os.path.join(out_dir, entry["plot"]))
+    experiments[name] = entry
+  run_info = dict(
+      command=command or f"seqmd experiment paper --{mode}", mode=mode,
+      seeds=seeds, learning_rates=lrs, train=m.get("train", {}),
+      world=m.get("world", {}), data_seed=config.get("data_seed", 0),
+      machine=machine_info(), commit=git_commit(),
+      generator_version=GENERATOR_VERSION,
+      date=datetime.datetime.now(datetime.timezone.utc).isoformat(
+          timespec="seconds"),
+      wall_minutes=(time.time() - start) / 60,
+      compute_minutes=sum(r.seconds for v in variants
+                          for r in results[v]["runs"]) / 60,
+      learning_rate_search={v.key: {f"{lr:g}": val for lr, val in
+                                    results[v]["lr_search"].items()}
+                            for v in variants},
+      run_seconds={v.key: [r.seconds for r in results[v]["runs"]]
+                   for v in variants},
+      test_lists={w: runner.parsed(w)["test"].num_lists
+                  for w in sorted({v.world for v in variants})})
+  report = dict(run_info=run_info, experiments=experiments)
+  paths = dict(json=os.path.join(out_dir, "results.json"),
+               tables=os.path.join(out_dir, "tables.md"),
+               run_info=os.path.join(out_dir, "run_info.json"))
+  with open(paths["json"], "w", encoding="utf-8") as f:
+    json.dump(report, f, indent=1, sort_keys=True, default=float)
+  with open(paths["run_info"], "w", encoding="utf-8") as f:
+    json.dump(run_info, f, indent=1, sort_keys=True)
+  with open(paths["tables"], "w", encoding="utf-8") as f:
+    f.write(_markdown(report))
+  return paths

@@ -1,0 +1,112 @@
+"""What `seqmd experiment paper` trains: the variants behind each table.
+
+A variant is (world, tasks, model, md, descending). Shared-Bottom without MD
+in the same world and with the same tasks is every variant's reference.
+"""
+
+import dataclasses
+from typing import Dict, List, Optional, Sequence, Tuple
+
+TWO = ("click", "purchase")
+THREE = ("click", "cart", "purchase")
+
+# The synthetic worlds: overrides of the generator's WorldConfig.
+WORLDS: Dict[str, Dict] = {
+    "default": {},
+    "no_shift": {"shift_strength": 0.0},       # MD's gain should be ~0 here
+    "independent": {"utility_sharing": 0.0},   # SEQ's gain should be ~0 here
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+  world: str
+  tasks: Tuple[str, ...]
+  model: str
+  md: str = "none"
+  descending: Optional[bool] = None   # None: the model's default
+
+  @property
+  def key(self) -> str:
+    dp = "" if self.descending is None else ("-dp" if self.descending else "-nodp")
+    return f"{self.world}/{len(self.tasks)}tasks/{self.model}-md_{self.md}{dp}"
+
+  @property
+  def label(self) -> str:
+    names = {"shared_bottom": "Shared-Bottom", "mmoe": "ML-MMoE", "ple": "PLE",
+             "adatt": "AdaTT-sp", "seq": "SEQ",
+             "shared_bottom_region_norm": "SB + per-region std."}
+    name = names.get(self.model, self.model)
+    if self.md == "per_task":
+      name += "+MD"
+    elif self.md == "input":
+      name += " + MD"
+    if self.descending is False:
+      name += " (no desc. prob.)"
+    return name
+
+  def reference(self) -> "Variant":
+    return Variant(self.world, self.tasks, "shared_bottom", "none")
+
+
+def _v(model, md="none", tasks=TWO, world="default", descending=None):
+  return Variant(world, tuple(tasks), model, md, descending)
+
+
+EXPERIMENTS: Dict[str, Dict] = {
+    "table1": dict(
+        title="Table 1: two tasks (click, purchase), relative to Shared-Bottom",
+        variants=[_v("mmoe"), _v("ple"), _v("adatt"), _v("seq"),
+                  _v("seq", "per_task")]),
+    "table2": dict(
+        title="Table 2: MD as a plug-in (two tasks), relative to Shared-Bottom",
+        variants=[_v("shared_bottom", "input"), _v("mmoe"), _v("mmoe", "input"),
+                  _v("ple"), _v("ple", "input"), _v("adatt"),
+                  _v("adatt", "input"), _v("shared_bottom_region_norm")],
+        pairs=[(_v("shared_bottom"), _v("shared_bottom", "input")),
+               (_v("mmoe"), _v("mmoe", "input")), (_v("ple"), _v("ple", "input")),
+               (_v("adatt"), _v("adatt", "input")),
+               (_v("seq"), _v("seq", "per_task"))]),
+    "table3": dict(
+        title="Table 3: three tasks (click, cart, purchase), relative to "
+              "Shared-Bottom",
+        variants=[_v("mmoe", tasks=THREE), _v("ple", tasks=THREE),
+                  _v("adatt", tasks=THREE), _v("seq", "per_task", tasks=THREE)]),
+    "fig6": dict(
+        title="Fig. 6: SEQ with and without the descending-probability product",
+        variants=[_v("seq", descending=False), _v("seq")]),
+    "fig7": dict(
+        title="Fig. 7: share of domestic listings in the top 10 per region, "
+              "change against Shared-Bottom",
+        variants=[_v("mmoe"), _v("ple"), _v("adatt"), _v("seq", "per_task")]),
+    "controls": dict(
+        title="Control worlds: MD's gain without regional shift, SEQ's gain "
+              "with independent task utilities (both should be about 0)",
+        variants=[_v("shared_bottom", "input", world="no_shift"),
+                  _v("seq", world="no_shift"),
+                  _v("seq", "per_task", world="no_shift"),
+                  _v("seq", world="independent")],
+        pairs=[(_v("shared_bottom", world="no_shift"),
+                _v("shared_bottom", "input", world="no_shift")),
+               (_v("seq", world="no_shift"),
+                _v("seq", "per_task", world="no_shift")),
+               (_v("shared_bottom", world="independent"),
+                _v("seq", world="independent"))]),
+}
+
+
+def plan_variants(experiments: Sequence[str]) -> List[Variant]:
+  """Every variant needed (references included), in a stable order."""
+  unknown = [e for e in experiments if e not in EXPERIMENTS]
+  if unknown:
+    raise ValueError(f"unknown experiment(s) {unknown}; valid choices: "
+                     f"{', '.join(EXPERIMENTS)}")
+  out: List[Variant] = []
+  for name in experiments:
+    exp = EXPERIMENTS[name]
+    pairs = [v for pair in exp.get("pairs", []) for v in pair]
+    for v in list(exp["variants"]) + pairs:
+      for needed in (v.reference(), v):
+        if needed not in out:
+          out.append(needed)
+  return out

@@ -1,0 +1,178 @@
+"""Runs the variants of an experiment plan on equal footing, with caching.
+
+Every variant gets the same data (each world is generated once and parsed
+once), the same epochs and early-stopping rule, and the same learning-rate
+grid, searched on seed 0 with the validation split (never the test split).
+Each (variant, seed, learning rate) run is cached in its own folder under
+the work directory, so an interrupted suite resumes where it stopped.
+"""
+
+import dataclasses
+import json
+import os
+import time
+from typing import Dict, List, Optional, Sequence
+
+import pandas as pd
+
+from pipelines.experiments.plan import WORLDS, Variant
+from seqmd_tf.config_utils import dataclass_from_dict
+from seqmd_tf.data.parsed import ParsedSplit
+from seqmd_tf.data.schema import SearchLogSchema
+from seqmd_tf.data.synthetic.generate import generate, split_files
+from seqmd_tf.data.synthetic.world import WorldConfig
+from seqmd_tf.models import ModelConfig
+
+RESULT = "result.json"
+LISTS = "lists.csv.gz"
+
+
+@dataclasses.dataclass
+class RunResult:
+  variant: Variant
+  seed: int
+  learning_rate: float
+  val_monitor: float
+  parameters: int
+  epochs_run: int
+  seconds: float
+  lists: pd.DataFrame
+
+
+class Runner:
+  """Trains and evaluates variants; worlds and parsed splits are shared."""
+
+  def __init__(self, workdir: str, schema: SearchLogSchema, world_base: Dict,
+               data_seed: int, model_widths: Dict[str, Dict],
+               train_overrides: Dict, log=print):
+    self.workdir = workdir
+    self.schema = schema
+    self.world_base = dict(world_base)
+    self.data_seed = int(data_seed)
+    self.model_widths = model_widths
+    self.train_overrides = dict(train_overrides)
+    self.log = log
+    self._parsed: Dict[str, Dict[str, ParsedSplit]] = {}
+    self.manifests: Dict[str, Dict] = {}
+
+  # -- data -----------------------------------------------------------------
+  def world_dir(self, world: str) -> str:
+    return os.path.join(self.workdir, "data", world)
+
+  def world_config(self, world: str) -> WorldConfig:
+    values = dict(self.world_base)
+    values.update(WORLDS[world])
+    return dataclass_from_dict(WorldConfig, values, "world config").validate()
+
+  def parsed(self, world: str) -> Dict[str, ParsedSplit]:
+    if world not in self._parsed:
+      start = time.time()
+      self.manifests[world] = generate(self.world_dir(world),
+                                       self.world_config(world),
+                                       seed=self.data_seed, schema=self.schema,
+                                       progress=False)
+      roles = {"train": ("feature", "label"), "valid": ("feature", "label"),
+               "test": ("feature", "label", "oracle", "meta")}
+      self._parsed[world] = {
+          split: ParsedSplit.from_files(split_files(self.world_dir(world), split),
+                                        self.schema, r)
+          for split, r in roles.items()}
+      sizes = {s: p.num_lists for s, p in self._parsed[world].items()}
+      self.log(f"world '{world}': lists {sizes} ready in "
+               f"{time.time() - start:.0f}s")
+    return self._parsed[world]
+
+  # -- one run --------------------------------------------------------------
+  def model_config(self, variant: Variant) -> ModelConfig:
+    values = dict(self.model_widths.get(variant.model, {}))
+    values.update(name=variant.model, md=variant.md,
+                  descending_probability=variant.descending)
+    return ModelConfig.from_dict(values)
+
+  def run_dir(self, variant: Variant, seed: int, lr: float) -> str:
+    return os.path.join(self.workdir, "runs", variant.key,
+                        f"seed{seed}_lr{lr:g}")
+
+  def run(self, variant: Variant, seed: int, lr: float) -> RunResult:
+    from seqmd_tf.evaluation.evaluate import score_split  # pylint: disable=import-outside-toplevel
+    from seqmd_tf.training.pipeline import TrainConfig, train  # pylint: disable=import-outside-toplevel
+    run_dir = self.run_dir(variant, seed, lr)
+    result_path = os.path.join(run_dir, RESULT)
+    if os.path.exists(result_path):
+      with open(result_path, encoding="utf-8") as f:
+        info = json.load(f)
+      lists = pd.read_csv(os.path.join(run_dir, LISTS))
+      return RunResult(variant, seed, lr, info["val_monitor"],
+                       info["parameters"], info["epochs_run"], info["seconds"],
+                       lists)
+    start = time.time()
+    parsed = self.parsed(variant.world)
+    train_values = dict(self.train_overrides)
+    train_values.update(tasks=list(variant.tasks), seed=seed, learning_rate=lr)
+    train_config = dataclass_from_dict(TrainConfig, train_values,
+                                       "train config")
+    trained = train(self.schema, [], [], run_dir, self.model_config(variant),
+                    train_config, verbose=0, parsed=parsed,
+                    data_identity=dict(world=variant.world,
+                                       **{k: self.manifests[variant.world].get(k)
+                                          for k in ("generator_version", "seed",
+                                                    "schema_sha256")}))
+    scored = score_split(trained["model"], [], self.schema, list(variant.tasks),
+                         progress=False, batches=parsed["test"].batches(256))
+    lists = scored["lists"]
+    summary = trained["summary"]
+    info = dict(variant=variant.key, seed=seed, learning_rate=lr,
+                val_monitor=summary["best_monitor_value"],
+                parameters=summary["parameters"],
+                epochs_run=summary["epochs_run"],
+                seconds=round(time.time() - start, 1))
+    lists.to_csv(os.path.join(run_dir, LISTS), index=False)
+    # Use the values as stored, so a fresh and a cached run agree exactly.
+    lists = pd.read_csv(os.path.join(run_dir, LISTS))
+    with open(result_path + ".tmp", "w", encoding="utf-8") as f:
+      json.dump(info, f, indent=1)
+    os.replace(result_path + ".tmp", result_path)
+    self.log(f"  {variant.key} seed {seed} lr {lr:g}: val "
+             f"{summary['monitor']} {info['val_monitor']:.4f}, "
+             f"{info['parameters']} params, {info['seconds']:.0f}s")
+    return RunResult(variant, seed, lr, info["val_monitor"], info["parameters"],
+                     info["epochs_run"], info["seconds"], lists)
+
+  # -- a variant on equal footing -------------------------------------------
+  def run_variant(self, variant: Variant, seeds: Sequence[int],
+                  learning_rates: Sequence[float]) -> Dict:
+    """Searches the LR grid on seed 0 (validation), then runs every seed."""
+    search = [self.run(variant, seeds[0], lr) for lr in learning_rates]
+    best = max(search, key=lambda r: r.val_monitor)
+    runs: List[RunResult] = [best]
+    runs += [self.run(variant, s, best.learning_rate) for s in seeds[1:]]
+    return dict(variant=variant, learning_rate=best.learning_rate,
+                lr_search={r.learning_rate: r.val_monitor for r in search},
+                runs=runs)
+
+
+def machine_info() -> Dict:
+  cpu = "unknown"
+  try:
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+      for line in f:
+        if line.startswith("model name"):
+          cpu = line.split(":", 1)[1].strip()
+          break
+  except OSError:
+    pass
+  return dict(nproc=os.cpu_count(), cpu_model=cpu)
+
+
+def git_commit(repo: Optional[str] = None) -> str:
+  import subprocess  # pylint: disable=import-outside-toplevel
+  try:
+    out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
+                         text=True, check=True,
+                         cwd=repo or os.path.dirname(os.path.abspath(__file__)))
+    dirty = subprocess.run(["git", "status", "--porcelain"],
+                           capture_output=True, text=True,
+                           cwd=repo or os.path.dirname(os.path.abspath(__file__)))
+    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+  except (OSError, subprocess.CalledProcessError):
+    return "unknown"

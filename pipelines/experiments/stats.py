@@ -1,0 +1,76 @@
+"""Relative NDCG changes with honest uncertainty.
+
+For a comparison of model M against reference R (same world, tasks, seeds):
+  * per seed s: rel_s = 100 (NDCG_M,s - NDCG_R,s) / NDCG_R,s  (NDCG@10 over
+    the test lists with a positive for the task, optionally one platform);
+  * the mean over seeds, with a t interval over seeds when there are >= 2;
+  * a paired bootstrap over query groups: the per-list NDCG of M and R,
+    each averaged over seeds, resampled together;
+  * the minimum detectable effect, MDE = (z_0.975 + z_0.8) * SE, where SE
+    combines the seed and the list-sampling standard errors.
+An interval that covers 0 is reported as "no significant difference".
+"""
+
+from typing import Dict, List, Optional
+
+import numpy as np
+import pandas as pd
+
+_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447,
+         7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
+MDE_FACTOR = 1.959964 + 0.841621  # two-sided 5% test, 80% power
+
+
+def _selection(lists: pd.DataFrame, task: str,
+               platform: Optional[str]) -> np.ndarray:
+  sel = np.array(lists[f"{task}/has_positive"], dtype=bool)  # a copy
+  if platform is not None:
+    sel &= np.array(lists["platform"] == platform, dtype=bool)
+  return sel
+
+
+def mean_ndcg(lists: pd.DataFrame, task: str, platform: Optional[str] = None,
+              cutoff: str = "10") -> float:
+  sel = _selection(lists, task, platform)
+  return float(lists.loc[sel, f"{task}/model/{cutoff}"].mean())
+
+
+def compare(model_lists: List[pd.DataFrame], ref_lists: List[pd.DataFrame],
+            task: str, platform: Optional[str] = None,
+            bootstrap_samples: int = 1000, seed: int = 0) -> Dict:
+  """Relative change of NDCG@10, model vs reference, runs matched by seed."""
+  if len(model_lists) != len(ref_lists) or not model_lists:
+    raise ValueError("compare needs the same, non-zero number of seeds")
+  rels = []
+  for m, r in zip(model_lists, ref_lists):
+    ref = mean_ndcg(r, task, platform)
+    rels.append(100.0 * (mean_ndcg(m, task, platform) - ref) / ref)
+  n = len(rels)
+  mean = float(np.mean(rels))
+  sel = _selection(ref_lists[0], task, platform)
+  col = f"{task}/model/10"
+  m_avg = np.mean([m.loc[sel, col].to_numpy() for m in model_lists], axis=0)
+  r_avg = np.mean([r.loc[sel, col].to_numpy() for r in ref_lists], axis=0)
+  rng = np.random.default_rng(seed)
+  idx = rng.integers(0, len(m_avg), size=(bootstrap_samples, len(m_avg)))
+  r_means = r_avg[idx].mean(axis=1)
+  boot = 100.0 * (m_avg[idx].mean(axis=1) - r_means) / r_means
+  boot_ci = [float(v) for v in np.quantile(boot, [0.025, 0.975])]
+  boot_se = float(boot.std(ddof=1))
+  if n >= 2:
+    seed_se = float(np.std(rels, ddof=1) / np.sqrt(n))
+    half = _T975.get(n - 1, 1.96) * seed_se
+    ci, kind = [mean - half, mean + half], f"t over {n} seeds"
+    se = float(np.hypot(seed_se, boot_se))
+  else:
+    seed_se, ci, kind, se = None, boot_ci, "bootstrap over lists (1 seed)", boot_se
+  return dict(mean=mean, per_seed=[float(v) for v in rels], ci95=ci,
+              ci_kind=kind, bootstrap_ci95=boot_ci, se_seeds=seed_se,
+              se_lists=boot_se, mde=float(MDE_FACTOR * se),
+              significant=not ci[0] <= 0.0 <= ci[1], n_lists=int(sel.sum()),
+              n_seeds=n)
+
+
+def format_cell(c: Dict) -> str:
+  text = f"{c['mean']:+.2f}% [{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}]"
+  return text if c["significant"] else text + " n.s."

@@ -1,0 +1,114 @@
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.experiments import stats
+from pipelines.experiments.plan import EXPERIMENTS, Variant, plan_variants
+
+
+def _lists(values, platforms=None):
+  n = len(values)
+  return pd.DataFrame({
+      "platform": platforms or ["web", "app"] * (n // 2),
+      "country": ["US"] * n,
+      "purchase/has_positive": [True] * n,
+      "purchase/model/10": values})
+
+
+def test_compare_recovers_a_known_relative_change():
+  rng = np.random.default_rng(0)
+  base = rng.uniform(0.3, 0.7, size=400)
+  ref = [_lists(base)] * 3
+  better = [_lists(base * 1.10), _lists(base * 1.12), _lists(base * 1.11)]
+  c = stats.compare(better, ref, "purchase", bootstrap_samples=300)
+  assert c["mean"] == pytest.approx(11.0, abs=1e-6)
+  assert c["per_seed"] == pytest.approx([10.0, 12.0, 11.0])
+  # t(2) = 4.303, se = 1 / sqrt(3): the interval is 11 +- 2.48
+  assert c["ci95"] == pytest.approx([11 - 2.4844, 11 + 2.4844], abs=1e-3)
+  assert c["significant"]
+  assert c["mde"] > 0 and c["n_seeds"] == 3 and c["n_lists"] == 400
+  # Two seeds, the same effect: t(1) = 12.7 makes the interval cover 0.
+  two = stats.compare(better[:2], ref[:2], "purchase", bootstrap_samples=300)
+  assert not two["significant"]
+
+
+def test_compare_calls_noise_not_significant():
+  rng = np.random.default_rng(1)
+  a = rng.uniform(0, 1, size=200)
+  b = rng.uniform(0, 1, size=200)
+  c = stats.compare([_lists(a)], [_lists(b)], "purchase",
+                    bootstrap_samples=500)
+  assert not c["significant"]
+  assert "n.s." in stats.format_cell(c)
+  assert c["ci_kind"].startswith("bootstrap")
+
+
+def test_compare_per_platform_uses_only_that_platform():
+  values = np.array([0.5, 0.2] * 50)
+  better = values.copy()
+  better[::2] *= 1.2  # only web lists improve
+  web = stats.compare([_lists(better)], [_lists(values)], "purchase", "web",
+                      bootstrap_samples=100)
+  app = stats.compare([_lists(better)], [_lists(values)], "purchase", "app",
+                      bootstrap_samples=100)
+  assert web["mean"] == pytest.approx(20.0)
+  assert app["mean"] == pytest.approx(0.0)
+
+
+def test_plan_includes_references_once_and_rejects_unknown():
+  variants = plan_variants(["table1", "table2", "controls"])
+  keys = [v.key for v in variants]
+  assert len(keys) == len(set(keys))
+  for v in variants:
+    assert v.reference() in variants
+  assert Variant("no_shift", ("click", "purchase"), "shared_bottom") in variants
+  with pytest.raises(ValueError, match="valid choices: table1"):
+    plan_variants(["table9"])
+  assert {"table1", "table2", "table3", "fig6", "fig7",
+          "controls"} <= set(EXPERIMENTS)
+
+
+def test_micro_suite_end_to_end(tmp_path):
+  from pipelines.experiments.paper import run_paper
+  config = {
+      "modes": {"quick": {
+          "experiments": ["table1", "fig7"], "seeds": [0], "learning_rates": [0.003],
+          "world": {"queries_per_day": 150, "train_days": 2, "valid_days": 1,
+                    "test_days": 1, "shard_queries": 150},
+          "train": {"epochs": 1, "batch_size": 64, "early_stopping_patience": 0},
+          "bootstrap_samples": 100}},
+      "data_seed": 3,
+      "models": {"seq": {"token_hidden_units": [8], "token_dim": 4,
+                         "rnn_units": 4, "rnn_layers": 1},
+                 "shared_bottom": {"bottom_units": [8], "tower_units": [4]},
+                 "mmoe": {"expert_units": [8], "num_experts": 2},
+                 "ple": {"expert_units": [8]}, "adatt": {"expert_units": [8]}}}
+  path = tmp_path / "paper.json"
+  path.write_text(json.dumps(config))
+  out = tmp_path / "results"
+  paths = run_paper("quick", str(out), str(tmp_path / "work"), str(path),
+                    command="test", progress=False)
+  report = json.loads(open(paths["json"]).read())
+  rows = report["experiments"]["table1"]["rows"]["relative to Shared-Bottom"]
+  assert [r["label"] for r in rows] == ["ML-MMoE", "PLE", "AdaTT-sp", "SEQ",
+                                        "SEQ+MD"]
+  for row in rows:
+    assert set(row["cells"]) == {"click", "purchase"}
+    assert set(row["cells"]["purchase"]) == {"web", "app", "all"}
+    assert row["parameters"] > 0
+  info = report["run_info"]
+  for key in ("command", "machine", "date", "commit", "generator_version"):
+    assert info[key]
+  assert os.path.exists(out / "table1.png")
+  tables = open(paths["tables"]).read()
+  assert "SEQ+MD" in tables and "MDE" in tables
+  # A rerun reuses every cached run and gives the same numbers.
+  again = run_paper("quick", str(tmp_path / "results2"), str(tmp_path / "work"),
+                    str(path), command="test", progress=False)
+  rows2 = json.loads(open(again["json"]).read())[
+      "experiments"]["table1"]["rows"]["relative to Shared-Bottom"]
+  assert [r["cells"]["purchase"]["all"]["mean"] for r in rows2] == \
+      [r["cells"]["purchase"]["all"]["mean"] for r in rows]
