@@ -64,7 +64,7 @@ def branch_dense(x: tf.Tensor, kernel: tf.Tensor, shared_input: bool) -> tf.Tens
 
   Written as one reshape and matmul (shared input) or one batched matmul over
   the branch axis: TF 2.15's `einsum` with an ellipsis is about 40 times
-  slower for these shapes on CPU (measured in docs/model.md).
+  slower for these shapes on CPU (benchmarks/results/branch_dense.md).
   """
   k, d, o = kernel.shape
   if shared_input:
