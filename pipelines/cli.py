@@ -146,6 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--workdir", default=os.path.join("artifacts", "quickstart"))
   p.add_argument("--config", default=DEFAULT_CONFIG)
 
+  p = sub.add_parser("add-task", help="add a task to a trained SEQ model "
+                     "without training (paper section 5.2)")
+  p.add_argument("--run-dir", required=True, help="trained SEQ or SEQ+MD run")
+  p.add_argument("--task", required=True, help="the new task, e.g. cart")
+  p.add_argument("--position", type=int, required=True,
+                 help="index of the new task in the task list, e.g. 1")
+  p.add_argument("--out-run", required=True, help="the new run folder")
+  p.add_argument("--export-base", default=None)
+  p.add_argument("--version", type=int, default=None)
+  p.add_argument("--finetune-steps", type=int, default=0)
+  p.add_argument("--data", default=None, help="training data for fine-tuning")
+
   p = sub.add_parser("experiment", help="reproducible experiment suites")
   p.add_argument("suite", choices=("paper",),
                  help="paper: Tables 1-3, Figs. 6-7 and the control worlds")
@@ -256,6 +268,12 @@ def main(argv: Optional[List[str]] = None) -> int:
       print(stages.export_stage(args.run_dir, args.export_base, args.version))
     elif args.command == "quickstart":
       quickstart(args.workdir, args.config)
+    elif args.command == "add-task":
+      out = stages.add_task_stage(args.run_dir, args.task, args.position,
+                                  args.out_run, args.export_base, args.version,
+                                  args.finetune_steps, args.data)
+      for key, value in out.items():
+        print(f"{key}: {value}")
     elif args.command == "experiment":
       from pipelines.experiments import paper  # pylint: disable=import-outside-toplevel
       mode = "quick" if args.quick else "full" if args.full else "default"

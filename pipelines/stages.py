@@ -122,3 +122,59 @@ def export_stage(run_dir: str, export_base: str,
 
 def world_from_dict(values: Dict) -> WorldConfig:
   return dataclass_from_dict(WorldConfig, values, "world config").validate()
+
+
+def add_task_stage(run_dir: str, task: str, position: int, out_run: str,
+                   export_base: Optional[str] = None, version: Optional[int] = None,
+                   finetune_steps: int = 0, data_dir: Optional[str] = None) -> Dict:
+  """Turns a trained k-task SEQ run into a (k+1)-task run (and export).
+
+  Writes `out_run` as a run folder (run_config.json, checkpoints/best) that
+  `seqmd evaluate` and `seqmd export` read like any other. With
+  `finetune_steps` > 0 it then trains that many steps on `data_dir`.
+  """
+  from seqmd_tf.data import elwc  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.models.add_task import add_task  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.training import pipeline  # pylint: disable=import-outside-toplevel
+  start = time.time()
+  if finetune_steps < 0:
+    raise ValueError(f"finetune_steps must be >= 0, got {finetune_steps}")
+  if finetune_steps and not data_dir:
+    raise ValueError("--finetune-steps needs --data (the training data)")
+  loaded = pipeline.load_trained_model(run_dir)
+  config = loaded["run_config"]
+  schema = load_schema(config["schema_path"])
+  result = add_task(loaded["model"], ModelConfig.from_dict(config["model"]),
+                    config["feature_config"], config["tasks"], task, position,
+                    elwc.MASK_FEATURE)
+  schema.check_tasks(result["tasks"])
+  model = result["model"]
+  if finetune_steps:
+    train = dict(config["train"], tasks=result["tasks"])
+    train_config = pipeline.TrainConfig(**train)
+    builder = pipeline.SeqMDDatasetBuilder(
+        schema, result["tasks"], generator.split_files(data_dir, "train"),
+        generator.split_files(data_dir, "valid"), train_config)
+    from seqmd_tf.training.losses import LogProbBinaryCrossentropy  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    model.compile(optimizer=tf.keras.optimizers.Adam(train_config.learning_rate),
+                  loss={t: LogProbBinaryCrossentropy() for t in result["tasks"]})
+    model.fit(builder.build_train_dataset().repeat(), steps_per_epoch=finetune_steps,
+              epochs=1, verbose=0)
+  os.makedirs(os.path.join(out_run, "checkpoints"), exist_ok=True)
+  model.save_weights(os.path.join(out_run, pipeline.BEST_WEIGHTS))
+  new_config = dict(config, tasks=result["tasks"],
+                    train=dict(config["train"], tasks=result["tasks"]),
+                    derived_from=dict(run=os.path.abspath(run_dir), added_task=task,
+                                      position=position,
+                                      finetune_steps=finetune_steps))
+  with open(os.path.join(out_run, pipeline.RUN_CONFIG), "w", encoding="utf-8") as f:
+    json.dump(new_config, f, indent=1, sort_keys=True)
+  grown = sorted(k for k, v in result["weights"].items() if v != "reused")
+  outputs = dict(run=out_run, grown_weights=grown,
+                 parameters_before=int(loaded["model"].count_params()),
+                 parameters_after=int(model.count_params()))
+  if export_base:
+    outputs["saved_model"] = export_stage(out_run, export_base, version)
+  _record(out_run, "add-task", dict(run=run_dir), outputs, time.time() - start)
+  return outputs

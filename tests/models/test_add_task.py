@@ -1,0 +1,93 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqmd_tf.data.synthetic.generate import split_files
+from seqmd_tf.models import ModelConfig
+from seqmd_tf.models.add_task import insert_task
+
+SMALL = dict(name="seq", md="per_task", token_hidden_units=[8], token_dim=4,
+             rnn_units=4, rnn_layers=1, md_mask_hidden_units=[4],
+             md_transform_units=[4])
+
+
+@pytest.fixture(scope="module")
+def two_task_run(tmp_path_factory, tiny_data):
+  from pipelines import stages
+  from seqmd_tf.training.pipeline import TrainConfig
+  run = str(tmp_path_factory.mktemp("two_task"))
+  stages.train_stage(tiny_data, run, ModelConfig(**SMALL),
+                     TrainConfig(epochs=1, batch_size=64, tasks=["click", "purchase"],
+                                 early_stopping_patience=0), verbose=0)
+  return run
+
+
+def test_insert_task_validates():
+  assert insert_task(["click", "purchase"], "cart", 1) == ["click", "cart",
+                                                           "purchase"]
+  with pytest.raises(ValueError, match="already"):
+    insert_task(["click", "purchase"], "click", 1)
+  with pytest.raises(ValueError, match="position must be in"):
+    insert_task(["click", "purchase"], "cart", 5)
+
+
+def test_add_task_without_training(two_task_run, tiny_data, tmp_path):
+  from pipelines import stages
+  from seqmd_tf.data import elwc
+  from seqmd_tf.data.schema import load_schema
+  from seqmd_tf.training.pipeline import load_trained_model
+  out = stages.add_task_stage(two_task_run, "cart", 1, str(tmp_path / "run3"),
+                              str(tmp_path / "export"), version=1)
+  assert out["grown_weights"] and all(
+      "task_tokenizer" in w or "country_mask" in w for w in out["grown_weights"])
+  assert out["parameters_after"] > out["parameters_before"]
+  old = load_trained_model(two_task_run)["model"]
+  new = load_trained_model(out["run"])
+  assert new["run_config"]["tasks"] == ["click", "cart", "purchase"]
+  model = new["model"]
+  # The new task's token MLP is the average of click's and purchase's.
+  old_k = old.get_layer("task_tokenizer").kernels[0].numpy()
+  new_k = model.get_layer("task_tokenizer").kernels[0].numpy()
+  np.testing.assert_allclose(new_k[1], (old_k[0] + old_k[1]) / 2, rtol=1e-6)
+  np.testing.assert_allclose(new_k[[0, 2]], old_k)
+  # The first task's score does not depend on tokens after it.
+  parse = elwc.parse_fn(load_schema(), ("feature",))
+  records = [r.numpy() for r in
+             tf.data.TFRecordDataset(split_files(tiny_data, "test")).take(4)]
+  features = parse(tf.constant(records))
+  np.testing.assert_allclose(model(features)["click"], old(features)["click"],
+                             rtol=1e-5, atol=1e-6)
+  # A fresh process serves the three tasks from the export.
+  script = ("import sys, json, tensorflow as tf\n"
+            "m = tf.saved_model.load(sys.argv[1])\n"
+            "requests = [bytes.fromhex(h) for h in json.load(open(sys.argv[2]))]\n"
+            "out = m.signatures['serving_default'](tf.constant(requests))\n"
+            "print(sorted(k for k in out if k != 'example_list_mask'))\n")
+  requests = tmp_path / "req.json"
+  requests.write_text(json.dumps([r.hex() for r in records]))
+  done = subprocess.run([sys.executable, "-c", script, out["saved_model"],
+                         str(requests)], capture_output=True, text=True,
+                        check=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  assert done.stdout.strip().splitlines()[-1] == "['cart', 'click', 'purchase']"
+
+
+def test_add_task_refuses_an_existing_task(trained_run, tmp_path):
+  from pipelines import stages
+  # trained_run is a 3-task SEQ run: cart is already there.
+  with pytest.raises(ValueError, match="already"):
+    stages.add_task_stage(trained_run["run_dir"], "cart", 1, str(tmp_path / "x"))
+
+
+def test_add_task_refuses_a_model_without_shared_task_network():
+  from seqmd_tf.models import build_model
+  from seqmd_tf.models.add_task import add_task
+  from tests.models.test_models import FEATURES
+  config = ModelConfig(name="shared_bottom", md="none")
+  model = build_model(config, FEATURES, ["click", "purchase"], "mask")
+  with pytest.raises(ValueError, match="needs a SEQ model"):
+    add_task(model, config, FEATURES, ["click", "purchase"], "cart", 1, "mask")
