@@ -232,6 +232,7 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   if mode not in MODES:
     raise ValueError(f"unknown mode '{mode}'; valid choices: {', '.join(MODES)}")
   start = time.time()
+  commit = git_commit()  # the code that runs, read before anything else
   config = load_paper_config(config_path, mode)
   m = config["modes"][mode]
   workdir = workdir or os.path.join("artifacts", "experiments", f"paper-{mode}")
@@ -276,7 +277,7 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
       command=command or f"seqmd experiment paper --{mode}", mode=mode,
       seeds=seeds, learning_rates=lrs, train=m.get("train", {}),
       world=m.get("world", {}), data_seed=config.get("data_seed", 0),
-      machine=machine_info(), commit=git_commit(),
+      machine=machine_info(), commit=commit,
       generator_version=GENERATOR_VERSION,
       date=datetime.datetime.now(datetime.timezone.utc).isoformat(
           timespec="seconds"),
