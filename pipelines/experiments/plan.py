@@ -43,6 +43,8 @@ class Variant:
       name += " + MD"
     if self.descending is False:
       name += " (no desc. prob.)"
+    if self.world != "default":
+      name += f" [{self.world} world]"
     return name
 
   def reference(self) -> "Variant":
