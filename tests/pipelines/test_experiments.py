@@ -112,3 +112,17 @@ def test_micro_suite_end_to_end(tmp_path):
       "experiments"]["table1"]["rows"]["relative to Shared-Bottom"]
   assert [r["cells"]["purchase"]["all"]["mean"] for r in rows2] == \
       [r["cells"]["purchase"]["all"]["mean"] for r in rows]
+
+
+def test_regeneration_check_flags_cells_outside_the_interval():
+  from pipelines.experiments.regeneration import compare_reports
+
+  def report(mean):
+    cell = {"mean": mean, "ci95": [mean - 1.0, mean + 1.0]}
+    return {"experiments": {"table1": {"rows": {"relative": [
+        {"variant": "v", "reference": "r",
+         "cells": {"purchase": {"all": cell}}}]}}}}
+  same = compare_reports(report(1.0), report(1.5))
+  assert same["inside"] == same["total"] == 1 and same["identical"] == 0
+  off = compare_reports(report(1.0), report(2.5))
+  assert off["inside"] == 0

@@ -1,0 +1,81 @@
+"""Checks that a rerun regenerates a committed run within its intervals.
+
+    python -m pipelines.experiments.regeneration FIRST/results.json \\
+        SECOND/results.json [--out results/paper/regeneration.md]
+
+For every cell (experiment, comparison, task, platform) it reports the two
+means and whether the second lies inside the first's 95% interval. Exit
+status 1 if any cell falls outside.
+"""
+
+import argparse
+import json
+import sys
+from typing import Dict, Iterator, Tuple
+
+
+def cells(report: Dict) -> Iterator[Tuple[str, Dict]]:
+  for name, exp in sorted(report["experiments"].items()):
+    for section, rows in sorted(exp.get("rows", {}).items()):
+      for row in rows:
+        for task, by_platform in sorted(row["cells"].items()):
+          for platform, cell in sorted(by_platform.items()):
+            yield (f"{name} | {section} | {row['variant']} vs "
+                   f"{row['reference']} | {task} {platform}"), cell
+
+
+def compare_reports(first: Dict, second: Dict) -> Dict:
+  a, b = dict(cells(first)), dict(cells(second))
+  missing = sorted(set(a) ^ set(b))
+  rows = []
+  for key in sorted(set(a) & set(b)):
+    lo, hi = a[key]["ci95"]
+    rows.append(dict(cell=key, first=a[key]["mean"], second=b[key]["mean"],
+                     inside=lo <= b[key]["mean"] <= hi,
+                     identical=a[key]["mean"] == b[key]["mean"]))
+  return dict(rows=rows, missing=missing,
+              inside=sum(r["inside"] for r in rows),
+              identical=sum(r["identical"] for r in rows), total=len(rows))
+
+
+def markdown(result: Dict, first_info: Dict, second_info: Dict) -> str:
+  lines = ["# Regeneration check", "",
+           f"- first run: `{first_info['command']}`, {first_info['date']}, "
+           f"commit {first_info['commit']}",
+           f"- second run: `{second_info['command']}`, {second_info['date']}, "
+           f"commit {second_info['commit']}", "",
+           f"{result['inside']} of {result['total']} cells of the second run lie "
+           f"within the first run's 95% interval; {result['identical']} are "
+           "identical to the last digit.", ""]
+  if result["missing"]:
+    lines += ["Cells present in only one run: " + ", ".join(result["missing"]),
+              ""]
+  outside = [r for r in result["rows"] if not r["inside"]]
+  if outside:
+    lines += ["| cell | first | second |", "|---|---|---|"]
+    lines += [f"| {r['cell']} | {r['first']:+.3f}% | {r['second']:+.3f}% |"
+              for r in outside]
+  return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("first")
+  parser.add_argument("second")
+  parser.add_argument("--out", default=None)
+  args = parser.parse_args(argv)
+  with open(args.first, encoding="utf-8") as f:
+    first = json.load(f)
+  with open(args.second, encoding="utf-8") as f:
+    second = json.load(f)
+  result = compare_reports(first, second)
+  text = markdown(result, first["run_info"], second["run_info"])
+  print(text)
+  if args.out:
+    with open(args.out, "w", encoding="utf-8") as f:
+      f.write(text)
+  return 0 if result["inside"] == result["total"] and not result["missing"] else 1
+
+
+if __name__ == "__main__":
+  sys.exit(main())
