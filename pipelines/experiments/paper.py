@@ -29,6 +29,7 @@ from pipelines.experiments.plan import (EXPERIMENTS, Variant,  # pylint: disable
 from pipelines.experiments.runner import (Runner, git_commit,  # pylint: disable=wrong-import-position
                                           machine_info)
 from seqmd_tf.data.schema import load_schema  # pylint: disable=wrong-import-position
+from seqmd_tf.data.synthetic.generate import read_manifest  # pylint: disable=wrong-import-position
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, REGIONS  # pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -289,8 +290,8 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
                             for v in variants},
       run_seconds={v.key: [r.seconds for r in results[v]["runs"]]
                    for v in variants},
-      test_lists={w: runner.parsed(w)["test"].num_lists
-                  for w in sorted({v.world for v in variants})})
+      test_lists={w: read_manifest(runner.world_dir(w))["splits"]["test"][
+          "totals"]["groups"] for w in sorted({v.world for v in variants})})
   report = dict(run_info=run_info, experiments=experiments)
   paths = dict(json=os.path.join(out_dir, "results.json"),
                tables=os.path.join(out_dir, "tables.md"),

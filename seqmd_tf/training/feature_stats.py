@@ -30,12 +30,11 @@ def compute_feature_stats(files: Sequence[str], schema: SearchLogSchema,
   training split, e.g. from `ParsedSplit`) replaces reading `files`.
   """
   numeric = [f for f in schema.model_features if not f.is_categorical]
-  parse = elwc.parse_fn(schema, roles=("feature",))
   regional: Dict[str, Dict[str, np.ndarray]] = {
       f.name: {} for f in numeric if f.md_group == "dependent"}
   if batches is None:
     batches = tf.data.TFRecordDataset(list(files)).take(max_lists).batch(
-        batch_size).map(parse)
+        batch_size).map(elwc.parse_fn(schema, roles=("feature",)))
   sums = {f.name: np.zeros(3) for f in numeric}  # n, sum, sum of squares
   seen = 0
   for batch in batches:
