@@ -6,6 +6,10 @@
     seqmd export     --run-dir DIR --export-base DIR [--version N]
     seqmd quickstart [--workdir artifacts/quickstart] [--config FILE]
     seqmd experiment paper [--quick | --full] [--out results/paper]
+    seqmd experiment selector [--out results/selector]
+    seqmd split-features --data DIR --out DIR [--source country] [--metric wasserstein]
+                     [--threshold T] [--override name=group ...] [Beam options]
+    seqmd promote-schema --from DIR [--to data_schema/schema.pbtxt] [--dry-run]
     seqmd validate-schema [--schema FILE]
 """
 
@@ -61,6 +65,9 @@ def _model_config(args, config: Dict):
   if values.get("md") == "default":
     from seqmd_tf.models import model_spec  # pylint: disable=import-outside-toplevel
     values["md"] = model_spec(values.get("name", "seq")).md_default
+  if getattr(args, "md_source", None):
+    values["md_source"] = [x.strip() for x in args.md_source.split(",")
+                           if x.strip()]
   if getattr(args, "no_descending", False):
     values["descending_probability"] = False
   return ModelConfig.from_dict(values)
@@ -98,6 +105,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
                  choices=("default", "none", "input", "per_task"),
                  help="MD plug-in. A bare --md is the model's own MD: per_task "
                  "(Fig. 3b) for seq, input (Fig. 4) for the baselines")
+  p.add_argument("--md-source", dest="md_source",
+                 help="comma-separated categorical context features feeding "
+                 "MD's mask: country (default), platform, country,platform")
   p.add_argument("--no-descending", action="store_true",
                  help="switch off the descending-probability product")
   p.add_argument("--tasks", help="comma-separated tasks in funnel order")
@@ -159,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--data", default=None, help="training data for fine-tuning")
 
   p = sub.add_parser("experiment", help="reproducible experiment suites")
-  p.add_argument("suite", choices=("paper",),
-                 help="paper: Tables 1-3, Figs. 6-7 and the control worlds")
+  p.add_argument("suite", choices=("paper", "selector"),
+                 help="paper: Tables 1-3, Figs. 6-7 and the control worlds; "
+                 "selector: selector F against the generator's truth")
   size = p.add_mutually_exclusive_group()
   size.add_argument("--quick", action="store_true",
                     help="Table 1, one seed, small data (minutes)")
@@ -171,6 +182,47 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--workdir", default=None,
                  help="where data and run folders are cached")
   p.add_argument("--config", default=None, help="experiment config JSON")
+  p.add_argument("--experiments", default=None,
+                 help="paper: comma-separated subset to run with the mode's "
+                 "settings (table1, table2, table3, fig5, fig6, fig7, "
+                 "sources, controls)")
+
+  p = sub.add_parser(
+      "split-features", help="selector F: which features shift across the "
+      "distribution source (dependent) and which do not (invariant); Beam "
+      "options (--runner, --direct_num_workers, ...) pass through")
+  p.add_argument("--data", required=True, help="ELWC dataset folder")
+  p.add_argument("--out", required=True, help="artifact folder to write")
+  p.add_argument("--schema", default=None)
+  p.add_argument("--split", default="train", choices=("train", "valid", "test"))
+  p.add_argument("--source", default=None,
+                 help="comma-separated categorical context features whose "
+                 "values are the distributions: country (default: the "
+                 "schema's country features), platform, country,platform")
+  p.add_argument("--metric", default=None,
+                 choices=("wasserstein", "jensen_shannon"),
+                 help="distance between histograms (default wasserstein)")
+  p.add_argument("--weighting", default=None,
+                 choices=("unweighted", "traffic"),
+                 help="how to average over source values (default unweighted)")
+  p.add_argument("--threshold", type=float, default=None,
+                 help="dependent when the average distance is above it "
+                 "(default: the metric's calibrated default)")
+  p.add_argument("--min-rows", dest="min_rows", type=int, default=None,
+                 help="skip source values with fewer rows (default 1000)")
+  p.add_argument("--bins", type=int, default=64)
+  p.add_argument("--override", action="append", default=[],
+                 metavar="NAME=GROUP", help="force a decision (dependent or "
+                 "invariant); repeatable")
+
+  p = sub.add_parser("promote-schema", help="copy a split-features schema "
+                     "into data_schema/")
+  p.add_argument("--from", dest="from_dir", required=True,
+                 help="split-features artifact folder (or its schema.pbtxt)")
+  p.add_argument("--to", default=None,
+                 help="target (default data_schema/schema.pbtxt)")
+  p.add_argument("--dry-run", action="store_true",
+                 help="show the md_group changes, write nothing")
 
   p = sub.add_parser("validate-schema", help="load and check a schema file")
   p.add_argument("--schema", default=None)
@@ -224,7 +276,10 @@ def quickstart(workdir: str, config_path: str) -> Dict[str, str]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-  args = build_parser().parse_args(argv)
+  parser = build_parser()
+  args, extra = parser.parse_known_args(argv)
+  if extra and args.command != "split-features":
+    parser.error(f"unrecognized arguments: {' '.join(extra)}")
   try:
     if args.command == "validate-schema":
       from seqmd_tf.data.schema import load_schema  # pylint: disable=import-outside-toplevel
@@ -266,6 +321,31 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{key}: {value}")
     elif args.command == "export":
       print(stages.export_stage(args.run_dir, args.export_base, args.version))
+    elif args.command == "split-features":
+      from seqmd_tf.data.feature_split.selector import parse_overrides  # pylint: disable=import-outside-toplevel
+      source = ([x.strip() for x in args.source.split(",") if x.strip()]
+                if args.source else None)
+      out = stages.split_features_stage(
+          args.data, args.out, args.schema, source, args.metric,
+          args.weighting, args.threshold, args.min_rows, args.bins,
+          parse_overrides(args.override), args.split, pipeline_args=extra)
+      split = out["split"]
+      dependent = [r["name"] for r in split.rows if r["decision"] == "dependent"]
+      print(f"{len(dependent)} dependent feature(s) at {split.metric} > "
+            f"{split.threshold:g}: {', '.join(dependent) or '-'}")
+      score = out["record"].get("truth", {}).get("score")
+      if score:
+        print(f"against the generator's truth: precision "
+              f"{score['precision']:.3f}, recall {score['recall']:.3f}")
+      for key, value in out["paths"].items():
+        print(f"{key}: {value}")
+    elif args.command == "promote-schema":
+      out = stages.promote_schema_stage(args.from_dir, args.to, args.dry_run)
+      for name, (old, new) in sorted(out["changes"].items()):
+        print(f"  {name}: {old} -> {new}")
+      print(f"{len(out['changes'])} md_group change(s); "
+            + (f"wrote {out['target']}" if out["written"] else "dry run: "
+               "nothing written"))
     elif args.command == "quickstart":
       quickstart(args.workdir, args.config)
     elif args.command == "add-task":
@@ -274,14 +354,28 @@ def main(argv: Optional[List[str]] = None) -> int:
                                   args.finetune_steps, args.data)
       for key, value in out.items():
         print(f"{key}: {value}")
+    elif args.command == "experiment" and args.suite == "selector":
+      from pipelines.experiments import selector  # pylint: disable=import-outside-toplevel
+      if args.quick or args.full:
+        raise ValueError("experiment selector has one size; drop --quick/--full")
+      paths = selector.run_selector(
+          args.out or "results/selector",
+          args.workdir or os.path.join("artifacts", "experiments", "selector"),
+          args.config or selector.DEFAULT_CONFIG,
+          command="seqmd " + " ".join(argv or sys.argv[1:]))
+      for key, value in paths.items():
+        print(f"{key}: {value}")
     elif args.command == "experiment":
       from pipelines.experiments import paper  # pylint: disable=import-outside-toplevel
       mode = "quick" if args.quick else "full" if args.full else "default"
       out = args.out or ("results/paper" if mode == "default"
                          else f"results/paper-{mode}")
+      only = ([x.strip() for x in args.experiments.split(",") if x.strip()]
+              if args.experiments else None)
       paths = paper.run_paper(mode, out, args.workdir,
                               args.config or paper.DEFAULT_CONFIG,
-                              command="seqmd " + " ".join(argv or sys.argv[1:]))
+                              command="seqmd " + " ".join(argv or sys.argv[1:]),
+                              experiments=only)
       for key, value in paths.items():
         print(f"{key}: {value}")
   except (ValueError, FileNotFoundError, FileExistsError, KeyError) as e:

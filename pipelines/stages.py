@@ -5,14 +5,17 @@ folders and writes one output artifact folder with a `stage.json` record.
     train     -> <run>/             (run_config.json, checkpoints/, history.json)
     evaluate  -> <eval>/            (metrics.json, report.md, ndcg.png)
     export    -> <export>/<version> (TF Serving SavedModel)
+    split-features -> <split>/      (schema.pbtxt, feature_split.json, report.md,
+                                     distances.png, distributions.png)
 """
 
 import datetime
 import json
 import os
 import platform
+import shutil
 import time
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from seqmd_tf.config_utils import dataclass_from_dict
 from seqmd_tf.data.schema import load_schema
@@ -178,3 +181,116 @@ def add_task_stage(run_dir: str, task: str, position: int, out_run: str,
     outputs["saved_model"] = export_stage(out_run, export_base, version)
   _record(out_run, "add-task", dict(run=run_dir), outputs, time.time() - start)
   return outputs
+
+
+def distribution_source(schema, source: Optional[Sequence[str]]) -> Tuple[str, ...]:
+  """Validated distribution-source features (default: the country features)."""
+  from seqmd_tf.models.feature_config import md_source_features  # pylint: disable=import-outside-toplevel
+  names = md_source_features(schema, source or ())
+  if not names:
+    raise ValueError(f"{schema.path}: no feature has md_group=country; name "
+                     "a distribution source (--source)")
+  return tuple(names)
+
+
+def split_features_stage(data_dir: str, out_dir: str,
+                         schema_path: Optional[str] = None,
+                         source: Optional[Sequence[str]] = None,
+                         metric: Optional[str] = None,
+                         weighting: Optional[str] = None,
+                         threshold: Optional[float] = None,
+                         min_rows: Optional[int] = None, bins: int = 64,
+                         overrides: Optional[Dict[str, str]] = None,
+                         split: str = "train",
+                         pipeline_args: Optional[List[str]] = None) -> Dict:
+  """Selector F over a split of ELWC data; writes the new schema and report.
+
+  Outputs in `out_dir`: schema.pbtxt (trainable as it is: `seqmd train
+  --schema <out_dir>`), feature_split.json, report.md, distances.png,
+  distributions.png, statistics.json and stage.json.
+  """
+  from seqmd_tf.data import feature_split as fs  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.feature_split import beam_pipeline, report  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.feature_split import statistics as st  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.schema import render_with_md_groups  # pylint: disable=import-outside-toplevel
+  start = time.time()
+  schema = load_schema(schema_path)
+  source = distribution_source(schema, source)
+  metric = metric or fs.selector.DEFAULT_METRIC
+  weighting = weighting or fs.selector.DEFAULT_WEIGHTING
+  min_rows = fs.selector.DEFAULT_MIN_ROWS if min_rows is None else min_rows
+  if metric not in fs.DISTANCES:
+    raise ValueError(f"unknown distance {metric!r}; valid: {list(fs.DISTANCES)}")
+  os.makedirs(out_dir, exist_ok=True)
+  files = generator.split_files(data_dir, split)
+  features = st.numeric_features(schema)
+  stats = beam_pipeline.compute_statistics(files, schema, features, source,
+                                           out_dir, bins=bins,
+                                           pipeline_args=pipeline_args)
+  distances = fs.selector.feature_distances(stats, schema, min_rows)
+  result = fs.decide(distances, schema, source, metric, weighting, threshold,
+                     overrides, min_rows)
+  manifest = generator.read_manifest(data_dir) or {}
+  truth = manifest.get("true_dependent_features")
+  with open(schema.path, "r", encoding="utf-8") as f:
+    text = f.read()
+  header = (f"Written by `seqmd split-features` from {schema.path}\n"
+            f"on {split} data {os.path.abspath(data_dir)}: source "
+            f"{'×'.join(source)}, {metric} ({weighting}) > {result.threshold:g}."
+            "\nSee feature_split.json beside it. Promote it with "
+            "`seqmd promote-schema`.")
+  out_schema = os.path.join(out_dir, "schema.pbtxt")
+  with open(out_schema, "w", encoding="utf-8") as f:
+    f.write(render_with_md_groups(text, result.groups(), header, out_schema))
+  record = dict(result.to_dict(), data=os.path.abspath(data_dir), split=split,
+                schema=schema.path, bins=bins,
+                non_finite=st.non_finite_counts(stats["moments"]))
+  if truth is not None:
+    record["truth"] = dict(true_dependent_features=truth,
+                           score=fs.score_against_truth(result, truth))
+  paths = dict(schema=out_schema,
+               json=os.path.join(out_dir, "feature_split.json"),
+               report=os.path.join(out_dir, "report.md"),
+               distances=report.plot_distances(
+                   result, os.path.join(out_dir, "distances.png")),
+               distributions=report.plot_distributions(
+                   result, stats, os.path.join(out_dir, "distributions.png")))
+  with open(paths["json"], "w", encoding="utf-8") as f:
+    json.dump(record, f, indent=1, sort_keys=True)
+  with open(paths["report"], "w", encoding="utf-8") as f:
+    f.write(report.markdown(result, truth, record["non_finite"]))
+  _record(out_dir, "split-features", dict(data=data_dir, schema=schema.path),
+          paths, time.time() - start)
+  return dict(split=result, record=record, paths=paths, distances=distances,
+              statistics=stats)
+
+
+def promote_schema_stage(from_dir: str, to_path: Optional[str] = None,
+                         dry_run: bool = False) -> Dict:
+  """Copies a split-features schema into data_schema/ after validating it.
+
+  Returns the md_group changes it makes; with `dry_run` writes nothing.
+  """
+  from seqmd_tf.data.schema import DEFAULT_SCHEMA_PATH  # pylint: disable=import-outside-toplevel
+  source = (os.path.join(from_dir, "schema.pbtxt") if os.path.isdir(from_dir)
+            else from_dir)
+  new = load_schema(source)
+  to_path = to_path or DEFAULT_SCHEMA_PATH
+  old = load_schema(to_path) if os.path.exists(to_path) else None
+  changes = {}
+  if old is not None:
+    old_names = {f.name for f in old.features}
+    new_names = {f.name for f in new.features}
+    if old_names != new_names:
+      raise ValueError(
+          f"{source}: its features differ from {to_path} (only there: "
+          f"{sorted(old_names - new_names)}; only here: "
+          f"{sorted(new_names - old_names)}); refusing to promote")
+    changes = {f.name: [old.feature(f.name).md_group, f.md_group]
+               for f in new.model_features
+               if old.feature(f.name).md_group != f.md_group}
+  if not dry_run:
+    tmp = to_path + ".tmp"
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, to_path)
+  return dict(source=source, target=to_path, changes=changes, written=not dry_run)

@@ -24,6 +24,7 @@ import numpy as np  # pylint: disable=wrong-import-position
 from tqdm.auto import tqdm  # pylint: disable=wrong-import-position
 
 from pipelines.experiments import stats  # pylint: disable=wrong-import-position
+from pipelines.experiments.growth import parameter_growth  # pylint: disable=wrong-import-position
 from pipelines.experiments.plan import (EXPERIMENTS, Variant,  # pylint: disable=wrong-import-position
                                         plan_variants)
 from pipelines.experiments.runner import (Runner, git_commit,  # pylint: disable=wrong-import-position
@@ -105,6 +106,68 @@ def _fig7(results: Dict[Variant, Dict], variants: Sequence[Variant],
                    "the purchase ranking, minus Shared-Bottom's")
 
 
+def _fig5(results: Dict[Variant, Dict], variants: Sequence[Variant]) -> Dict:
+  """Absolute test NDCG@10 per task of the Fig. 5 rankers, over seeds."""
+  ref = variants[0].reference()
+  rankers = [(ref.label, ref), *[(v.label, v) for v in variants]]
+  tasks = list(ref.tasks)
+  table = {}
+  for label, v in rankers:
+    table[label] = {t: stats.seed_interval(
+        [stats.mean_ndcg(r.lists, t) for r in results[v]["runs"]])
+        for t in tasks}
+    table[label]["parameters"] = results[v]["runs"][0].parameters
+  table["random"] = {t: stats.seed_interval(
+      [stats.mean_ndcg(r.lists, t, ranker="random")
+       for r in results[ref]["runs"]]) for t in tasks}
+  table["random"]["parameters"] = 0
+  return dict(tasks=tasks, table=table)
+
+
+def _plot_fig5(fig5: Dict, path: str) -> None:
+  tasks, table = fig5["tasks"], fig5["table"]
+  labels = list(table)
+  width = 0.8 / len(labels)
+  fig, ax = plt.subplots(figsize=(7.5, 3.8))
+  for i, label in enumerate(labels):
+    xs = np.arange(len(tasks)) + (i - (len(labels) - 1) / 2) * width
+    cells = [table[label][t] for t in tasks]
+    means = [c["mean"] for c in cells]
+    err = [[c["mean"] - c["ci95"][0] for c in cells],
+           [c["ci95"][1] - c["mean"] for c in cells]]
+    ax.bar(xs, means, width, yerr=err, capsize=2, label=label)
+  ax.set_xticks(range(len(tasks)))
+  ax.set_xticklabels(tasks)
+  ax.set_ylabel("test NDCG@10")
+  ax.legend(fontsize=7, loc="upper right")
+  ax.set_title("Fig. 5: a task added without training", fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def _fig5_markdown(exp: Dict) -> List[str]:
+  f5 = exp["fig5"]
+  lines = ["Absolute test NDCG@10 (lists with a positive for the task), mean "
+           "over seeds with a 95% t interval. The added-task model is the "
+           "2-task SEQ+MD of the same seeds with cart inserted at position 1 "
+           "(its MLP and mask are the average of click's and purchase's); "
+           "it never saw a cart label.", "",
+           "| ranker | params | " + " | ".join(f5["tasks"]) + " |",
+           "|---|---|" + "---|" * len(f5["tasks"])]
+  for label, row in f5["table"].items():
+    lines.append(f"| {label} | {row['parameters']} | " + " | ".join(
+        f"{row[t]['mean']:.4f} [{row[t]['ci95'][0]:.4f}, {row[t]['ci95'][1]:.4f}]"
+        for t in f5["tasks"]) + " |")
+  lines += ["", "Parameter growth from (click, purchase) to (click, cart, "
+            "purchase) at the suite's widths:", "",
+            "| model | MD | 2 tasks | 3 tasks | growth |", "|---|---|---|---|---|"]
+  for g in exp["growth"]:
+    lines.append(f"| {g['model']} | {g['md']} | {g['before']} | {g['after']} | "
+                 f"{g['growth_percent']:+.1f}% |")
+  return lines + [""]
+
+
 def _plot_comparison(rows: List[Dict], tasks: Sequence[str], title: str,
                      path: str) -> None:
   fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8),
@@ -184,6 +247,8 @@ def _markdown(report: Dict) -> str:
     if "skipped" in exp:
       lines += [exp["skipped"], ""]
       continue
+    if name == "fig5":
+      lines += _fig5_markdown(exp)
     if name == "fig7" and not exp["fig7"]["regions"]:
       lines += ["No region has enough test lists for this figure.", ""]
       continue
@@ -229,7 +294,10 @@ def _markdown(report: Dict) -> str:
 
 def run_paper(mode: str = "default", out_dir: str = "results/paper",
               workdir: Optional[str] = None, config_path: str = DEFAULT_CONFIG,
-              command: str = "", progress: bool = True) -> Dict[str, str]:
+              command: str = "", progress: bool = True,
+              experiments: Optional[Sequence[str]] = None) -> Dict[str, str]:
+  """Runs the mode's experiments (or `experiments`, with the mode's seeds,
+  learning rates, data and training settings) and writes the report."""
   if mode not in MODES:
     raise ValueError(f"unknown mode '{mode}'; valid choices: {', '.join(MODES)}")
   start = time.time()
@@ -241,6 +309,8 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   runner = Runner(workdir, schema, m.get("world", {}), config.get("data_seed", 0),
                   config.get("models", {}), m.get("train", {}),
                   log=lambda s: tqdm.write(s) if progress else None)
+  if experiments:
+    m = dict(m, experiments=list(experiments))
   variants = plan_variants(m["experiments"])
   seeds, lrs = list(m["seeds"]), list(m["learning_rates"])
   runs_total = len(variants) * (len(lrs) + len(seeds) - 1)
@@ -262,6 +332,9 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
         _plot_fig7(entry["fig7"], os.path.join(out_dir, entry["plot"]))
       experiments[name] = entry
       continue
+    if name == "fig5":
+      entry["fig5"] = _fig5(results, exp["variants"])
+      entry["growth"] = parameter_growth(schema, config.get("models", {}))
     rows = {"relative to Shared-Bottom": _comparison_rows(
         results, [(v.reference(), v) for v in exp["variants"]
                   if v != v.reference()], samples)}
@@ -271,11 +344,15 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
     entry["rows"] = rows
     main = rows.get("paired: with against without") if name == "controls" \
         else rows["relative to Shared-Bottom"]
-    _plot_comparison(main, list(main[0]["cells"]), exp["title"],
-                     os.path.join(out_dir, entry["plot"]))
+    if name == "fig5":
+      _plot_fig5(entry["fig5"], os.path.join(out_dir, entry["plot"]))
+    else:
+      _plot_comparison(main, list(main[0]["cells"]), exp["title"],
+                       os.path.join(out_dir, entry["plot"]))
     experiments[name] = entry
   run_info = dict(
       command=command or f"seqmd experiment paper --{mode}", mode=mode,
+      experiments=list(m["experiments"]),
       seeds=seeds, learning_rates=lrs, train=m.get("train", {}),
       world=m.get("world", {}), data_seed=config.get("data_seed", 0),
       machine=machine_info(), commit=commit,

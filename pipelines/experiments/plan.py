@@ -1,7 +1,10 @@
 """What `seqmd experiment paper` trains: the variants behind each table.
 
-A variant is (world, tasks, model, md, descending). Shared-Bottom without MD
-in the same world and with the same tasks is every variant's reference.
+A variant is (world, tasks, model, md, descending, md_source, added_task).
+Shared-Bottom without MD in the same world and with the same tasks is every
+variant's reference. A variant with `added_task` is not trained: it is the
+variant without that task, trained, with the task added by `seqmd add-task`
+(paper section 5.2).
 """
 
 import dataclasses
@@ -25,11 +28,24 @@ class Variant:
   model: str
   md: str = "none"
   descending: Optional[bool] = None   # None: the model's default
+  md_source: Tuple[str, ...] = ()     # () = the schema's country features
+  added_task: Optional[str] = None    # added after training, no training
 
   @property
   def key(self) -> str:
     dp = "" if self.descending is None else ("-dp" if self.descending else "-nodp")
-    return f"{self.world}/{len(self.tasks)}tasks/{self.model}-md_{self.md}{dp}"
+    src = f"-src_{'_'.join(self.md_source)}" if self.md_source else ""
+    add = f"-add_{self.added_task}" if self.added_task else ""
+    return (f"{self.world}/{len(self.tasks)}tasks/{self.model}-md_{self.md}"
+            f"{dp}{src}{add}")
+
+  def base(self) -> "Variant":
+    """The trained variant an added-task variant is derived from."""
+    if not self.added_task:
+      return self
+    return dataclasses.replace(
+        self, tasks=tuple(t for t in self.tasks if t != self.added_task),
+        added_task=None)
 
   @property
   def label(self) -> str:
@@ -43,6 +59,10 @@ class Variant:
       name += " + MD"
     if self.descending is False:
       name += " (no desc. prob.)"
+    if self.md_source:
+      name += f" (source: {' × '.join(self.md_source)})"
+    if self.added_task:
+      name += f", {len(self.tasks) - 1} tasks + {self.added_task} added"
     if self.world != "default":
       name += f" [{self.world} world]"
     return name
@@ -51,8 +71,10 @@ class Variant:
     return Variant(self.world, self.tasks, "shared_bottom", "none")
 
 
-def _v(model, md="none", tasks=TWO, world="default", descending=None):
-  return Variant(world, tuple(tasks), model, md, descending)
+def _v(model, md="none", tasks=TWO, world="default", descending=None,
+       md_source=(), added_task=None):
+  return Variant(world, tuple(tasks), model, md, descending, tuple(md_source),
+                 added_task)
 
 
 EXPERIMENTS: Dict[str, Dict] = {
@@ -81,6 +103,21 @@ EXPERIMENTS: Dict[str, Dict] = {
         title="Fig. 7: share of domestic listings in the top 10 per region, "
               "change against Shared-Bottom",
         variants=[_v("mmoe"), _v("ple"), _v("adatt"), _v("seq", "per_task")]),
+    "fig5": dict(
+        title="Fig. 5: adding the cart task to a trained 2-task SEQ+MD "
+              "without training, against models trained on 3 tasks",
+        variants=[_v("seq", "per_task", tasks=THREE),
+                  _v("seq", "per_task", tasks=THREE, added_task="cart")]),
+    "sources": dict(
+        title="Distribution source of MD: country, platform, country × "
+              "platform (SEQ+MD, two tasks), relative to Shared-Bottom",
+        variants=[_v("seq", "per_task"),
+                  _v("seq", "per_task", md_source=("platform",)),
+                  _v("seq", "per_task", md_source=("country", "platform"))],
+        pairs=[(_v("seq", "per_task"),
+                _v("seq", "per_task", md_source=("platform",))),
+               (_v("seq", "per_task"),
+                _v("seq", "per_task", md_source=("country", "platform")))]),
     "controls": dict(
         title="Control worlds: MD's gain without regional shift, SEQ's gain "
               "with independent task utilities (both should be about 0)",
@@ -108,7 +145,7 @@ def plan_variants(experiments: Sequence[str]) -> List[Variant]:
     exp = EXPERIMENTS[name]
     pairs = [v for pair in exp.get("pairs", []) for v in pair]
     for v in list(exp["variants"]) + pairs:
-      for needed in (v.reference(), v):
+      for needed in (v.reference(), v.base(), v):
         if needed not in out:
           out.append(needed)
   return out

@@ -86,7 +86,8 @@ class Runner:
   def model_config(self, variant: Variant) -> ModelConfig:
     values = dict(self.model_widths.get(variant.model, {}))
     values.update(name=variant.model, md=variant.md,
-                  descending_probability=variant.descending)
+                  descending_probability=variant.descending,
+                  md_source=list(variant.md_source))
     return ModelConfig.from_dict(values)
 
   def run_dir(self, variant: Variant, seed: int, lr: float) -> str:
@@ -97,14 +98,9 @@ class Runner:
     from seqmd_tf.evaluation.evaluate import score_split  # pylint: disable=import-outside-toplevel
     from seqmd_tf.training.pipeline import TrainConfig, train  # pylint: disable=import-outside-toplevel
     run_dir = self.run_dir(variant, seed, lr)
-    result_path = os.path.join(run_dir, RESULT)
-    if os.path.exists(result_path):
-      with open(result_path, encoding="utf-8") as f:
-        info = json.load(f)
-      lists = pd.read_csv(os.path.join(run_dir, LISTS))
-      return RunResult(variant, seed, lr, info["val_monitor"],
-                       info["parameters"], info["epochs_run"], info["seconds"],
-                       lists)
+    cached = self._cached(variant, run_dir, seed, lr)
+    if cached is not None:
+      return cached
     start = time.time()
     parsed = self.parsed(variant.world)
     train_values = dict(self.train_overrides)
@@ -119,29 +115,79 @@ class Runner:
                                                     "schema_sha256")}))
     scored = score_split(trained["model"], [], self.schema, list(variant.tasks),
                          progress=False, batches=parsed["test"].batches(256))
-    lists = scored["lists"]
     summary = trained["summary"]
     info = dict(variant=variant.key, seed=seed, learning_rate=lr,
                 val_monitor=summary["best_monitor_value"],
                 parameters=summary["parameters"],
                 epochs_run=summary["epochs_run"],
                 seconds=round(time.time() - start, 1))
+    return self._store(variant, run_dir, info, scored["lists"])
+
+  def run_added(self, variant: Variant, base: RunResult) -> RunResult:
+    """`base`'s trained model with `variant.added_task` added, no training."""
+    from seqmd_tf.data.elwc import MASK_FEATURE  # pylint: disable=import-outside-toplevel
+    from seqmd_tf.evaluation.evaluate import score_split  # pylint: disable=import-outside-toplevel
+    from seqmd_tf.models.add_task import add_task  # pylint: disable=import-outside-toplevel
+    from seqmd_tf.training.pipeline import load_trained_model  # pylint: disable=import-outside-toplevel
+    run_dir = self.run_dir(variant, base.seed, base.learning_rate)
+    cached = self._cached(variant, run_dir, base.seed, base.learning_rate)
+    if cached is not None:
+      return cached
+    start = time.time()
+    loaded = load_trained_model(self.run_dir(variant.base(), base.seed,
+                                             base.learning_rate))
+    config = loaded["run_config"]
+    grown = add_task(loaded["model"], ModelConfig.from_dict(config["model"]),
+                     config["feature_config"], config["tasks"],
+                     variant.added_task, variant.tasks.index(variant.added_task),
+                     MASK_FEATURE)
+    parsed = self.parsed(variant.world)
+    scored = score_split(grown["model"], [], self.schema, list(variant.tasks),
+                         progress=False, batches=parsed["test"].batches(256))
+    info = dict(variant=variant.key, seed=base.seed,
+                learning_rate=base.learning_rate, val_monitor=base.val_monitor,
+                parameters=int(grown["model"].count_params()),
+                epochs_run=0, seconds=round(time.time() - start, 1))
+    return self._store(variant, run_dir, info, scored["lists"])
+
+  def _cached(self, variant: Variant, run_dir: str, seed: int,
+              lr: float) -> Optional[RunResult]:
+    result_path = os.path.join(run_dir, RESULT)
+    if not os.path.exists(result_path):
+      return None
+    with open(result_path, encoding="utf-8") as f:
+      info = json.load(f)
+    return RunResult(variant, seed, lr, info["val_monitor"], info["parameters"],
+                     info["epochs_run"], info["seconds"],
+                     pd.read_csv(os.path.join(run_dir, LISTS)))
+
+  def _store(self, variant: Variant, run_dir: str, info: Dict,
+             lists: pd.DataFrame) -> RunResult:
+    os.makedirs(run_dir, exist_ok=True)
     lists.to_csv(os.path.join(run_dir, LISTS), index=False)
-    # Use the values as stored, so a fresh and a cached run agree exactly.
-    lists = pd.read_csv(os.path.join(run_dir, LISTS))
+    result_path = os.path.join(run_dir, RESULT)
     with open(result_path + ".tmp", "w", encoding="utf-8") as f:
       json.dump(info, f, indent=1)
     os.replace(result_path + ".tmp", result_path)
-    self.log(f"  {variant.key} seed {seed} lr {lr:g}: val "
-             f"{summary['monitor']} {info['val_monitor']:.4f}, "
+    self.log(f"  {variant.key} seed {info['seed']} lr "
+             f"{info['learning_rate']:g}: val {info['val_monitor']:.4f}, "
              f"{info['parameters']} params, {info['seconds']:.0f}s")
-    return RunResult(variant, seed, lr, info["val_monitor"], info["parameters"],
-                     info["epochs_run"], info["seconds"], lists)
+    # Use the values as stored, so a fresh and a cached run agree exactly.
+    return self._cached(variant, run_dir, info["seed"], info["learning_rate"])
 
   # -- a variant on equal footing -------------------------------------------
   def run_variant(self, variant: Variant, seeds: Sequence[int],
                   learning_rates: Sequence[float]) -> Dict:
-    """Searches the LR grid on seed 0 (validation), then runs every seed."""
+    """Searches the LR grid on seed 0 (validation), then runs every seed.
+
+    An added-task variant takes its base variant's runs (same LR search,
+    same seeds) and adds the task to each, with no training.
+    """
+    if variant.added_task:
+      base = self.run_variant(variant.base(), seeds, learning_rates)
+      return dict(variant=variant, learning_rate=base["learning_rate"],
+                  lr_search=base["lr_search"],
+                  runs=[self.run_added(variant, r) for r in base["runs"]])
     search = [self.run(variant, seeds[0], lr) for lr in learning_rates]
     best = max(search, key=lambda r: r.val_monitor)
     runs: List[RunResult] = [best]

@@ -30,9 +30,21 @@ def _selection(lists: pd.DataFrame, task: str,
 
 
 def mean_ndcg(lists: pd.DataFrame, task: str, platform: Optional[str] = None,
-              cutoff: str = "10") -> float:
+              cutoff: str = "10", ranker: str = "model") -> float:
+  """Mean NDCG of `ranker` (model, random or oracle) over the lists with a
+  positive for the task."""
   sel = _selection(lists, task, platform)
-  return float(lists.loc[sel, f"{task}/model/{cutoff}"].mean())
+  return float(lists.loc[sel, f"{task}/{ranker}/{cutoff}"].mean())
+
+
+def seed_interval(values: List[float]) -> Dict:
+  """Mean over seeds with a 95% t interval (a point when there is one)."""
+  n = len(values)
+  mean = float(np.mean(values))
+  if n < 2:
+    return dict(mean=mean, ci95=[mean, mean], n_seeds=n)
+  half = _T975.get(n - 1, 1.96) * float(np.std(values, ddof=1) / np.sqrt(n))
+  return dict(mean=mean, ci95=[mean - half, mean + half], n_seeds=n)
 
 
 def compare(model_lists: List[pd.DataFrame], ref_lists: List[pd.DataFrame],
@@ -44,6 +56,9 @@ def compare(model_lists: List[pd.DataFrame], ref_lists: List[pd.DataFrame],
   rels = []
   for m, r in zip(model_lists, ref_lists):
     ref = mean_ndcg(r, task, platform)
+    if not ref > 0:  # no list with a positive, or a reference scoring 0
+      return _undefined(task, platform, int(_selection(r, task, platform).sum()),
+                        len(model_lists))
     rels.append(100.0 * (mean_ndcg(m, task, platform) - ref) / ref)
   n = len(rels)
   mean = float(np.mean(rels))
@@ -71,6 +86,19 @@ def compare(model_lists: List[pd.DataFrame], ref_lists: List[pd.DataFrame],
               n_seeds=n)
 
 
+def _undefined(task: str, platform: Optional[str], n_lists: int,
+               n_seeds: int) -> Dict:
+  nan = float("nan")
+  return dict(mean=nan, per_seed=[], ci95=[nan, nan], ci_kind="undefined",
+              bootstrap_ci95=[nan, nan], se_seeds=None, se_lists=nan, mde=nan,
+              significant=False, n_lists=n_lists, n_seeds=n_seeds,
+              note=f"undefined: the reference's NDCG@10 for {task} "
+                   f"({platform or 'all'}) is 0 or there is no list with a "
+                   f"positive ({n_lists} lists)")
+
+
 def format_cell(c: Dict) -> str:
+  if c["ci_kind"] == "undefined":
+    return "n/a"
   text = f"{c['mean']:+.2f}% [{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}]"
   return text if c["significant"] else text + " n.s."

@@ -6,8 +6,9 @@ SEQ+MD specific facts ride on `annotation.tag` strings of the form
 
 * per feature: `part` (context | example), `role` (feature | label | oracle |
   position | meta), `md_group` (country | dependent | invariant, features only),
-  `default`, `transform` (identity | log1p | vocabulary) and `task` (labels and
-  oracle fields);
+  `md_locked` (true: `seqmd split-features` keeps this feature's md_group as
+  written, the user's override of the selector), `default`, `transform`
+  (identity | log1p | vocabulary) and `task` (labels and oracle fields);
 * at schema level: `seqmd.tasks=click,cart,purchase`, the funnel order.
 
 `load_schema` turns the proto into a `SearchLogSchema`, a small immutable view
@@ -30,7 +31,8 @@ TRANSFORMS = ("identity", "log1p", "vocabulary")
 DTYPES = {schema_pb2.FLOAT: "float", schema_pb2.INT: "int", schema_pb2.BYTES: "string"}
 SERVING_ENV = "SERVING"
 _TAG_PREFIX = "seqmd."
-_KNOWN_KEYS = ("part", "role", "md_group", "default", "transform", "task")
+_KNOWN_KEYS = ("part", "role", "md_group", "md_locked", "default", "transform",
+               "task")
 
 DEFAULT_SCHEMA_PATH = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -56,6 +58,7 @@ class FeatureSpec:
   max_value: Optional[float] = None
   vocabulary: Tuple[str, ...] = ()
   serving: bool = True
+  md_locked: bool = False
 
   @property
   def is_categorical(self) -> bool:
@@ -135,6 +138,38 @@ class SearchLogSchema:
     return dataclasses.replace(self, features=tuple(feats))
 
 
+def render_with_md_groups(text: str, groups: Dict[str, str],
+                          header: str = "", path: str = "<string>") -> str:
+  """Schema text with the `seqmd.md_group` tag of some features replaced.
+
+  Everything else in the proto is kept; comments are not (the text is
+  re-rendered), so `header` lines are written at the top instead. The result
+  is parsed again, so a bad group raises `SchemaError` naming the feature.
+  """
+  proto = text_format.Parse(text, schema_pb2.Schema())
+  names = {f.name for f in proto.feature}
+  unknown = sorted(set(groups) - names)
+  if unknown:
+    raise SchemaError(f"{path}: no feature(s) named {unknown}")
+  prefix = _TAG_PREFIX + "md_group="
+  for feat in proto.feature:
+    if feat.name not in groups:
+      continue
+    tags = list(feat.annotation.tag)
+    if not any(t.startswith(prefix) for t in tags):
+      raise SchemaError(f"{path}: feature '{feat.name}' has no md_group to "
+                        "replace (only model features have one)")
+    del feat.annotation.tag[:]
+    feat.annotation.tag.extend(prefix + groups[f] if t.startswith(prefix) else t
+                               for f, t in ((feat.name, t) for t in tags))
+  body = text_format.MessageToString(proto)
+  lines = "".join(f"# {line}\n" if line else "#\n"
+                  for line in header.splitlines())
+  out = lines + body
+  parse_schema(out, path)
+  return out
+
+
 def schema_digest(text: str) -> str:
   """sha256 of the canonical (comment-free) schema text."""
   proto = text_format.Parse(text, schema_pb2.Schema())
@@ -204,6 +239,12 @@ def _feature_spec(feat, path: str) -> FeatureSpec:
                         "(BYTES)")
   elif md_group is not None:
     raise SchemaError(f"{path}: {where}: md_group is only for role=feature")
+  locked = tags.get("md_locked", "false")
+  if locked not in ("true", "false"):
+    raise SchemaError(f"{path}: {where}: seqmd.md_locked must be true or false, "
+                      f"got {locked!r}")
+  if locked == "true" and role != "feature":
+    raise SchemaError(f"{path}: {where}: md_locked is only for role=feature")
   if role in ("label", "oracle") and not task:
     raise SchemaError(f"{path}: {where}: a {role} needs seqmd.task")
   if role in ("label", "oracle", "position") and part != "example":
@@ -236,7 +277,8 @@ def _feature_spec(feat, path: str) -> FeatureSpec:
   return FeatureSpec(name=feat.name, part=part, role=role, dtype=dtype,
                      default=default, md_group=md_group, transform=transform,
                      task=task, min_value=lo, max_value=hi,
-                     vocabulary=vocabulary, serving=serving)
+                     vocabulary=vocabulary, serving=serving,
+                     md_locked=locked == "true")
 
 
 def parse_schema(text: str, path: str = "<string>") -> SearchLogSchema:

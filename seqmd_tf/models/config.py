@@ -22,6 +22,10 @@ class ModelConfig:
   for the baselines); True or False forces it, for the ablation of Fig. 6.
   `region_standardize`: standardize dependent features with per-region
   training statistics instead of pooled ones (MD's honest competitor).
+  `md_source`: the categorical context features whose embeddings feed MD's
+  mask (the distribution source): empty = the schema's md_group=country
+  features; ["platform"], or ["country", "platform"] for country x platform
+  (the mask MLP sees both embeddings, so it can model every cell).
   """
   name: str = "seq"
   md: str = "per_task"
@@ -36,6 +40,7 @@ class ModelConfig:
   rnn_cell: str = "gru"
   # MD
   md_mask_hidden_units: List[int] = _units(16)
+  md_source: List[str] = _units()
   md_transform_units: List[int] = _units(16)
   # Baselines: Shared-Bottom's bottom; experts of MMoE, PLE and AdaTT.
   bottom_units: List[int] = _units(64, 32)

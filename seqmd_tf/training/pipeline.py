@@ -23,7 +23,9 @@ from seqmd_tf.data import elwc
 from seqmd_tf.data.schema import SearchLogSchema
 from seqmd_tf.evaluation.ndcg import NDCGMetric
 from seqmd_tf.models import ModelConfig, build_model, resolve_config
-from seqmd_tf.models.feature_config import REGION_FEATURE, build_feature_config
+from seqmd_tf.models.feature_config import (REGION_FEATURE,
+                                           build_feature_config,
+                                           md_source_features)
 from seqmd_tf.training.feature_stats import compute_feature_stats
 from seqmd_tf.training.losses import LogProbBinaryCrossentropy
 
@@ -281,10 +283,11 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
   if parsed is None:
     require_files("training", train_files)
     require_files("validation", valid_files)
-  if model_config.md != "none" and not schema.select(role="feature",
-                                                     md_group="country"):
+  if model_config.md != "none" and not md_source_features(
+      schema, model_config.md_source):
     raise ValueError(f"{schema.path}: MD (md={model_config.md}) needs a "
-                     "feature with md_group=country; valid choices: md=none")
+                     "feature with md_group=country or an md_source; valid "
+                     "choices: md=none")
   os.makedirs(run_dir, exist_ok=True)
   region = REGION_FEATURE if model_config.region_standardize else None
   stats = compute_feature_stats(
@@ -293,7 +296,8 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
       batches=None if parsed is None else parsed["train"].batches(256))
   feature_config = build_feature_config(
       schema, stats, model_config.embedding_dim,
-      region_standardize=model_config.region_standardize)
+      region_standardize=model_config.region_standardize,
+      md_source=model_config.md_source)
   model_builder = RegistryModelBuilder(model_config, feature_config,
                                        train_config.tasks)
   dataset_builder = SeqMDDatasetBuilder(schema, train_config.tasks, train_files,

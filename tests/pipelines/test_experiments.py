@@ -71,6 +71,68 @@ def test_plan_includes_references_once_and_rejects_unknown():
           "controls"} <= set(EXPERIMENTS)
 
 
+MICRO_MODELS = {"seq": {"token_hidden_units": [8], "token_dim": 4,
+                        "rnn_units": 4, "rnn_layers": 1},
+                "shared_bottom": {"bottom_units": [8], "tower_units": [4]},
+                "mmoe": {"expert_units": [8], "num_experts": 2},
+                "ple": {"expert_units": [8]}, "adatt": {"expert_units": [8]}}
+
+
+def test_added_task_variant_derives_from_its_trained_base():
+  v = Variant("default", ("click", "cart", "purchase"), "seq", "per_task",
+              added_task="cart")
+  assert v.base() == Variant("default", ("click", "purchase"), "seq",
+                             "per_task")
+  assert "add_cart" in v.key and v.key != v.base().key
+  plan = plan_variants(["fig5"])
+  assert plan.index(v.base()) < plan.index(v)
+  src = Variant("default", ("click", "purchase"), "seq", "per_task",
+                md_source=("country", "platform"))
+  assert "src_country_platform" in src.key and "country × platform" in src.label
+
+
+def test_fig5_and_sources_micro_suite(tmp_path):
+  from pipelines.experiments.paper import run_paper
+  config = {
+      "modes": {"quick": {
+          "experiments": ["table1"], "seeds": [0], "learning_rates": [0.003],
+          "world": {"queries_per_day": 150, "train_days": 2, "valid_days": 1,
+                    "test_days": 1, "shard_queries": 150},
+          "train": {"epochs": 1, "batch_size": 64, "early_stopping_patience": 0},
+          "bootstrap_samples": 100}},
+      "data_seed": 3, "models": MICRO_MODELS}
+  path = tmp_path / "paper.json"
+  path.write_text(json.dumps(config))
+  paths = run_paper("quick", str(tmp_path / "results"), str(tmp_path / "work"),
+                    str(path), command="test", progress=False,
+                    experiments=["fig5", "sources"])
+  report = json.loads(open(paths["json"]).read())
+  assert report["run_info"]["experiments"] == ["fig5", "sources"]
+  fig5 = report["experiments"]["fig5"]
+  table = fig5["fig5"]["table"]
+  added = "SEQ+MD, 2 tasks + cart added"
+  assert set(table) == {"Shared-Bottom", "SEQ+MD", added, "random"}
+  for row in table.values():
+    assert set(row) == {"click", "cart", "purchase", "parameters"}
+  # Adding cart leaves click untouched: the same NDCG as the trained base.
+  work = tmp_path / "work" / "runs"
+  base = pd.read_csv(next((work / "default/2tasks/seq-md_per_task")
+                          .glob("*/lists.csv.gz")))
+  assert table[added]["click"]["mean"] == pytest.approx(
+      stats.mean_ndcg(base, "click"), abs=1e-9)
+  assert 0 < table["random"]["purchase"]["mean"] < 1
+  growth = {(g["model"], g["md"]): g for g in fig5["growth"]}
+  assert len(growth) == 10
+  assert all(g["after"] > g["before"] > 0 for g in growth.values())
+  labels = [r["label"] for r in report["experiments"]["sources"]["rows"][
+      "paired: with against without"]]
+  assert labels == ["SEQ+MD (source: platform)",
+                    "SEQ+MD (source: country × platform)"]
+  tables = open(paths["tables"]).read()
+  assert "Parameter growth" in tables and "cart added" in tables
+  assert os.path.exists(tmp_path / "results" / "fig5.png")
+
+
 def test_micro_suite_end_to_end(tmp_path):
   from pipelines.experiments.paper import run_paper
   config = {
@@ -80,12 +142,7 @@ def test_micro_suite_end_to_end(tmp_path):
                     "test_days": 1, "shard_queries": 150},
           "train": {"epochs": 1, "batch_size": 64, "early_stopping_patience": 0},
           "bootstrap_samples": 100}},
-      "data_seed": 3,
-      "models": {"seq": {"token_hidden_units": [8], "token_dim": 4,
-                         "rnn_units": 4, "rnn_layers": 1},
-                 "shared_bottom": {"bottom_units": [8], "tower_units": [4]},
-                 "mmoe": {"expert_units": [8], "num_experts": 2},
-                 "ple": {"expert_units": [8]}, "adatt": {"expert_units": [8]}}}
+      "data_seed": 3, "models": MICRO_MODELS}
   path = tmp_path / "paper.json"
   path.write_text(json.dumps(config))
   out = tmp_path / "results"
