@@ -2,7 +2,8 @@ import re
 
 import pytest
 
-from seqmd_tf.data.schema import DEFAULT_SCHEMA_PATH, SchemaError, load_schema, parse_schema
+from seqmd_tf.data.schema import (DEFAULT_SCHEMA_PATH, SchemaError, load_schema,
+                                  parse_schema, render_with_md_groups)
 
 with open(DEFAULT_SCHEMA_PATH, encoding="utf-8") as f:
   TEXT = f.read()
@@ -59,6 +60,13 @@ def _mutate(old, new):
         '  not_in_environment: "SERVING"\n', '')),
      'a label must be marked not_in_environment'),
     ("feature { name: ", "not a valid schema.pbtxt"),
+    (_mutate('tag: "seqmd.md_group=dependent"',
+             'tag: "seqmd.md_group=dependent"\n    tag: "seqmd.md_locked=yes"'),
+     "seqmd.md_locked must be true or false"),
+    (TEXT.replace(_feature_block("click"), _feature_block("click").replace(
+        'tag: "seqmd.role=label"',
+        'tag: "seqmd.role=label"\n    tag: "seqmd.md_locked=true"')),
+     "md_locked is only for role=feature"),
 ])
 def test_invalid_schema_errors_name_the_problem(text, message):
   with pytest.raises(SchemaError) as err:
@@ -90,3 +98,35 @@ def test_md_group_override(schema):
   assert changed.feature("favorites_count").md_group == "invariant"
   with pytest.raises(SchemaError, match="not a model feature"):
     schema.with_md_groups({"click": "dependent"})
+
+
+def test_md_locked_is_read(schema):
+  text = _mutate('tag: "seqmd.md_group=dependent"',
+                 'tag: "seqmd.md_group=dependent"\n    tag: "seqmd.md_locked=true"')
+  locked = parse_schema(text)
+  assert [f.name for f in locked.features if f.md_locked] == \
+      [schema.select(md_group="dependent")[0].name]
+
+
+def test_render_with_md_groups_changes_only_md_group(schema):
+  out = render_with_md_groups(TEXT, {"price_local": "invariant",
+                                     "query_length": "dependent"},
+                              header="made by a test\nsecond line")
+  assert out.startswith("# made by a test\n# second line\n")
+  new = parse_schema(out)
+  assert new.feature("price_local").md_group == "invariant"
+  assert new.feature("query_length").md_group == "dependent"
+  for old in schema.features:
+    if old.name not in ("price_local", "query_length"):
+      assert new.feature(old.name) == old
+
+
+@pytest.mark.parametrize("groups, message", [
+    ({"nope": "dependent"}, "no feature(s) named ['nope']"),
+    ({"click": "dependent"}, "no md_group to replace"),
+    ({"price_local": "regional"}, "unknown md_group 'regional'"),
+])
+def test_render_with_md_groups_errors(groups, message):
+  with pytest.raises(SchemaError) as err:
+    render_with_md_groups(TEXT, groups, path="out.pbtxt")
+  assert message in str(err.value)
