@@ -78,6 +78,21 @@ MICRO_MODELS = {"seq": {"token_hidden_units": [8], "token_dim": 4,
                 "ple": {"expert_units": [8]}, "adatt": {"expert_units": [8]}}
 
 
+def _micro_config(tmp_path, experiments):
+  """A 'quick' mode small enough for the test suite; returns its path."""
+  config = {
+      "modes": {"quick": {
+          "experiments": experiments, "seeds": [0], "learning_rates": [0.003],
+          "world": {"queries_per_day": 150, "train_days": 2, "valid_days": 1,
+                    "test_days": 1, "shard_queries": 150},
+          "train": {"epochs": 1, "batch_size": 64, "early_stopping_patience": 0},
+          "bootstrap_samples": 100}},
+      "data_seed": 3, "models": MICRO_MODELS}
+  path = tmp_path / "paper.json"
+  path.write_text(json.dumps(config))
+  return path
+
+
 def test_added_task_variant_derives_from_its_trained_base():
   v = Variant("default", ("click", "cart", "purchase"), "seq", "per_task",
               added_task="cart")
@@ -93,16 +108,7 @@ def test_added_task_variant_derives_from_its_trained_base():
 
 def test_fig5_and_sources_micro_suite(tmp_path):
   from pipelines.experiments.paper import run_paper
-  config = {
-      "modes": {"quick": {
-          "experiments": ["table1"], "seeds": [0], "learning_rates": [0.003],
-          "world": {"queries_per_day": 150, "train_days": 2, "valid_days": 1,
-                    "test_days": 1, "shard_queries": 150},
-          "train": {"epochs": 1, "batch_size": 64, "early_stopping_patience": 0},
-          "bootstrap_samples": 100}},
-      "data_seed": 3, "models": MICRO_MODELS}
-  path = tmp_path / "paper.json"
-  path.write_text(json.dumps(config))
+  path = _micro_config(tmp_path, ["table1"])
   paths = run_paper("quick", str(tmp_path / "results"), str(tmp_path / "work"),
                     str(path), command="test", progress=False,
                     experiments=["fig5", "sources"])
@@ -135,16 +141,7 @@ def test_fig5_and_sources_micro_suite(tmp_path):
 
 def test_micro_suite_end_to_end(tmp_path):
   from pipelines.experiments.paper import run_paper
-  config = {
-      "modes": {"quick": {
-          "experiments": ["table1", "fig7"], "seeds": [0], "learning_rates": [0.003],
-          "world": {"queries_per_day": 150, "train_days": 2, "valid_days": 1,
-                    "test_days": 1, "shard_queries": 150},
-          "train": {"epochs": 1, "batch_size": 64, "early_stopping_patience": 0},
-          "bootstrap_samples": 100}},
-      "data_seed": 3, "models": MICRO_MODELS}
-  path = tmp_path / "paper.json"
-  path.write_text(json.dumps(config))
+  path = _micro_config(tmp_path, ["table1", "fig7"])
   out = tmp_path / "results"
   paths = run_paper("quick", str(out), str(tmp_path / "work"), str(path),
                     command="test", progress=False)
