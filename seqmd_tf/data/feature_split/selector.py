@@ -240,6 +240,7 @@ def choose_threshold(distances: Sequence[FeatureDistance], truth: Sequence[str],
   """
   scores = sorted((d.average(metric, weighting), d.name) for d in distances
                   if d.name not in exclude)
+  positives = len(set(truth) & {n for _, n in scores})
   truth = set(truth)
   values = [max(v, 1e-12) for v, _ in scores]
   best = None
@@ -249,7 +250,7 @@ def choose_threshold(distances: Sequence[FeatureDistance], truth: Sequence[str],
       continue
     predicted = {n for _, n in scores[i:]}
     tp = len(predicted & truth)
-    f1 = 2 * tp / (len(predicted) + len(truth & {n for _, n in scores}))
+    f1 = 2 * tp / (len(predicted) + positives)
     key = (round(f1, 12), math.log(hi / lo))
     if best is None or key > best[0]:
       best = (key, lo, hi, f1)
