@@ -32,7 +32,7 @@ DTYPES = {schema_pb2.FLOAT: "float", schema_pb2.INT: "int", schema_pb2.BYTES: "s
 SERVING_ENV = "SERVING"
 _TAG_PREFIX = "seqmd."
 _KNOWN_KEYS = ("part", "role", "md_group", "md_locked", "default", "transform",
-               "task")
+               "task", "vocabulary")
 
 DEFAULT_SCHEMA_PATH = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -59,6 +59,8 @@ class FeatureSpec:
   vocabulary: Tuple[str, ...] = ()
   serving: bool = True
   md_locked: bool = False
+  required: bool = False  # presence.min_fraction == 1: may not be null
+  closed_vocabulary: bool = False  # seqmd.vocabulary=closed
 
   @property
   def is_categorical(self) -> bool:
@@ -249,6 +251,13 @@ def _feature_spec(feat, path: str) -> FeatureSpec:
     raise SchemaError(f"{path}: {where}: a {role} needs seqmd.task")
   if role in ("label", "oracle", "position") and part != "example":
     raise SchemaError(f"{path}: {where}: a {role} is per listing (part=example)")
+  closed = tags.get("vocabulary", "open")
+  if closed not in ("open", "closed"):
+    raise SchemaError(f"{path}: {where}: seqmd.vocabulary must be open or "
+                      f"closed, got {closed!r}")
+  if closed == "closed" and dtype != "string":
+    raise SchemaError(f"{path}: {where}: seqmd.vocabulary is only for "
+                      "categorical (BYTES) features")
   vocabulary = ()
   if dtype == "string":
     vocabulary = tuple(feat.string_domain.value)
@@ -278,7 +287,10 @@ def _feature_spec(feat, path: str) -> FeatureSpec:
                      default=default, md_group=md_group, transform=transform,
                      task=task, min_value=lo, max_value=hi,
                      vocabulary=vocabulary, serving=serving,
-                     md_locked=locked == "true")
+                     md_locked=locked == "true",
+                     required=(feat.HasField("presence") and
+                               feat.presence.min_fraction >= 1.0),
+                     closed_vocabulary=closed == "closed")
 
 
 def parse_schema(text: str, path: str = "<string>") -> SearchLogSchema:

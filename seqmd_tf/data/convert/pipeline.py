@@ -1,0 +1,338 @@
+"""The conversion as one Apache Beam pipeline, and its Python API.
+
+    pieces --FlatMap(read, check rows)--> (group id, row)    + rejects, counts
+           --GroupByKey--> FlatMap(order, check group, encode) --> ((split, shard), group)
+           --GroupByKey--> Map(sort by group id, write shard atomically) --> shard stats
+    rejects --key by hash--> GroupByKey --> Map(sort, write JSONL) --> reject stats
+    [shard stats, reject stats, counts] --side inputs--> finalize: reconcile, manifest
+
+DirectRunner by default; `pipeline_args` (`--runner`, `--direct_num_workers`,
+Dataflow / Flink / Spark options) pass straight to Beam. Shards and rejects
+are written by the pipeline's own steps with names fixed by hashes of the
+group id, so a rerun writes the same bytes. The manifest is written last,
+after every shard is renamed into place; a folder without a manifest is
+incomplete.
+"""
+
+import collections
+import dataclasses
+import json
+import os
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from seqmd_tf.data.convert import groups as grp
+from seqmd_tf.data.convert import sources
+from seqmd_tf.data.convert.config import (ConvertConfig, ConvertError, SPLITS,
+                                          infer_format)
+from seqmd_tf.data.convert.rows import (Reject, RowPlan, build_plan, check_row,
+                                        load_region_map)
+from seqmd_tf.data.convert.tfrecord_io import write_atomically
+from seqmd_tf.data.schema import SearchLogSchema, load_schema
+
+CONVERTER_VERSION = "1.0.0"
+MANIFEST = "manifest.json"
+MARKER = ".seqmd-convert"
+REJECTS_DIR = "rejects"
+
+
+def _reject(source: str, row: int, reason: str, field: Optional[str],
+            kind: str, raw: Dict[str, Any]) -> Dict[str, Any]:
+  return dict(source=source, row=row, reason=reason, field=field, kind=kind,
+              raw=sources.json_safe(raw))
+
+
+def _read(piece: sources.Piece, plan: RowPlan):
+  import apache_beam as beam  # pylint: disable=import-outside-toplevel
+  n = 0
+  try:
+    for row_no, raw, error in sources.read_piece(piece):
+      n += 1
+      if error is not None:
+        yield beam.pvalue.TaggedOutput(
+            "rejects", _reject(piece.path, row_no, error, None, "parse", raw))
+        continue
+      try:
+        gid, values, repaired, split = check_row(plan, raw)
+      except Reject as r:
+        yield beam.pvalue.TaggedOutput(
+            "rejects", _reject(piece.path, row_no, r.reason, r.field, r.kind,
+                               raw))
+        continue
+      yield gid, (piece.index, row_no, values, repaired, split, raw, piece.path)
+  except (OSError, ValueError) as e:
+    where = (f" row group {piece.row_group}" if piece.kind == "parquet" else "")
+    raise ConvertError(f"{piece.path}:{where} cannot read: {e}") from None
+  yield beam.pvalue.TaggedOutput("counts", (piece.path, n))
+
+
+def _assemble(item, schema: SearchLogSchema, plan: RowPlan,
+              config: ConvertConfig):
+  import apache_beam as beam  # pylint: disable=import-outside-toplevel
+  gid, rows = item
+  rows = sorted(rows, key=lambda r: (r[0], r[1]))
+  conflict = grp.context_conflict(plan, rows)
+  if conflict is not None:
+    name, a, b = conflict
+    for r in rows:
+      yield beam.pvalue.TaggedOutput("rejects", _reject(
+          r[6], r[1], f"context feature '{name}' differs within group {gid} "
+          f"({a!r} vs {b!r})", name, "context_conflict", r[5]))
+    return
+  split = rows[0][4] or grp.split_of(gid, config.split)
+  yield ((split, grp.shard_of(gid, config.shards)),
+         (gid, grp.encode(schema, plan, rows), grp.group_stats(plan, rows)))
+
+
+def shard_name(split: str, index: int, shards: int) -> str:
+  return f"{split}/part-{index:05d}-of-{shards:05d}.tfrecord"
+
+
+def _write_shard(item, out_dir: str, shards: int) -> Dict[str, Any]:
+  (split, index), groups = item
+  groups = sorted(groups, key=lambda g: g[0])
+  rel = shard_name(split, index, shards)
+  write_atomically(os.path.join(out_dir, rel), (g[1] for g in groups))
+  stats = dict(split=split, shard=rel, groups=0, impressions=0, repaired=0,
+               labels=collections.Counter(), by_region={}, by_platform={})
+  for _, _, s in groups:
+    for key in ("groups", "impressions", "repaired"):
+      stats[key] += s[key]
+    stats["labels"].update(s["labels"])
+    for table, name in (("by_region", s["region"]),
+                        ("by_platform", s["platform"])):
+      cell = stats[table].setdefault(name, dict(groups=0, impressions=0))
+      cell["groups"] += 1
+      cell["impressions"] += s["impressions"]
+  stats["labels"] = dict(stats["labels"])
+  return stats
+
+
+def _reject_shard(reject: Dict[str, Any], shards: int) -> int:
+  return grp.shard_of(f"{reject['source']}\0{reject['row']}", shards)
+
+
+def _write_rejects(item, out_dir: str, shards: int) -> Dict[str, Any]:
+  index, rejects = item
+  rejects = sorted(rejects, key=lambda r: (r["source"], r["row"],
+                                           r["reason"]))
+  rel = f"{REJECTS_DIR}/part-{index:05d}-of-{shards:05d}.jsonl"
+  path = os.path.join(out_dir, rel)
+  tmp = path + ".tmp"
+  with open(tmp, "w", encoding="utf-8") as f:
+    for r in rejects:
+      f.write(json.dumps(r, sort_keys=True) + "\n")
+  os.replace(tmp, path)
+  return dict(file=rel, rows=len(rejects),
+              by_kind=dict(collections.Counter(r["kind"] for r in rejects)),
+              by_field=dict(collections.Counter(str(r["field"])
+                                                for r in rejects)))
+
+
+def _summarise_splits(shard_stats: List[Dict[str, Any]]) -> Dict[str, Any]:
+  out = {}
+  for split in SPLITS:
+    rows = sorted((s for s in shard_stats if s["split"] == split),
+                  key=lambda s: s["shard"])
+    if not rows:
+      continue
+    totals = collections.Counter()
+    by_region: Dict[str, collections.Counter] = {}
+    by_platform: Dict[str, collections.Counter] = {}
+    for s in rows:
+      totals.update(groups=s["groups"], impressions=s["impressions"],
+                    repaired=s["repaired"], **s["labels"])
+      for table, key in ((by_region, "by_region"),
+                         (by_platform, "by_platform")):
+        for name, cell in s[key].items():
+          table.setdefault(name, collections.Counter()).update(cell)
+    out[split] = dict(
+        shards=[s["shard"] for s in rows], totals=dict(totals),
+        by_region={k: dict(v) for k, v in sorted(by_region.items())},
+        by_platform={k: dict(v) for k, v in sorted(by_platform.items())})
+  return out
+
+
+def _finalize(_, out_dir: str, identity: Dict[str, Any],
+              shard_stats: List[Dict[str, Any]],
+              reject_stats: List[Dict[str, Any]], counts: List[Any]) -> Dict:
+  rows_in = collections.Counter()
+  for path, n in counts:
+    rows_in[path] += n
+  written = sum(s["impressions"] for s in shard_stats)
+  rejected = sum(r["rows"] for r in reject_stats)
+  total_in = sum(rows_in.values())
+  if total_in != written + rejected:
+    raise RuntimeError(f"convert: counts do not reconcile: {total_in} rows in, "
+                       f"{written} written + {rejected} rejected")
+  keep = {s["shard"] for s in shard_stats} | {r["file"] for r in reject_stats}
+  for sub in SPLITS + (REJECTS_DIR,):  # leftovers of an earlier run
+    folder = os.path.join(out_dir, sub)
+    for name in sorted(os.listdir(folder)):
+      if f"{sub}/{name}" not in keep:
+        os.remove(os.path.join(folder, name))
+  by_kind, by_field = collections.Counter(), collections.Counter()
+  for r in reject_stats:
+    by_kind.update(r["by_kind"])
+    by_field.update(r["by_field"])
+  manifest = dict(identity)
+  manifest.update(
+      rows=dict(read=total_in, written=written, rejected=rejected,
+                repaired=sum(s["repaired"] for s in shard_stats),
+                read_by_file=dict(sorted(rows_in.items()))),
+      rejects=dict(files=sorted(r["file"] for r in reject_stats if r["rows"]),
+                   by_kind=dict(sorted(by_kind.items())),
+                   by_field=dict(sorted(by_field.items()))),
+      splits=_summarise_splits(shard_stats))
+  tmp = os.path.join(out_dir, MANIFEST + ".tmp")
+  with open(tmp, "w", encoding="utf-8") as f:
+    json.dump(manifest, f, indent=1, sort_keys=True)
+  os.replace(tmp, os.path.join(out_dir, MANIFEST))
+  return manifest
+
+
+def _prepare_out_dir(out_dir: str) -> None:
+  if os.path.isdir(out_dir) and os.listdir(out_dir) and not os.path.exists(
+      os.path.join(out_dir, MARKER)):
+    raise ConvertError(f"{out_dir}: not empty and not a `seqmd convert` "
+                       "output folder; choose an empty or new folder")
+  for sub in SPLITS + (REJECTS_DIR,):
+    os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
+  with open(os.path.join(out_dir, MARKER), "w", encoding="utf-8") as f:
+    f.write("written by seqmd convert; the folder is complete when "
+            "manifest.json exists\n")
+  manifest = os.path.join(out_dir, MANIFEST)
+  if os.path.exists(manifest):  # a rerun: the folder is incomplete until done
+    os.remove(manifest)
+
+
+def _plan_inputs(files: List[str], fmt: str, schema: SearchLogSchema,
+                 config: ConvertConfig, region_map) -> RowPlan:
+  if fmt == "libsvm":
+    return build_plan(schema, config, None, "libsvm input", region_map)
+  plan = None
+  for path in files:
+    this = build_plan(schema, config, sources.table_columns(path, fmt), path,
+                      region_map)
+    if plan is not None and this.fields != plan.fields:
+      differ = sorted({a.spec.name for a, b in zip(plan.fields, this.fields)
+                       if a != b})
+      raise ConvertError(f"{path}: its columns for {differ} differ from those "
+                         f"of {files[0]}; convert them separately")
+    plan = plan or this
+  return plan
+
+
+def run(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
+        schema: SearchLogSchema, config: ConvertConfig, inputs: Sequence[str],
+        pipeline_args: Optional[List[str]] = None) -> Dict[str, Any]:
+  """Runs the Beam pipeline over the pieces; returns the manifest."""
+  import apache_beam as beam  # pylint: disable=import-outside-toplevel
+  from apache_beam.options.pipeline_options import PipelineOptions  # pylint: disable=import-outside-toplevel
+  _prepare_out_dir(out_dir)
+  identity = dict(
+      source="convert", converter_version=CONVERTER_VERSION,
+      format=config.input_format, inputs=list(inputs),
+      config={k: v for k, v in dataclasses.asdict(config).items()},
+      schema_sha256=schema.digest, schema_path=schema.path,
+      tasks=list(schema.tasks), has_region=plan.has_region,
+      filled_features=plan.filled_features)
+  identity["config"]["feature_map"] = {
+      str(k): v for k, v in config.feature_map.items()}
+  shards = config.shards
+  options = PipelineOptions(list(pipeline_args or []))
+  with beam.Pipeline(options=options) as p:
+    read = (p | "Pieces" >> beam.Create(list(pieces), reshuffle=False)
+            | "ReadAndCheckRows" >> beam.FlatMap(_read, plan).with_outputs(
+                "rejects", "counts", main="rows"))
+    grouped = (read.rows | "GroupByQuery" >> beam.GroupByKey()
+               | "CheckAndEncodeGroups" >> beam.FlatMap(
+                   _assemble, schema, plan, config).with_outputs(
+                       "rejects", main="groups"))
+    shard_stats = (grouped.groups | "GroupByShard" >> beam.GroupByKey()
+                   | "WriteShards" >> beam.Map(_write_shard, out_dir, shards))
+    reject_stats = (
+        (read.rejects, grouped.rejects) | "AllRejects" >> beam.Flatten()
+        | "KeyRejects" >> beam.Map(lambda r: (_reject_shard(r, shards), r))
+        | "GroupRejects" >> beam.GroupByKey()
+        | "WriteRejects" >> beam.Map(_write_rejects, out_dir, shards))
+    _ = (p | "Once" >> beam.Create([None])
+         | "Manifest" >> beam.Map(
+             _finalize, out_dir, identity, beam.pvalue.AsList(shard_stats),
+             beam.pvalue.AsList(reject_stats), beam.pvalue.AsList(read.counts)))
+  with open(os.path.join(out_dir, MANIFEST), "r", encoding="utf-8") as f:
+    return json.load(f)
+
+
+def convert_files(inputs: Sequence[str], out_dir: str, config: ConvertConfig,
+                  schema: Optional[SearchLogSchema] = None,
+                  pipeline_args: Optional[List[str]] = None) -> Dict[str, Any]:
+  """Converts Parquet, CSV or LibSVM files (files, folders or globs)."""
+  files = sources.expand_inputs(inputs)
+  if not config.input_format:
+    config = dataclasses.replace(config, input_format=infer_format(files))
+  config.validate()
+  if config.input_format == "dataframe":
+    raise ConvertError("convert: a DataFrame goes through convert_dataframe()")
+  schema = schema or load_schema()
+  region_map = load_region_map(config.region_map) if config.region_map else None
+  plan = _plan_inputs(files, config.input_format, schema, config, region_map)
+  pieces = sources.plan_pieces(files, config.input_format)
+  return run(pieces, plan, out_dir, schema, config, files, pipeline_args)
+
+
+def convert_dataframe(frame, out_dir: str,
+                      config: Optional[ConvertConfig] = None,
+                      schema: Optional[SearchLogSchema] = None,
+                      pipeline_args: Optional[List[str]] = None,
+                      chunk_rows: int = 10000) -> Dict[str, Any]:
+  """Converts a pandas DataFrame of one row per impression.
+
+  Its rows travel inside the pipeline's pieces, so this is for data that
+  fits in memory; write larger logs to Parquet and use convert_files.
+  """
+  config = dataclasses.replace(config or ConvertConfig("dataframe"),
+                               input_format="dataframe").validate()
+  schema = schema or load_schema()
+  region_map = load_region_map(config.region_map) if config.region_map else None
+  columns = [str(c) for c in frame.columns]
+  plan = build_plan(schema, dataclasses.replace(config, input_format="csv"),
+                    columns, sources.DATAFRAME_SOURCE, region_map)
+  plan = dataclasses.replace(plan, fmt="dataframe")
+  records = frame.to_dict(orient="records")
+  pieces = sources.records_pieces(records, chunk_rows)
+  return run(pieces, plan, out_dir, schema, config, [sources.DATAFRAME_SOURCE],
+             pipeline_args)
+
+
+def print_summary(manifest: Dict[str, Any], out_dir: str,
+                  stream=None) -> None:
+  import sys  # pylint: disable=import-outside-toplevel
+  stream = stream or sys.stdout
+  rows = manifest["rows"]
+  print(f"rows read {rows['read']} = written {rows['written']} + rejected "
+        f"{rows['rejected']}  (funnel repaired: {rows['repaired']})",
+        file=stream)
+  for split, info in manifest["splits"].items():
+    t = info["totals"]
+    print(f"  {split}: {t['groups']} lists, {t['impressions']} listings, "
+          f"{len(info['shards'])} shards", file=stream)
+  if rows["rejected"]:
+    kinds = ", ".join(f"{k}: {v}" for k, v in
+                      manifest["rejects"]["by_kind"].items())
+    print(f"  rejected by kind: {kinds}", file=stream)
+    print(f"  rejects: {os.path.join(out_dir, REJECTS_DIR)}/", file=stream)
+  if not manifest["has_region"]:
+    print("  no region column, map or constant: country is the default for "
+          "every group, so MD cannot be trained on this data", file=stream)
+  if manifest["filled_features"]:
+    print(f"  filled with schema defaults: {manifest['filled_features']}",
+          file=stream)
+  print(f"manifest: {os.path.join(out_dir, MANIFEST)}", file=stream)
+
+
+def iter_rejects(out_dir: str) -> Iterable[Dict[str, Any]]:
+  folder = os.path.join(out_dir, REJECTS_DIR)
+  for name in sorted(os.listdir(folder)):
+    with open(os.path.join(folder, name), "r", encoding="utf-8") as f:
+      for line in f:
+        yield json.loads(line)
