@@ -9,6 +9,10 @@
     seqmd experiment selector [--out results/selector]
     seqmd split-features --data DIR --out DIR [--source country] [--metric wasserstein]
                      [--threshold T] [--override name=group ...] [Beam options]
+    seqmd convert    --input PATH ... --out DIR [--format parquet|csv|libsvm]
+                     [--group-column C] [--grades click=1,cart=2,purchase=3]
+                     [--feature-map 1=name,...|FILE.json] [--constant k=v]
+                     [--region-map FILE] [--funnel repair|reject] [Beam options]
     seqmd promote-schema --from DIR [--to data_schema/schema.pbtxt] [--dry-run]
     seqmd validate-schema [--schema FILE]
 """
@@ -215,6 +219,47 @@ def build_parser() -> argparse.ArgumentParser:
                  metavar="NAME=GROUP", help="force a decision (dependent or "
                  "invariant); repeatable")
 
+  p = sub.add_parser(
+      "convert", help="users' logs (Parquet, CSV, LibSVM) into sharded ELWC "
+      "TFRecords that follow the schema, as an Apache Beam pipeline; Beam "
+      "options (--runner, --direct_num_workers, ...) pass through")
+  p.add_argument("--input", nargs="+", required=True,
+                 help="files, folders or globs")
+  p.add_argument("--out", required=True, help="dataset folder to write")
+  p.add_argument("--format", default=None, choices=("parquet", "csv", "libsvm"),
+                 help="default: from the file extension")
+  p.add_argument("--schema", default=None)
+  p.add_argument("--config", default=None,
+                 help="JSON file with ConvertConfig fields; flags override it")
+  p.add_argument("--group-column", dest="group_column", default=None,
+                 help="query-group id column of a table (default query_id)")
+  p.add_argument("--column", action="append", default=[],
+                 metavar="FEATURE=COLUMN",
+                 help="schema feature read from a differently named column")
+  p.add_argument("--feature-map", dest="feature_map", default=None,
+                 help="LibSVM: index=feature,... or a JSON file {index: name}")
+  p.add_argument("--grades", default=None,
+                 help="LibSVM: least grade per task, e.g. "
+                 "click=1,cart=2,purchase=3")
+  p.add_argument("--constant", action="append", default=[],
+                 metavar="FEATURE=VALUE",
+                 help="one value for every row, e.g. platform=web or "
+                 "country=US")
+  p.add_argument("--region-map", dest="region_map", default=None,
+                 help="CSV group_id,region giving each group's country")
+  p.add_argument("--funnel", default=None, choices=("repair", "reject"),
+                 help="labels that break the funnel (default repair)")
+  p.add_argument("--split", default=None,
+                 help="fractions by group-id hash, e.g. "
+                 "train=0.8,valid=0.1,test=0.1")
+  p.add_argument("--split-column", dest="split_column", default=None,
+                 help="a table column holding train/valid/test instead")
+  p.add_argument("--shards", type=int, default=None, help="shards per split")
+  p.add_argument("--allow-missing-features", dest="allow_missing_features",
+                 action="store_true", default=None,
+                 help="fill required features the input lacks with their "
+                 "schema defaults")
+
   p = sub.add_parser("promote-schema", help="copy a split-features schema "
                      "into data_schema/")
   p.add_argument("--from", dest="from_dir", required=True,
@@ -227,6 +272,39 @@ def build_parser() -> argparse.ArgumentParser:
   p = sub.add_parser("validate-schema", help="load and check a schema file")
   p.add_argument("--schema", default=None)
   return parser
+
+
+def _convert_config(args):
+  from seqmd_tf.data.convert import config as cc  # pylint: disable=import-outside-toplevel
+  values: Dict = {}
+  if args.config:
+    try:
+      with open(args.config, "r", encoding="utf-8") as f:
+        values = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+      raise ValueError(f"{args.config}: cannot read convert config: {e}"
+                       ) from None
+    if not isinstance(values, dict):
+      raise ValueError(f"{args.config}: the convert config must be a JSON "
+                       "object")
+  flags = dict(
+      input_format=args.format, group_column=args.group_column,
+      columns=cc.parse_pairs(args.column, "--column") or None,
+      feature_map=cc.parse_feature_map(args.feature_map) or None,
+      grade_thresholds=(cc.parse_pairs([args.grades], "--grades")
+                        if args.grades else None),
+      constants=cc.parse_pairs(args.constant, "--constant") or None,
+      region_map=args.region_map, funnel=args.funnel,
+      split=({k: float(v) for k, v in
+              cc.parse_pairs([args.split], "--split").items()}
+             if args.split else None),
+      split_column=args.split_column, shards=args.shards,
+      allow_missing_features=args.allow_missing_features)
+  values.update({k: v for k, v in flags.items() if v is not None})
+  values.setdefault("input_format", "")
+  if "feature_map" in values:
+    values["feature_map"] = {int(k): v for k, v in values["feature_map"].items()}
+  return dataclass_from_dict(cc.ConvertConfig, values, "convert config")
 
 
 def _config_or_empty(path: Optional[str]) -> Dict:
@@ -278,7 +356,7 @@ def quickstart(workdir: str, config_path: str) -> Dict[str, str]:
 def main(argv: Optional[List[str]] = None) -> int:
   parser = build_parser()
   args, extra = parser.parse_known_args(argv)
-  if extra and args.command != "split-features":
+  if extra and args.command not in ("split-features", "convert"):
     parser.error(f"unrecognized arguments: {' '.join(extra)}")
   try:
     if args.command == "validate-schema":
@@ -339,6 +417,12 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"{score['precision']:.3f}, recall {score['recall']:.3f}")
       for key, value in out["paths"].items():
         print(f"{key}: {value}")
+    elif args.command == "convert":
+      from seqmd_tf.data.convert.pipeline import print_summary  # pylint: disable=import-outside-toplevel
+      manifest = stages.convert_stage(args.input, args.out,
+                                      _convert_config(args), args.schema,
+                                      pipeline_args=extra)
+      print_summary(manifest, args.out)
     elif args.command == "promote-schema":
       out = stages.promote_schema_stage(args.from_dir, args.to, args.dry_run)
       for name, (old, new) in sorted(out["changes"].items()):

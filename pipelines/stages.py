@@ -54,6 +54,19 @@ def generate_stage(out_dir: str, world: WorldConfig, seed: int = 0,
   return manifest
 
 
+def convert_stage(inputs: List[str], out_dir: str, config, schema_path:
+                  Optional[str] = None,
+                  pipeline_args: Optional[List[str]] = None) -> Dict:
+  """Users' logs -> ELWC dataset folder (seqmd_tf.data.convert)."""
+  from seqmd_tf.data.convert.pipeline import convert_files  # pylint: disable=import-outside-toplevel
+  start = time.time()
+  schema = load_schema(schema_path)
+  manifest = convert_files(inputs, out_dir, config, schema, pipeline_args)
+  _record(out_dir, "convert", dict(inputs=list(inputs), schema=schema.path),
+          dict(data=out_dir), time.time() - start, dict(rows=manifest["rows"]))
+  return manifest
+
+
 def train_stage(data_dir: str, run_dir: str, model_config: ModelConfig,
                 train_config, schema_path: Optional[str] = None,
                 verbose: int = 1) -> Dict:
@@ -61,8 +74,14 @@ def train_stage(data_dir: str, run_dir: str, model_config: ModelConfig,
   start = time.time()
   schema = load_schema(schema_path)
   manifest = generator.read_manifest(data_dir) or {}
+  if manifest.get("has_region") is False and model_config.md != "none":
+    raise ValueError(f"{data_dir}: this dataset was converted without a "
+                     "region (no country column, --region-map or --constant), "
+                     f"so MD (md={model_config.md}) has nothing to condition "
+                     "on; valid choices: md=none")
   identity = {k: manifest.get(k) for k in
-              ("generator_version", "seed", "schema_sha256", "world")}
+              ("generator_version", "seed", "schema_sha256", "world",
+               "converter_version")}
   identity["data_dir"] = os.path.abspath(data_dir)
   result = pipeline.train(
       schema, generator.split_files(data_dir, "train"),

@@ -56,10 +56,9 @@ def context_conflict(plan: RowPlan, rows: Sequence[GroupRow]):
 def encode(schema, plan: RowPlan, rows: Sequence[GroupRow]) -> bytes:
   from seqmd_tf.data import elwc  # pylint: disable=import-outside-toplevel
   context = {n: rows[0][2][n] for n in plan.context_names}
-  examples: Dict[str, List[Any]] = {}
-  for f in plan.fields:
-    if f.spec.part == "example":
-      examples[f.spec.name] = [r[2][f.spec.name] for r in rows]
+  names = [f.spec.name for f in plan.fields if f.spec.part == "example"]
+  names += [n for n in plan.label_names if n not in names]  # LibSVM grades
+  examples: Dict[str, List[Any]] = {n: [r[2][n] for r in rows] for n in names}
   return elwc.encode_group(schema, context, examples)
 
 

@@ -177,7 +177,11 @@ def build_plan(schema: SearchLogSchema, config: ConvertConfig,
       raise ConvertError(f"convert: --grades must give exactly the tasks "
                          f"{list(schema.tasks)}; unknown {unknown}, missing "
                          f"{absent}")
-    thresholds = tuple(int(config.grade_thresholds[t]) for t in schema.tasks)
+    try:
+      thresholds = tuple(int(config.grade_thresholds[t]) for t in schema.tasks)
+    except (TypeError, ValueError):
+      raise ConvertError(f"convert: --grades thresholds must be integers, got "
+                         f"{config.grade_thresholds}") from None
     if list(thresholds) != sorted(thresholds) or thresholds[0] < 1:
       raise ConvertError(f"convert: --grades thresholds must be >= 1 and "
                          f"non-decreasing along the funnel {list(schema.tasks)}"
@@ -276,6 +280,13 @@ def check_row(plan: RowPlan, raw: Dict[str, Any]
     raise Reject("no group id", plan.group_column if plan.fmt != "libsvm"
                  else QID, "group_id")
   values: Dict[str, Any] = {}
+  if plan.fmt == "libsvm":
+    grade = raw[GRADE]
+    if not (math.isfinite(grade) and grade >= 0 and float(grade).is_integer()):
+      raise Reject(f"grade {grade!r} is not a non-negative integer", "grade",
+                   "grade")
+    for name, threshold in zip(plan.label_names, plan.grade_thresholds):
+      values[name] = int(grade >= threshold)
   for f in plan.fields:
     spec = f.spec
     if f.constant is not None:
@@ -308,13 +319,6 @@ def check_row(plan: RowPlan, raw: Dict[str, Any]
       values[spec.name] = spec.default
     else:
       values[spec.name] = parse_value(spec, value)
-  if plan.fmt == "libsvm":
-    grade = raw[GRADE]
-    if not (math.isfinite(grade) and grade >= 0 and float(grade).is_integer()):
-      raise Reject(f"grade {grade!r} is not a non-negative integer", "grade",
-                   "grade")
-    for name, threshold in zip(plan.label_names, plan.grade_thresholds):
-      values[name] = int(grade >= threshold)
   repaired = _funnel(plan, values)
   split = None
   if plan.split_column:
