@@ -80,7 +80,7 @@ def _model_config(args, config: Dict):
 def _train_config(args, config: Dict):
   from seqmd_tf.training.pipeline import TrainConfig  # pylint: disable=import-outside-toplevel
   values = dict(config.get("train", {}))
-  for key in ("epochs", "batch_size", "learning_rate", "seed"):
+  for key in ("epochs", "batch_size", "learning_rate", "seed", "strategy"):
     value = getattr(args, key, None)
     if value is not None:
       values[key] = value
@@ -120,6 +120,12 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
   p.add_argument("--learning-rate", dest="learning_rate", type=float)
   p.add_argument("--patience", type=int, help="early-stopping patience")
   p.add_argument("--seed", type=int)
+  p.add_argument("--strategy",
+                 choices=("none", "mirrored", "multi_worker",
+                          "parameter_server"),
+                 help="tf.distribute strategy (default none); multi_worker "
+                 "and parameter_server (experimental) read the cluster from "
+                 "TF_CONFIG, see docs/scaling.md")
 
 
 def build_parser() -> argparse.ArgumentParser:

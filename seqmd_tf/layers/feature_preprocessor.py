@@ -16,7 +16,10 @@ class FeaturePreprocessor(keras.layers.Layer):
   Numeric feature x (transform t, training-split mean mu and std s):
       z = (t(x) - mu) / s,    t = identity or log1p(max(x, 0))
   Categorical feature: a vocabulary lookup with one out-of-vocabulary bucket,
-  then a learned embedding. Context features are broadcast over the list.
+  then a learned embedding, computed as one_hot(id) @ E so that its gradient
+  is dense (vocabularies are small). A gather's sparse gradient has as many
+  rows as listings in the batch, and multi-worker all-reduce refuses
+  gradients whose shapes differ between workers. Context features are broadcast over the list.
 
   Every categorical feature's embedding is part of the "invariant" group, so
   every model (with or without MD) sees country and platform; embeddings of
@@ -71,6 +74,17 @@ class FeaturePreprocessor(keras.layers.Layer):
             len(f["vocabulary"]) + 1, int(f["embedding_dim"]),
             name=f"{f['name']}_embedding")
 
+  def build(self, input_shape):
+    for layer in self._embeddings.values():
+      if not layer.built:
+        layer.build((None,))
+    super().build(input_shape)
+
+  def _embed(self, name: str, ids):
+    layer = self._embeddings[name]
+    one_hot = tf.one_hot(ids, layer.input_dim, dtype=layer.embeddings.dtype)
+    return tf.matmul(one_hot, layer.embeddings)
+
   @property
   def input_names(self) -> List[str]:
     return [f["name"] for f in self.features]
@@ -89,7 +103,7 @@ class FeaturePreprocessor(keras.layers.Layer):
       name = f["name"]
       raw = self._per_listing(inputs[name], f["part"], list_size)
       if f["dtype"] == "string":
-        emb = self._embeddings[name](self._lookups[name](raw))
+        emb = self._embed(name, self._lookups[name](raw))
         parts["invariant"].append(emb)
         if f["group"] != "invariant":
           parts[f["group"]].append(emb)

@@ -26,6 +26,7 @@ from seqmd_tf.models import ModelConfig, build_model, resolve_config
 from seqmd_tf.models.feature_config import (REGION_FEATURE,
                                            build_feature_config,
                                            md_source_features)
+from seqmd_tf.training import distribute
 from seqmd_tf.training.feature_stats import compute_feature_stats
 from seqmd_tf.training.losses import LogProbBinaryCrossentropy
 
@@ -54,6 +55,7 @@ class TrainConfig:
   stats_max_lists: int = 20000
   steps_per_execution: int = 8
   list_size: Optional[int] = None
+  strategy: str = "none"  # seqmd_tf.training.distribute.STRATEGIES
 
   def validate(self, schema: SearchLogSchema) -> "TrainConfig":
     self.tasks = list(schema.check_tasks(self.tasks))
@@ -66,6 +68,9 @@ class TrainConfig:
       problems.append("learning_rate must be > 0")
     if self.loss != "bce" and self.loss not in LISTWISE_LOSSES:
       problems.append(f"loss must be 'bce' or one of {LISTWISE_LOSSES}")
+    if self.strategy not in distribute.STRATEGIES:
+      problems.append(f"unknown strategy {self.strategy!r}; valid choices: "
+                      f"{list(distribute.STRATEGIES)}")
     if self.monitor_task is not None and self.monitor_task not in self.tasks:
       problems.append(f"monitor_task '{self.monitor_task}' is not among the "
                       f"tasks {self.tasks}")
@@ -143,8 +148,13 @@ class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
         from_file_list=True)
     num_batches = -(-count_records(file_pattern) // batch_size)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
-    return dataset.map(self._features_and_labels,
-                       num_parallel_calls=tf.data.AUTOTUNE)
+    # Several workers split each global batch (ELWC shards are few and
+    # uneven, so sharding by file would unbalance them).
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA)
+    return dataset.with_options(options).map(
+        self._features_and_labels, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def require_files(name: str, files: Sequence[str]) -> None:
@@ -202,9 +212,11 @@ class SeqMDPipeline(tfr.keras.pipeline.MultiTaskPipeline):
 
   def __init__(self, model_builder: RegistryModelBuilder,
                dataset_builder: SeqMDDatasetBuilder, run_dir: str,
-               config: TrainConfig):
+               config: TrainConfig,
+               strategy: Optional[tf.distribute.Strategy] = None):
     self.config = config
     self.run_dir = run_dir
+    self.distribution = strategy
     hparams = tfr.keras.pipeline.PipelineHparams(
         model_dir=run_dir, num_epochs=config.epochs, steps_per_epoch=None,
         validation_steps=None, learning_rate=config.learning_rate,
@@ -245,17 +257,32 @@ class SeqMDPipeline(tfr.keras.pipeline.MultiTaskPipeline):
   def train_and_validate(self, verbose=1) -> Dict:
     """Trains, restores the best epoch's weights; returns the model and history."""
     tf.keras.utils.set_random_seed(self.config.seed)
-    model = self._model_builder.build()
-    model.compile(optimizer=self._optimizer, loss=self.build_loss(),
-                  metrics=self.build_metrics(),
-                  loss_weights=self._hparams.loss_weights,
-                  steps_per_execution=self._hparams.steps_per_execution)
+    with distribute.scope(self.distribution):
+      model = self._model_builder.build()
+      # The stock pipeline's optimizer, made again inside the scope.
+      optimizer = tf.keras.optimizers.get(
+          dict(class_name=self._hparams.optimizer,
+               config=dict(learning_rate=self._hparams.learning_rate)))
+      model.compile(optimizer=optimizer, loss=self.build_loss(),
+                    metrics=self.build_metrics(),
+                    loss_weights=self._hparams.loss_weights,
+                    steps_per_execution=self._hparams.steps_per_execution)
+    train = self._dataset_builder.build_train_dataset()
+    valid = self._dataset_builder.build_valid_dataset()
+    steps = {}
+    if self.config.strategy == "parameter_server":
+      # The coordinator cannot see the end of a dataset: repeat, count steps.
+      steps = dict(steps_per_epoch=int(train.cardinality()),
+                   validation_steps=int(valid.cardinality()))
+      train, valid = train.repeat(), valid.repeat()
+      verbose = 2 if verbose else 0  # Keras refuses a progress bar here
     history = model.fit(
-        x=self._dataset_builder.build_train_dataset(),
-        validation_data=self._dataset_builder.build_valid_dataset(),
-        epochs=self.config.epochs, callbacks=self.build_callbacks(),
-        verbose=verbose)
-    model.load_weights(os.path.join(self.run_dir, BEST_WEIGHTS))
+        x=train, validation_data=valid, epochs=self.config.epochs,
+        callbacks=self.build_callbacks(), verbose=verbose, **steps)
+    if distribute.is_chief(self.distribution):
+      # Other workers' checkpoint copies are written to temporary files and
+      # deleted by Keras; their final state is never read.
+      model.load_weights(os.path.join(self.run_dir, BEST_WEIGHTS))
     return dict(model=model, history=history.history)
 
 
@@ -280,6 +307,8 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
   """
   model_config = resolve_config(model_config)
   train_config.validate(schema)
+  strategy = distribute.make_strategy(train_config.strategy)  # before any op
+  run_dir = distribute.worker_run_dir(run_dir, strategy)
   if parsed is None:
     require_files("training", train_files)
     require_files("validation", valid_files)
@@ -310,7 +339,7 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
                     schema_sha256=schema.digest, data=data_identity or {})
   _write_json(os.path.join(run_dir, RUN_CONFIG), run_config)
   pipeline = SeqMDPipeline(model_builder, dataset_builder, run_dir,
-                           train_config)
+                           train_config, strategy)
   result = pipeline.train_and_validate(verbose=verbose)
   model = result["model"]
   history = {k: [float(v) for v in vals] for k, vals in result["history"].items()}
