@@ -7,7 +7,14 @@ STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test install clean
+# A second venv: the model package on a current TensorFlow with tf-keras,
+# without TF-Ranking (requirements-tf-latest.txt).
+# (the first python3.12 that runs: on PATH, or one of pyenv's versions)
+COMPAT_PYTHON ?= $(shell for p in $$(command -v python3.12) $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12; do $$p --version >/dev/null 2>&1 && { echo $$p; break; }; done)
+COMPAT_VENV   := .venv-tf-latest
+COMPAT_STAMP  := $(COMPAT_VENV)/.installed
+
+.PHONY: run test test-main test-compat install clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,11 +29,30 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/seqmd quickstart
 
+test: test-main test-compat
+
 # pytest exits 5 when it collects nothing: that is a failure here.
-test: $(STAMP)
+test-main: $(STAMP)
 	@$(PY) -m pytest tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$rc
 
+$(COMPAT_STAMP): requirements-tf-latest.txt
+	@test -n "$(COMPAT_PYTHON)" || { echo "no python3.12 for the newer-TensorFlow venv (set COMPAT_PYTHON)"; exit 1; }
+	@test -x $(COMPAT_VENV)/bin/python || $(COMPAT_PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install -q --upgrade pip
+	$(COMPAT_VENV)/bin/python -m pip install -q -r requirements-tf-latest.txt
+	$(COMPAT_VENV)/bin/python -m pip check
+	@touch $(COMPAT_STAMP)
+
+# Tests marked tf_ranking need TF-Ranking or TF Serving and run in test-main.
+test-compat: $(COMPAT_STAMP)
+	@PYTHONPATH=$(CURDIR) $(COMPAT_VENV)/bin/python -m pytest -p no:cacheprovider \
+	  -m "not tf_ranking" tests/layers tests/models tests/evaluation \
+	  tests/training/test_losses.py tests/data/test_schema.py \
+	  tests/data/test_elwc_wire.py tests/docs/test_colab.py; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
+	exit $$rc
+
 clean:
-	rm -rf artifacts .pytest_cache
+	rm -rf artifacts .pytest_cache $(COMPAT_VENV)

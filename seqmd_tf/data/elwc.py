@@ -3,17 +3,19 @@
 One query group is one ELWC: the context holds the query and user features,
 each example one listing. `feature_specs` turns the schema into the
 `tf.io.FixedLenFeature` specs TF-Ranking's parsers take; `encode_group`
-builds the proto; `read_groups` decodes records back into numpy for tests
-and tools. This module is the one place that imports TF-Ranking for parsing.
+builds the record (wire format in `elwc_wire`); `read_groups` decodes records
+back into numpy for tests and tools. `parse_fn` parses with TF-Ranking (the
+training pipeline's parser); `plain_parse_fn` gives the same tensors with
+TensorFlow alone, for runtimes where TF-Ranking does not install. TF-Ranking
+is imported only when `parse_fn` is called.
 """
 
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_ranking as tfr
-from tensorflow_serving.apis import input_pb2
 
+from seqmd_tf.data import elwc_wire
 from seqmd_tf.data.schema import FeatureSpec, SearchLogSchema
 
 MASK_FEATURE = "example_list_mask"
@@ -72,14 +74,15 @@ def encode_group(schema: SearchLogSchema, context: Dict[str, object],
                  examples: Dict[str, Sequence[object]],
                  roles: Optional[Sequence[str]] = None) -> bytes:
   """Serializes one query group. `examples` maps name -> per-listing values."""
-  elwc = input_pb2.ExampleListWithContext()
   ctx_specs = [s for s in schema.select(part="context")
                if roles is None or s.role in roles]
   ex_specs = [s for s in schema.select(part="example")
               if roles is None or s.role in roles]
+  ctx = None
   for spec in ctx_specs:
     if spec.name in context:
-      _set(elwc.context.features.feature, spec, context[spec.name])
+      ctx = ctx or tf.train.Example()
+      _set(ctx.features.feature, spec, context[spec.name])
   columns = [(s, examples[s.name]) for s in ex_specs if s.name in examples]
   if not columns:
     raise ValueError("encode_group: no example feature of the schema given")
@@ -89,11 +92,13 @@ def encode_group(schema: SearchLogSchema, context: Dict[str, object],
       raise ValueError(f"encode_group: feature '{spec.name}' has {len(values)} "
                        f"values for a list of {n} listings")
   rows = [examples_to_python(values) for _, values in columns]
+  listings = []
   for i in range(n):
-    fmap = elwc.examples.add().features.feature
+    example = tf.train.Example()
     for (spec, _), values in zip(columns, rows):
-      _set(fmap, spec, values[i])
-  return elwc.SerializeToString()
+      _set(example.features.feature, spec, values[i])
+    listings.append(example)
+  return elwc_wire.encode(ctx, listings)
 
 
 def examples_to_python(values) -> List[object]:
@@ -105,6 +110,7 @@ def examples_to_python(values) -> List[object]:
 def parse_fn(schema: SearchLogSchema, roles: Sequence[str],
              list_size: Optional[int] = None):
   """A function parsing a batch of serialized ELWC into padded tensors."""
+  import tensorflow_ranking as tfr  # pylint: disable=import-outside-toplevel
   context_spec, example_spec = feature_specs(schema, roles)
 
   def parse(serialized):
@@ -114,13 +120,24 @@ def parse_fn(schema: SearchLogSchema, roles: Sequence[str],
   return parse
 
 
+def plain_parse_fn(schema: SearchLogSchema, roles: Sequence[str],
+                   list_size: Optional[int] = None):
+  """`parse_fn` without TF-Ranking: the same tensors (elwc_wire.parse)."""
+  context_spec, example_spec = feature_specs(schema, roles)
+
+  def parse(serialized):
+    return elwc_wire.parse(serialized, context_spec, example_spec,
+                           MASK_FEATURE, list_size)
+  return parse
+
+
 def read_groups(paths: Iterable[str], schema: SearchLogSchema,
                 roles: Sequence[str] = ("feature", "label", "oracle",
                                         "position", "meta"),
                 batch_size: int = 256) -> Iterator[Dict[str, np.ndarray]]:
   """Yields batches of parsed query groups as numpy (context [B], example
   [B, L], and the mask). A corrupt record raises an error naming the file."""
-  parse = parse_fn(schema, roles)
+  parse = plain_parse_fn(schema, roles)
   for path in paths:
     ds = tf.data.TFRecordDataset([path]).batch(batch_size).map(parse)
     try:

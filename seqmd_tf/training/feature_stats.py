@@ -34,7 +34,7 @@ def compute_feature_stats(files: Sequence[str], schema: SearchLogSchema,
       f.name: {} for f in numeric if f.md_group == "dependent"}
   if batches is None:
     batches = tf.data.TFRecordDataset(list(files)).take(max_lists).batch(
-        batch_size).map(elwc.parse_fn(schema, roles=("feature",)))
+        batch_size).map(elwc.plain_parse_fn(schema, roles=("feature",)))
   sums = {f.name: np.zeros(3) for f in numeric}  # n, sum, sum of squares
   seen = 0
   for batch in batches:

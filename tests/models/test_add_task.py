@@ -36,6 +36,7 @@ def test_insert_task_validates():
     insert_task(["click", "purchase"], "cart", 5)
 
 
+@pytest.mark.tf_ranking  # trains through the pipeline
 def test_add_task_without_training(two_task_run, tiny_data, tmp_path):
   from pipelines import stages
   from seqmd_tf.data import elwc
@@ -76,6 +77,7 @@ def test_add_task_without_training(two_task_run, tiny_data, tmp_path):
   assert done.stdout.strip().splitlines()[-1] == "['cart', 'click', 'purchase']"
 
 
+@pytest.mark.tf_ranking
 def test_add_task_refuses_an_existing_task(trained_run, tmp_path):
   from pipelines import stages
   # trained_run is a 3-task SEQ run: cart is already there.
