@@ -19,7 +19,7 @@ from seqmd_tf.data.convert.pipeline import (convert_dataframe, convert_files,
 from seqmd_tf.data.schema import load_schema
 from seqmd_tf.data.synthetic.generate import split_files
 from seqmd_tf.data.tables import elwc_to_frame
-from tests.data.convert.conftest import write_libsvm
+from tests.data.convert.libsvm_input import write_libsvm
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))

@@ -1,9 +1,8 @@
-"""Row-per-impression inputs made from the tiny synthetic dataset."""
+"""LibSVM inputs made from the tiny synthetic dataset (the `impressions`
+table is in tests/data/conftest.py)."""
 
 import json
 import os
-
-import pytest
 
 LIBSVM_FEATURES = (
     "query_length", "user_purchase_count", "relevance_score", "image_quality",
@@ -11,15 +10,6 @@ LIBSVM_FEATURES = (
     "price_local", "shipping_cost_local", "delivery_days", "is_domestic",
     "regional_sales_count", "regional_view_count", "shop_regional_reviews",
     "favorites_count", "logged_rank")
-
-
-@pytest.fixture(scope="session")
-def impressions(tiny_data, schema):
-  """The tiny dataset's train and valid groups as one table (~230 lists)."""
-  from seqmd_tf.data.synthetic.generate import split_files
-  from seqmd_tf.data.tables import elwc_to_frame
-  files = split_files(tiny_data, "train")[:2] + split_files(tiny_data, "valid")
-  return elwc_to_frame(files, schema)
 
 
 def write_libsvm(frame, folder):
