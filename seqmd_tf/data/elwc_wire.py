@@ -42,9 +42,17 @@ def _field(number: int, payload: bytes) -> bytes:
 def encode(context: Optional[tf.train.Example],
            examples: Sequence[tf.train.Example]) -> bytes:
   """Serialized ELWC of a context Example and listing Examples."""
-  body = b"".join(_field(1, e.SerializeToString()) for e in examples)
+  return encode_serialized(
+      None if context is None else context.SerializeToString(),
+      [e.SerializeToString() for e in examples])
+
+
+def encode_serialized(context: Optional[bytes],
+                      examples: Sequence[bytes]) -> bytes:
+  """Serialized ELWC of already serialized Examples."""
+  body = b"".join(_field(1, e) for e in examples)
   if context is not None:
-    body += _field(2, context.SerializeToString())
+    body += _field(2, context)
   return body
 
 

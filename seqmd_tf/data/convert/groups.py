@@ -1,5 +1,11 @@
-"""Query groups: checks across the rows of a group, the split and shard a
-group goes to, and its ELWC encoding.
+"""Query groups: the compact record of a checked row, checks across the rows
+of a group, the split and shard a group goes to, and its ELWC encoding.
+
+A checked row travels to its group as a `GroupRow`: where it was read, its
+context values (a tuple), its listing already serialized as a
+tf.train.Example, and its labels. Serializing in the parallel read step keeps
+the grouping step's memory to about the size of the output (the DirectRunner
+holds every group in memory), and leaves the group step only concatenation.
 
 A group's rows are ordered by where they were read (piece, then row), so the
 listing order does not depend on the runner. A context feature (query, user,
@@ -10,12 +16,39 @@ runners and worker counts.
 """
 
 import hashlib
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple
 
+import tensorflow as tf
+
+from seqmd_tf.data import elwc, elwc_wire
 from seqmd_tf.data.convert.rows import RowPlan
 
-# (piece index, row number, values, repaired, split, raw row, source file)
-GroupRow = Tuple[int, int, Dict[str, Any], bool, Any, Dict[str, Any], str]
+
+class GroupRow(NamedTuple):
+  piece: int  # position of the input piece: orders the listings
+  row: int  # row number in its source, for the rejects file
+  source: str
+  context: Tuple[Any, ...]  # values of plan.context_names
+  listing: bytes  # serialized tf.train.Example of the listing
+  labels: Tuple[int, ...]  # per task, in funnel order
+  repaired: bool
+  split: Optional[str]
+
+
+def _example(specs, values: Dict[str, Any]) -> tf.train.Example:
+  example = tf.train.Example()
+  for spec in specs:
+    elwc._set(example.features.feature, spec, values[spec.name])  # pylint: disable=protected-access
+  return example
+
+
+def row_record(plan: RowPlan, piece: int, row: int, source: str,
+               values: Dict[str, Any], repaired: bool,
+               split: Optional[str]) -> GroupRow:
+  return GroupRow(
+      piece, row, source, tuple(values[s.name] for s in plan.context_specs),
+      _example(plan.listing_specs, values).SerializeToString(),
+      tuple(int(values[n]) for n in plan.label_names), repaired, split)
 
 
 def _unit(gid: str, salt: str) -> int:
@@ -40,34 +73,32 @@ def shard_of(gid: str, shards: int) -> int:
 
 
 def context_conflict(plan: RowPlan, rows: Sequence[GroupRow]):
-  """(field, first value, other value) of the first context feature that
-  differs between rows, or None."""
-  names = plan.context_names + (["__split__"] if plan.split_column else [])
+  """(field, first value, other value) of the first context feature (or the
+  split column) that differs between rows, or None."""
   first = rows[0]
   for row in rows[1:]:
-    for name in names:
-      a = first[4] if name == "__split__" else first[2][name]
-      b = row[4] if name == "__split__" else row[2][name]
-      if a != b:
-        return (plan.split_column if name == "__split__" else name), a, b
+    if row.context != first.context:
+      for name, a, b in zip(plan.context_names, first.context, row.context):
+        if a != b:
+          return name, a, b
+    if row.split != first.split:
+      return plan.split_column, first.split, row.split
   return None
 
 
-def encode(schema, plan: RowPlan, rows: Sequence[GroupRow]) -> bytes:
-  from seqmd_tf.data import elwc  # pylint: disable=import-outside-toplevel
-  context = {n: rows[0][2][n] for n in plan.context_names}
-  names = [f.spec.name for f in plan.fields if f.spec.part == "example"]
-  names += [n for n in plan.label_names if n not in names]  # LibSVM grades
-  examples: Dict[str, List[Any]] = {n: [r[2][n] for r in rows] for n in names}
-  return elwc.encode_group(schema, context, examples)
+def encode(plan: RowPlan, rows: Sequence[GroupRow]) -> bytes:
+  context = _example(plan.context_specs,
+                     dict(zip(plan.context_names, rows[0].context)))
+  return elwc_wire.encode_serialized(context.SerializeToString(),
+                                     [r.listing for r in rows])
 
 
 def group_stats(plan: RowPlan, rows: Sequence[GroupRow]) -> Dict[str, Any]:
-  values = rows[0][2]
+  context = dict(zip(plan.context_names, rows[0].context))
   return dict(
       groups=1, impressions=len(rows),
-      repaired=sum(1 for r in rows if r[3]),
-      region=str(values.get("country", "")),
-      platform=str(values.get("platform", "")),
-      labels={t: sum(int(r[2][n]) for r in rows)
-              for t, n in zip(plan.tasks, plan.label_names)})
+      repaired=sum(1 for r in rows if r.repaired),
+      region=str(context.get("country", "")),
+      platform=str(context.get("platform", "")),
+      labels={t: sum(r.labels[i] for r in rows)
+              for i, t in enumerate(plan.tasks)})

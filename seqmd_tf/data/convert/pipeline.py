@@ -58,7 +58,8 @@ def _read(piece: sources.Piece, plan: RowPlan):
             "rejects", _reject(piece.path, row_no, r.reason, r.field, r.kind,
                                raw))
         continue
-      yield gid, (piece.index, row_no, values, repaired, split, raw, piece.path)
+      yield gid, grp.row_record(plan, piece.index, row_no, piece.path,
+                                values, repaired, split)
   except (OSError, ValueError) as e:
     where = (f" row group {piece.row_group}" if piece.kind == "parquet" else "")
     raise ConvertError(f"{piece.path}:{where} cannot read: {e}") from None
@@ -68,19 +69,23 @@ def _read(piece: sources.Piece, plan: RowPlan):
 def _assemble(item, schema: SearchLogSchema, plan: RowPlan,
               config: ConvertConfig):
   import apache_beam as beam  # pylint: disable=import-outside-toplevel
+  del schema  # the plan carries the specs
   gid, rows = item
-  rows = sorted(rows, key=lambda r: (r[0], r[1]))
+  rows = sorted(rows, key=lambda r: (r.piece, r.row))
   conflict = grp.context_conflict(plan, rows)
   if conflict is not None:
     name, a, b = conflict
     for r in rows:
+      # The listing is already serialized: the reject keeps the row's
+      # context values; `source` and `row` point at the full input row.
       yield beam.pvalue.TaggedOutput("rejects", _reject(
-          r[6], r[1], f"context feature '{name}' differs within group {gid} "
-          f"({a!r} vs {b!r})", name, "context_conflict", r[5]))
+          r.source, r.row, f"context feature '{name}' differs within group "
+          f"{gid} ({a!r} vs {b!r})", name, "context_conflict",
+          dict(zip(plan.context_names, r.context), split=r.split)))
     return
-  split = rows[0][4] or grp.split_of(gid, config.split)
+  split = rows[0].split or grp.split_of(gid, config.split)
   yield ((split, grp.shard_of(gid, config.shards)),
-         (gid, grp.encode(schema, plan, rows), grp.group_stats(plan, rows)))
+         (gid, grp.encode(plan, rows), grp.group_stats(plan, rows)))
 
 
 def shard_name(split: str, index: int, shards: int) -> str:

@@ -63,6 +63,10 @@ class RowPlan:
   region_map_path: Optional[str]
   split_column: Optional[str]
   has_region: bool
+  # What a listing's tf.train.Example holds: the example-part fields, and
+  # the labels when they come from LibSVM grades. Fixed at build time.
+  listing_specs: Tuple[FeatureSpec, ...] = ()
+  context_specs: Tuple[FeatureSpec, ...] = ()
 
   @property
   def filled_features(self) -> List[str]:
@@ -187,6 +191,9 @@ def build_plan(schema: SearchLogSchema, config: ConvertConfig,
                          f"non-decreasing along the funnel {list(schema.tasks)}"
                          f", got {config.grade_thresholds}")
   region = next(f for f in fields if f.spec.name == REGION_FEATURE)
+  listing = [f.spec for f in fields if f.spec.part == "example"]
+  listing += [schema.label(t) for t in schema.tasks
+              if schema.label(t) not in listing]
   return RowPlan(
       fmt=config.input_format, group_column=config.group_column,
       fields=tuple(fields), tasks=tuple(schema.tasks),
@@ -194,7 +201,9 @@ def build_plan(schema: SearchLogSchema, config: ConvertConfig,
       grade_thresholds=thresholds, funnel=config.funnel,
       region_map=region_map, region_map_path=config.region_map,
       split_column=config.split_column if tabular else None,
-      has_region=not region.filled)
+      has_region=not region.filled,
+      listing_specs=tuple(listing),
+      context_specs=tuple(f.spec for f in fields if f.spec.part == "context"))
 
 
 def _parse_constant(spec: FeatureSpec, raw: str):
