@@ -80,7 +80,8 @@ def _model_config(args, config: Dict):
 def _train_config(args, config: Dict):
   from seqmd_tf.training.pipeline import TrainConfig  # pylint: disable=import-outside-toplevel
   values = dict(config.get("train", {}))
-  for key in ("epochs", "batch_size", "learning_rate", "seed", "strategy"):
+  for key in ("epochs", "batch_size", "learning_rate", "seed", "strategy",
+              "on_invalid", "funnel", "skip_corrupt", "deterministic"):
     value = getattr(args, key, None)
     if value is not None:
       values[key] = value
@@ -126,6 +127,18 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
                  help="tf.distribute strategy (default none); multi_worker "
                  "and parameter_server (experimental) read the cluster from "
                  "TF_CONFIG, see docs/scaling.md")
+  p.add_argument("--on-invalid", dest="on_invalid", choices=("error", "repair"),
+                 help="NaN/Inf or a missing required feature at read time: "
+                 "stop with an error naming the file (default) or use the "
+                 "schema default, counted (docs/reliability.md)")
+  p.add_argument("--funnel", choices=("repair", "reject"),
+                 help="labels breaking the funnel at read time: repair "
+                 "(default; earlier tasks set to 1) or skip the list")
+  p.add_argument("--skip-corrupt", dest="skip_corrupt", action="store_true",
+                 default=None, help="train on the readable records of a "
+                 "corrupt shard (counted) instead of stopping")
+  p.add_argument("--deterministic", action="store_true", default=None,
+                 help="TF op determinism: the same seed gives the same metrics")
 
 
 def build_parser() -> argparse.ArgumentParser:

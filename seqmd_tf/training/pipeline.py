@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence
 import tensorflow as tf
 import tensorflow_ranking as tfr
 
-from seqmd_tf.data import elwc
+from seqmd_tf.data import elwc, read_validation
 from seqmd_tf.data.schema import SearchLogSchema
 from seqmd_tf.evaluation.ndcg import NDCGMetric
 from seqmd_tf.models import ModelConfig, build_model, resolve_config
@@ -56,6 +56,19 @@ class TrainConfig:
   steps_per_execution: int = 8
   list_size: Optional[int] = None
   strategy: str = "none"  # seqmd_tf.training.distribute.STRATEGIES
+  # Read-time validation (seqmd_tf.data.read_validation): NaN/Inf and
+  # missing required features raise (error) or take defaults (repair);
+  # funnel-breaking labels are repaired or their list skipped (reject);
+  # skip_corrupt trains on the readable records of a corrupt shard.
+  on_invalid: str = "error"
+  funnel: str = "repair"
+  skip_corrupt: bool = False
+  deterministic: bool = False  # TF op determinism (same seed, same metrics)
+
+  @property
+  def read_policy(self) -> read_validation.ReadPolicy:
+    return read_validation.ReadPolicy(self.on_invalid, self.funnel,
+                                      self.skip_corrupt, self.list_size)
 
   def validate(self, schema: SearchLogSchema) -> "TrainConfig":
     self.tasks = list(schema.check_tasks(self.tasks))
@@ -68,6 +81,10 @@ class TrainConfig:
       problems.append("learning_rate must be > 0")
     if self.loss != "bce" and self.loss not in LISTWISE_LOSSES:
       problems.append(f"loss must be 'bce' or one of {LISTWISE_LOSSES}")
+    try:
+      self.read_policy.validate()
+    except ValueError as e:
+      problems.append(str(e))
     if self.strategy not in distribute.STRATEGIES:
       problems.append(f"unknown strategy {self.strategy!r}; valid choices: "
                       f"{list(distribute.STRATEGIES)}")
@@ -93,7 +110,8 @@ class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
 
   def __init__(self, schema: SearchLogSchema, tasks: Sequence[str],
                train_files: Sequence[str], valid_files: Sequence[str],
-               config: TrainConfig, parsed: Optional[Dict] = None):
+               config: TrainConfig, parsed: Optional[Dict] = None,
+               report: Optional[read_validation.ReadReport] = None):
     context_spec, example_spec = elwc.feature_specs(schema, ("feature",))
     hparams = tfr.keras.pipeline.DatasetHparams(
         train_input_pattern=list(train_files),
@@ -106,7 +124,13 @@ class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
     self._seed = config.seed
     self._shuffle_buffer = config.shuffle_buffer
     self._parsed = parsed
-    self._keep = (set(context_spec) | set(example_spec) |
+    self._report = report
+    policy = config.read_policy
+    self._repair = read_validation.repair_fn(schema, tasks, policy)
+    self._keep = read_validation.keep_fn(schema, tasks, policy)
+    if policy.skip_corrupt:
+      self._hparams.dataset_reader = _skip_corrupt_reader
+    self._inputs = (set(context_spec) | set(example_spec) |
                   {elwc.MASK_FEATURE} |
                   {name for name, _ in elwc.label_spec(schema, tasks).values()})
     if parsed is None:
@@ -115,7 +139,7 @@ class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
 
   def _from_parsed(self, split: str, batch_size: int, shuffle: bool):
     """Batches of an already parsed split (ParsedSplit), same tensors."""
-    keep = self._keep
+    keep = self._inputs
     dataset = self._parsed[split].batches(
         batch_size, shuffle_seed=self._seed if shuffle else None)
     return dataset.map(lambda b: {k: v for k, v in b.items() if k in keep}
@@ -146,8 +170,13 @@ class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
         shuffle=randomize_input, shuffle_buffer_size=self._shuffle_buffer,
         shuffle_seed=self._seed, sloppy_ordering=False, drop_final_batch=False,
         from_file_list=True)
-    num_batches = -(-count_records(file_pattern) // batch_size)
+    if self._report is not None:  # readable records, known from the scan
+      records = sum(self._report.files[f]["records"] for f in file_pattern)
+    else:
+      records = count_records(file_pattern)
+    num_batches = -(-records // batch_size)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
+    dataset = dataset.map(self._validated, num_parallel_calls=tf.data.AUTOTUNE)
     # Several workers split each global batch (ELWC shards are few and
     # uneven, so sharding by file would unbalance them).
     options = tf.data.Options()
@@ -155,6 +184,16 @@ class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
         tf.data.experimental.AutoShardPolicy.DATA)
     return dataset.with_options(options).map(
         self._features_and_labels, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+  def _validated(self, batch):
+    batch = self._repair(batch)
+    return read_validation.drop_lists(batch, self._keep(batch))
+
+
+def _skip_corrupt_reader(filename):
+  return tf.data.TFRecordDataset(filename).apply(
+      tf.data.experimental.ignore_errors())
 
 
 def require_files(name: str, files: Sequence[str]) -> None:
@@ -318,11 +357,30 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
                      "feature with md_group=country or an md_source; valid "
                      "choices: md=none")
   os.makedirs(run_dir, exist_ok=True)
+  if train_config.deterministic:
+    tf.config.experimental.enable_op_determinism()
+  report = None
+  if parsed is None:
+    report = read_validation.scan_files(
+        list(train_files) + list(valid_files), schema, train_config.tasks,
+        train_config.read_policy)
+    _write_json(os.path.join(run_dir, "read_report.json"), report.to_dict())
+    for line in read_validation.log_lines(report, train_config.read_policy):
+      tf.get_logger().warning("read validation: %s", line)
   region = REGION_FEATURE if model_config.region_standardize else None
+  if parsed is None:  # the training input's reader and repairs
+    records = tf.data.TFRecordDataset(list(train_files))
+    if train_config.skip_corrupt:
+      records = records.apply(tf.data.experimental.ignore_errors())
+    stats_batches = records.take(train_config.stats_max_lists).batch(256).map(
+        elwc.plain_parse_fn(schema, roles=("feature",))).map(
+            read_validation.repair_fn(schema, train_config.tasks,
+                                      train_config.read_policy))
+  else:
+    stats_batches = parsed["train"].batches(256)
   stats = compute_feature_stats(
       train_files, schema, max_lists=train_config.stats_max_lists,
-      region_feature=region,
-      batches=None if parsed is None else parsed["train"].batches(256))
+      region_feature=region, batches=stats_batches)
   feature_config = build_feature_config(
       schema, stats, model_config.embedding_dim,
       region_standardize=model_config.region_standardize,
@@ -330,7 +388,8 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
   model_builder = RegistryModelBuilder(model_config, feature_config,
                                        train_config.tasks)
   dataset_builder = SeqMDDatasetBuilder(schema, train_config.tasks, train_files,
-                                        valid_files, train_config, parsed)
+                                        valid_files, train_config, parsed,
+                                        report)
   run_config = dict(model=model_config.to_dict(),
                     train=dataclasses.asdict(train_config),
                     tasks=list(train_config.tasks),
