@@ -11,6 +11,14 @@ Layout: <export_base>/<version>/ (TF Serving's numeric version folders) with
     assets/schema.pbtxt.
 Only features with role=feature are parsed: labels, true probabilities and
 the logged rank never reach the serving graph.
+
+Requests are checked before scoring, in the graph, and a bad one fails with
+InvalidArgument, naming the problem, while the model keeps serving: bytes
+that are not ELWC (or tf.Example), more than `max_queries` queries or
+`max_listings` listings in one query, a required feature (presence 1.0 in
+the schema) missing or repeated, NaN or Inf in a float feature.
+Unknown categorical values are not errors: they go to the
+out-of-vocabulary bucket.
 """
 
 import json
@@ -24,10 +32,13 @@ import tensorflow as tf
 import tensorflow_ranking as tfr
 from tensorflow.core.protobuf import saved_model_pb2
 
-from seqmd_tf.data import elwc
+from seqmd_tf.data import elwc, elwc_wire
 from seqmd_tf.data.schema import SearchLogSchema
 
 EXPORT_INFO = "seqmd_export.json"
+MAX_QUERIES = 1024
+MAX_LISTINGS = 5000
+_TF_DTYPES = {"float": tf.float32, "int": tf.int64, "string": tf.string}
 REGRESS_METHOD = "tensorflow/serving/regress"
 
 
@@ -35,15 +46,63 @@ class RankingServingModule(tf.Module):
   """Holds the model and the parsing signatures."""
 
   def __init__(self, model: tf.keras.Model, schema: SearchLogSchema,
-               tasks: Sequence[str], asset_dir: str):
+               tasks: Sequence[str], asset_dir: str,
+               max_queries: int = MAX_QUERIES,
+               max_listings: int = MAX_LISTINGS):
     super().__init__()
     self.model = model
     self.tasks = list(tasks)
+    self.max_queries, self.max_listings = max_queries, max_listings
     self.context_spec, self.example_spec = elwc.feature_specs(
         schema, roles=("feature",))
+    features = schema.select(role="feature")
+    self._checked = {part: tuple((f.name, f.dtype, f.required)
+                                 for f in features if f.part == part)
+                     for part in ("context", "example")}
     self.info_asset = tf.saved_model.Asset(os.path.join(asset_dir, EXPORT_INFO))
     self.schema_asset = tf.saved_model.Asset(
         os.path.join(asset_dir, "schema.pbtxt"))
+
+  def _check_features(self, records, part: str, where: str):
+    """Asserts (InvalidArgument) on a [N] batch of serialized tf.Example."""
+    checks = self._checked[part]
+    parsed = tf.io.parse_example(records, {
+        name: tf.io.RaggedFeature(_TF_DTYPES[dtype])
+        for name, dtype, _ in checks})
+    asserts = []
+    for name, dtype, required in checks:
+      counts = parsed[name].row_lengths()
+      bad = (counts != 1) if required else (counts > 1)
+      asserts.append(tf.debugging.assert_equal(
+          tf.reduce_any(bad), False,
+          message=f"request: {where} feature {name} must have exactly one "
+          "value" + ("" if not required else " (required by the schema)")))
+      if dtype == "float":
+        asserts.append(tf.debugging.assert_equal(
+            tf.reduce_all(tf.math.is_finite(parsed[name].flat_values)), True,
+            message=f"request: NaN or Inf in feature {name}"))
+    return asserts
+
+  def _check_elwc(self, inputs):
+    asserts = [tf.debugging.assert_less_equal(
+        tf.size(inputs), self.max_queries,
+        message=f"request: more than {self.max_queries} queries")]
+    sizes, (examples, context) = tf.io.decode_proto(
+        inputs, "seqmd.ElwcWire", ["examples", "context"],
+        [tf.string, tf.string],
+        descriptor_source=elwc_wire._DESCRIPTOR)  # pylint: disable=protected-access
+    lengths = sizes[:, 0]
+    asserts.append(tf.debugging.assert_less_equal(
+        tf.reduce_max(tf.concat([lengths, [0]], 0)), self.max_listings,
+        message=f"request: a query with more than {self.max_listings} "
+        "listings"))
+    context = tf.concat([context, tf.fill([tf.shape(context)[0], 1], "")],
+                        1)[:, 0]
+    listings = tf.boolean_mask(examples, tf.sequence_mask(
+        lengths, tf.shape(examples)[1]))
+    asserts += self._check_features(context, "context", "query")
+    asserts += self._check_features(listings, "example", "listing")
+    return asserts
 
   def _probabilities(self, features) -> Dict[str, tf.Tensor]:
     outputs = self.model(features, training=False)
@@ -51,6 +110,8 @@ class RankingServingModule(tf.Module):
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
   def predict(self, inputs):
+    with tf.control_dependencies(self._check_elwc(inputs)):
+      inputs = tf.identity(inputs)
     features = tfr.data.parse_from_example_list(
         inputs, context_feature_spec=self.context_spec,
         example_feature_spec=self.example_spec,
@@ -61,6 +122,13 @@ class RankingServingModule(tf.Module):
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
   def regress(self, inputs):
+    checks = [tf.debugging.assert_less_equal(
+        tf.size(inputs), self.max_listings,
+        message=f"request: more than {self.max_listings} examples")]
+    checks += self._check_features(inputs, "context", "example")
+    checks += self._check_features(inputs, "example", "example")
+    with tf.control_dependencies(checks):
+      inputs = tf.identity(inputs)
     spec = dict(self.context_spec)
     spec.update(self.example_spec)
     parsed = tf.io.parse_example(inputs, spec)
