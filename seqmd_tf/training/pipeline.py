@@ -237,13 +237,60 @@ class StrictEarlyStopping(tf.keras.callbacks.EarlyStopping):
 
 
 class StrictModelCheckpoint(tf.keras.callbacks.ModelCheckpoint):
-  """ModelCheckpoint that raises when the monitored metric is absent."""
+  """ModelCheckpoint that raises when the monitored metric is absent, and
+  keeps its best value in `<filepath>.json`, so a resumed run (after a
+  crash) compares against the best epoch before the crash."""
+
+  def on_train_begin(self, logs=None):
+    super().on_train_begin(logs)
+    try:
+      with open(self.filepath + ".json", "r", encoding="utf-8") as f:
+        self.best = json.load(f)["best"]
+    except (OSError, ValueError, KeyError):
+      pass
 
   def on_epoch_end(self, epoch, logs=None):
     if self.monitor not in (logs or {}):
       raise KeyError(f"checkpointing monitors '{self.monitor}', which is not "
                      f"among the logged metrics {sorted(logs or {})}")
     super().on_epoch_end(epoch, logs)
+    if os.path.isdir(os.path.dirname(self.filepath)):
+      _write_json(self.filepath + ".json", dict(best=float(self.best),
+                                                epoch=epoch))
+
+
+EPOCH_LOG = "epochs.csv"
+
+
+def completed_epochs(backup_dir: str) -> int:
+  """Epochs finished before a crash, from BackupAndRestore's checkpoint."""
+  for folder in (os.path.join(backup_dir, "chief"), backup_dir):
+    latest = tf.train.latest_checkpoint(folder) if os.path.isdir(folder) else None
+    if latest:
+      for name, _ in tf.train.list_variables(latest):
+        if "ckpt_saved_epoch" in name:
+          return int(tf.train.load_variable(latest, name)) + 1
+  return 0
+
+
+def _epoch_history(path: str, epochs: int) -> Dict[str, List[float]]:
+  """The first `epochs` rows of the CSV epoch log, as a Keras history."""
+  import csv  # pylint: disable=import-outside-toplevel
+  with open(path, "r", encoding="utf-8", newline="") as f:
+    rows = list(csv.DictReader(f))[:epochs]
+  return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {})
+          if k != "epoch"}
+
+
+def _trim_epoch_log(path: str, epochs: int) -> None:
+  """Drops rows of epochs that a resumed run will train again."""
+  if not os.path.exists(path):
+    return
+  with open(path, "r", encoding="utf-8") as f:
+    lines = f.readlines()
+  with open(path + ".tmp", "w", encoding="utf-8") as f:
+    f.writelines(lines[:1 + epochs])
+  os.replace(path + ".tmp", path)
 
 
 class SeqMDPipeline(tfr.keras.pipeline.MultiTaskPipeline):
@@ -288,6 +335,8 @@ class SeqMDPipeline(tfr.keras.pipeline.MultiTaskPipeline):
                               monitor=c.monitor, mode="max",
                               save_best_only=True, save_weights_only=True),
     ]
+    callbacks.append(tf.keras.callbacks.CSVLogger(
+        os.path.join(self.run_dir, EPOCH_LOG), append=True))
     if c.early_stopping_patience:
       callbacks.append(StrictEarlyStopping(
           monitor=c.monitor, mode="max", patience=c.early_stopping_patience))
@@ -315,14 +364,31 @@ class SeqMDPipeline(tfr.keras.pipeline.MultiTaskPipeline):
                    validation_steps=int(valid.cardinality()))
       train, valid = train.repeat(), valid.repeat()
       verbose = 2 if verbose else 0  # Keras refuses a progress bar here
-    history = model.fit(
-        x=train, validation_data=valid, epochs=self.config.epochs,
-        callbacks=self.build_callbacks(), verbose=verbose, **steps)
+    # Resuming after a crash: BackupAndRestore restores the weights and the
+    # optimizer and starts at the next epoch. The seeded shuffle gives each
+    # new iterator of the training data the next order, so one iterator per
+    # finished epoch is made and dropped: the resumed epochs then see the
+    # orders an uninterrupted run would have.
+    done = completed_epochs(os.path.join(self.run_dir, "backup"))
+    log = os.path.join(self.run_dir, EPOCH_LOG)
+    if done:
+      for _ in range(done):
+        iter(train)
+      _trim_epoch_log(log, done)
+      tf.get_logger().warning("resuming after epoch %d from %s", done,
+                              os.path.join(self.run_dir, "backup"))
+    else:  # a fresh run: nothing of an earlier run in this folder counts
+      for stale in (log, os.path.join(self.run_dir, BEST_WEIGHTS + ".json")):
+        if os.path.exists(stale):
+          os.remove(stale)
+    model.fit(x=train, validation_data=valid, epochs=self.config.epochs,
+              callbacks=self.build_callbacks(), verbose=verbose, **steps)
     if distribute.is_chief(self.distribution):
       # Other workers' checkpoint copies are written to temporary files and
       # deleted by Keras; their final state is never read.
       model.load_weights(os.path.join(self.run_dir, BEST_WEIGHTS))
-    return dict(model=model, history=history.history)
+    # The whole run's history, including epochs before a crash.
+    return dict(model=model, history=_epoch_history(log, self.config.epochs))
 
 
 def _write_json(path: str, value) -> None:
