@@ -57,3 +57,13 @@ def exported(tmp_path_factory, trained_run):
   from pipelines import stages
   base = str(tmp_path_factory.mktemp("export"))
   return stages.export_stage(trained_run["run_dir"], base, version=3)
+
+
+@pytest.fixture(scope="session")
+def impressions(tiny_data, schema):
+  """The tiny dataset's train and valid groups as one row-per-impression
+  table (about 230 lists): input for the convert, TFDS and safety tests."""
+  from seqmd_tf.data.synthetic.generate import split_files
+  from seqmd_tf.data.tables import elwc_to_frame
+  files = split_files(tiny_data, "train")[:2] + split_files(tiny_data, "valid")
+  return elwc_to_frame(files, schema)

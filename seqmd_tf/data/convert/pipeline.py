@@ -28,6 +28,7 @@ from seqmd_tf.data.convert.rows import (Reject, RowPlan, build_plan, check_row,
                                         load_region_map)
 from seqmd_tf.data.convert.tfrecord_io import write_atomically
 from seqmd_tf.data.schema import SearchLogSchema, load_schema
+from seqmd_tf.paths import inside
 
 CONVERTER_VERSION = "1.0.0"
 MANIFEST = "manifest.json"
@@ -96,7 +97,7 @@ def _write_shard(item, out_dir: str, shards: int) -> Dict[str, Any]:
   (split, index), groups = item
   groups = sorted(groups, key=lambda g: g[0])
   rel = shard_name(split, index, shards)
-  write_atomically(os.path.join(out_dir, rel), (g[1] for g in groups))
+  write_atomically(inside(out_dir, rel), (g[1] for g in groups))
   stats = dict(split=split, shard=rel, groups=0, impressions=0, repaired=0,
                labels=collections.Counter(), by_region={}, by_platform={})
   for _, _, s in groups:
@@ -121,7 +122,7 @@ def _write_rejects(item, out_dir: str, shards: int) -> Dict[str, Any]:
   rejects = sorted(rejects, key=lambda r: (r["source"], r["row"],
                                            r["reason"]))
   rel = f"{REJECTS_DIR}/part-{index:05d}-of-{shards:05d}.jsonl"
-  path = os.path.join(out_dir, rel)
+  path = inside(out_dir, rel)
   tmp = path + ".tmp"
   with open(tmp, "w", encoding="utf-8") as f:
     for r in rejects:

@@ -244,7 +244,11 @@ def parse_value(spec: FeatureSpec, value: Any):
   """Typed value of a non-null raw value, or Reject."""
   name = spec.name
   if spec.dtype == "string":
-    text = value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    try:
+      text = value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    except UnicodeDecodeError:
+      raise Reject(f"value {value!r} is not valid UTF-8", name, "type"
+                   ) from None
     text = text.strip()
     if spec.closed_vocabulary and text not in spec.vocabulary:
       raise Reject(f"value {text!r} is outside the closed vocabulary "

@@ -25,6 +25,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from seqmd_tf.data import elwc
+from seqmd_tf.paths import inside
 from seqmd_tf.data.schema import SearchLogSchema, load_schema
 from seqmd_tf.data.synthetic.sampler import sample_chunk
 from seqmd_tf.data.synthetic.world import (GENERATOR_VERSION, REGIONS,
@@ -57,7 +58,7 @@ def _write_chunk(args) -> Dict:
   schema = load_schema(schema_path)
   data = sample_chunk(config, seed, day, chunk, size)
   split = config.split_of_day(day)
-  final = os.path.join(out_dir, split, _shard_name(day, chunk))
+  final = inside(out_dir, split, _shard_name(day, chunk))
   tmp = final + ".tmp"
   offsets = np.concatenate([[0], np.cumsum(data.list_lengths)])
   with tf.io.TFRecordWriter(tmp) as writer:

@@ -1,5 +1,5 @@
 """LibSVM inputs made from the tiny synthetic dataset (the `impressions`
-table is in tests/data/conftest.py)."""
+table is in tests/conftest.py)."""
 
 import json
 import os
