@@ -128,3 +128,13 @@ def test_generation_killed_then_rerun_gives_the_same_bytes(tmp_path):
   assert not os.path.exists(os.path.join(out, "manifest.json"))
   _run(cmd + ["--out", out])
   assert _digest(out) == _digest(reference)
+
+
+def test_same_seed_deterministic_gives_identical_metrics(tiny_data,
+                                                         uninterrupted,
+                                                         tmp_path):
+  """`--deterministic` with the same seed: a second run, in a new process,
+  logs exactly the same metrics."""
+  run_dir = str(tmp_path / "again")
+  _run(_train_cmd(tiny_data, run_dir))
+  assert _history(run_dir)["history"] == uninterrupted[0]["history"]
