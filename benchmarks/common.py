@@ -4,7 +4,6 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -13,25 +12,14 @@ WORK = os.path.join(ROOT, "artifacts", "benchmarks")
 
 
 def machine() -> dict:
-  model = "unknown"
-  try:
-    with open("/proc/cpuinfo", encoding="utf-8") as f:
-      for line in f:
-        if line.startswith("model name"):
-          model = line.split(":", 1)[1].strip()
-          break
-  except OSError:
-    pass
-  try:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True,
-                            check=False).stdout.strip()
-  except OSError:
-    commit = "unknown"
+  """nproc, CPU model, versions, date, commit and the command line."""
+  from pipelines.experiments.runner import git_commit, machine_info  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  return dict(nproc=os.cpu_count(), cpu=model,
+  info = machine_info()
+  return dict(nproc=info["nproc"], cpu=info["cpu_model"],
               python=platform.python_version(), tensorflow=tf.__version__,
-              date=datetime.date.today().isoformat(), commit=commit,
+              date=datetime.date.today().isoformat(),
+              commit=git_commit(ROOT)[:12],
               command="python " + " ".join(
                   [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]))
 

@@ -1,5 +1,7 @@
-"""Output paths that stay inside the folder the user chose."""
+"""Output paths that stay inside the folder the user chose, and files that
+appear whole or not at all."""
 
+import json
 import os
 
 
@@ -12,3 +14,11 @@ def inside(base: str, *parts: str) -> str:
     raise ValueError(f"output path {os.path.join(base, *parts)!r} leaves the "
                      f"output folder {base!r}")
   return path
+
+
+def write_json(path: str, value) -> None:
+  """Writes JSON under a temporary name, then renames: never half a file."""
+  tmp = path + ".tmp"
+  with open(tmp, "w", encoding="utf-8") as f:
+    json.dump(value, f, indent=1, sort_keys=True)
+  os.replace(tmp, path)

@@ -26,6 +26,7 @@ from seqmd_tf.models import ModelConfig, build_model, resolve_config
 from seqmd_tf.models.feature_config import (REGION_FEATURE,
                                            build_feature_config,
                                            md_source_features)
+from seqmd_tf.paths import write_json
 from seqmd_tf.training import distribute
 from seqmd_tf.training.feature_stats import compute_feature_stats
 from seqmd_tf.training.losses import LogProbBinaryCrossentropy
@@ -255,7 +256,7 @@ class StrictModelCheckpoint(tf.keras.callbacks.ModelCheckpoint):
                      f"among the logged metrics {sorted(logs or {})}")
     super().on_epoch_end(epoch, logs)
     if os.path.isdir(os.path.dirname(self.filepath)):
-      _write_json(self.filepath + ".json", dict(best=float(self.best),
+      write_json(self.filepath + ".json", dict(best=float(self.best),
                                                 epoch=epoch))
 
 
@@ -391,11 +392,6 @@ class SeqMDPipeline(tfr.keras.pipeline.MultiTaskPipeline):
     return dict(model=model, history=_epoch_history(log, self.config.epochs))
 
 
-def _write_json(path: str, value) -> None:
-  tmp = path + ".tmp"
-  with open(tmp, "w", encoding="utf-8") as f:
-    json.dump(value, f, indent=1, sort_keys=True)
-  os.replace(tmp, path)
 
 
 def train(schema: SearchLogSchema, train_files: Sequence[str],
@@ -430,7 +426,7 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
     report = read_validation.scan_files(
         list(train_files) + list(valid_files), schema, train_config.tasks,
         train_config.read_policy)
-    _write_json(os.path.join(run_dir, "read_report.json"), report.to_dict())
+    write_json(os.path.join(run_dir, "read_report.json"), report.to_dict())
     for line in read_validation.log_lines(report, train_config.read_policy):
       tf.get_logger().warning("read validation: %s", line)
   region = REGION_FEATURE if model_config.region_standardize else None
@@ -462,7 +458,7 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
                     feature_config=feature_config,
                     schema_path=os.path.abspath(schema.path),
                     schema_sha256=schema.digest, data=data_identity or {})
-  _write_json(os.path.join(run_dir, RUN_CONFIG), run_config)
+  write_json(os.path.join(run_dir, RUN_CONFIG), run_config)
   pipeline = SeqMDPipeline(model_builder, dataset_builder, run_dir,
                            train_config, strategy)
   result = pipeline.train_and_validate(verbose=verbose)
@@ -475,7 +471,7 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
                  best_monitor_value=max(monitored),
                  monitor=train_config.monitor,
                  parameters=int(model.count_params()))
-  _write_json(os.path.join(run_dir, "history.json"), summary)
+  write_json(os.path.join(run_dir, "history.json"), summary)
   return dict(model=model, run_config=run_config, summary=summary)
 
 

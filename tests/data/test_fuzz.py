@@ -2,6 +2,7 @@
 input ends in a result or in the project's own error type, never in a
 crash of another kind."""
 
+import contextlib
 import os
 import tempfile
 
@@ -64,29 +65,38 @@ def test_row_checks_take_any_values(tabular_plan, data):
   assert gid and set(parsed) >= set(plan.label_names)
 
 
+def _check_rows(plan, rows):
+  """Row checks over read rows: a result or a Reject, nothing else."""
+  for _, raw, error in rows:
+    if error is None:
+      try:
+        check_row(plan, raw)
+      except Reject:
+        pass
+
+
+@contextlib.contextmanager
+def _file(name, content: bytes):
+  """A temporary file holding `content`; yields its path."""
+  with tempfile.TemporaryDirectory() as d:
+    path = os.path.join(d, name)
+    with open(path, "wb") as f:
+      f.write(content)
+    yield path
+
+
 @FUZZ
 @given(content=st.binary(max_size=400))
 def test_csv_reader_takes_any_bytes(content, tabular_plan):
   plan, columns = tabular_plan
-  with tempfile.TemporaryDirectory() as d:
-    path = os.path.join(d, "x.csv")
-    with open(path, "wb") as f:
-      f.write(",".join(columns).encode() + b"\n" + content)
-    for _, raw, error in read_piece(Piece("csv", path, 0)):
-      if error is None:
-        try:
-          check_row(plan, raw)
-        except Reject:
-          pass
+  with _file("x.csv", ",".join(columns).encode() + b"\n" + content) as path:
+    _check_rows(plan, read_piece(Piece("csv", path, 0)))
 
 
 @FUZZ
 @given(content=st.binary(max_size=300))
 def test_parquet_reader_refuses_garbage_with_its_error(content):
-  with tempfile.TemporaryDirectory() as d:
-    path = os.path.join(d, "x.parquet")
-    with open(path, "wb") as f:
-      f.write(content)
+  with _file("x.parquet", content) as path:
     with pytest.raises(ConvertError, match="x.parquet"):
       table_columns(path, "parquet")
 
@@ -109,11 +119,7 @@ def test_parquet_rows_of_any_values(tabular_plan, data):
     frame.to_parquet(path)
     rows = list(read_piece(Piece("parquet", path, 0)))
   assert len(rows) == n
-  for _, raw, _ in rows:
-    try:
-      check_row(plan, raw)
-    except Reject:
-      pass
+  _check_rows(plan, rows)
 
 
 @FUZZ

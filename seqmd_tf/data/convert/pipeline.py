@@ -28,7 +28,7 @@ from seqmd_tf.data.convert.rows import (Reject, RowPlan, build_plan, check_row,
                                         load_region_map)
 from seqmd_tf.data.convert.tfrecord_io import write_atomically
 from seqmd_tf.data.schema import SearchLogSchema, load_schema
-from seqmd_tf.paths import inside
+from seqmd_tf.paths import inside, write_json
 
 CONVERTER_VERSION = "1.0.0"
 MANIFEST = "manifest.json"
@@ -189,10 +189,7 @@ def _finalize(_, out_dir: str, identity: Dict[str, Any],
                    by_kind=dict(sorted(by_kind.items())),
                    by_field=dict(sorted(by_field.items()))),
       splits=_summarise_splits(shard_stats))
-  tmp = os.path.join(out_dir, MANIFEST + ".tmp")
-  with open(tmp, "w", encoding="utf-8") as f:
-    json.dump(manifest, f, indent=1, sort_keys=True)
-  os.replace(tmp, os.path.join(out_dir, MANIFEST))
+  write_json(os.path.join(out_dir, MANIFEST), manifest)
   return manifest
 
 

@@ -25,7 +25,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from seqmd_tf.data import elwc
-from seqmd_tf.paths import inside
+from seqmd_tf.paths import inside, write_json
 from seqmd_tf.data.schema import SearchLogSchema, load_schema
 from seqmd_tf.data.synthetic.sampler import sample_chunk
 from seqmd_tf.data.synthetic.world import (GENERATOR_VERSION, REGIONS,
@@ -198,10 +198,7 @@ def generate(out_dir: str, config: Optional[WorldConfig] = None, seed: int = 0,
       true_dependent_features=list(TRUE_DEPENDENT_FEATURES),
       tasks=list(schema.tasks),
       splits=_summarise(results))
-  tmp = os.path.join(out_dir, MANIFEST + ".tmp")
-  with open(tmp, "w", encoding="utf-8") as f:
-    json.dump(manifest, f, indent=1, sort_keys=True)
-  os.replace(tmp, os.path.join(out_dir, MANIFEST))
+  write_json(os.path.join(out_dir, MANIFEST), manifest)
   return manifest
 
 
