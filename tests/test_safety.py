@@ -28,16 +28,19 @@ def test_no_unsafe_loader_in_the_code():
   assert not hits, hits
 
 
-def test_configs_are_plain_json_not_code(tmp_path, capsys):
+def test_configs_are_plain_json_not_code(tmp_path):
   marker = tmp_path / "ran"
-  for text in (f"__import__('pathlib').Path({str(marker)!r}).touch()",
-               "!!python/object/apply:os.system ['true']", "[1, 2]"):
+  for text, message in (
+      (f"__import__('pathlib').Path({str(marker)!r}).touch()",
+       "not valid JSON"),
+      ("!!python/object/apply:os.system ['true']", "not valid JSON"),
+      ("[1, 2]", "must be a JSON object"), ('"a string"', "must be a JSON "
+                                            "object")):
     path = tmp_path / "config.json"
     path.write_text(text)
-    with pytest.raises(SystemExit, match="config"):
+    with pytest.raises(SystemExit, match=message):
       cli.load_config(str(path))
   assert not marker.exists()
-  del capsys
 
 
 def test_inside_refuses_paths_that_leave_the_folder(tmp_path):

@@ -116,16 +116,20 @@ def _digest(folder):
 
 
 def test_generation_killed_then_rerun_gives_the_same_bytes(tmp_path):
-  args = ["--queries-per-day", "600", "--train-days", "4", "--valid-days",
+  args = ["--queries-per-day", "2000", "--train-days", "3", "--valid-days",
           "1", "--test-days", "1", "--seed", "3"]
   cmd = [sys.executable, "-m", "pipelines.cli", "generate"] + args
   reference = str(tmp_path / "reference")
   _run(cmd + ["--out", reference])
   out = str(tmp_path / "killed")
   train = os.path.join(out, "train")
-  _kill_when(cmd + ["--out", out],
-             lambda: os.path.isdir(train) and len(os.listdir(train)) >= 1)
+
+  def writing():  # killed while a shard is half written
+    return os.path.isdir(train) and any(n.endswith(".tmp")
+                                        for n in os.listdir(train))
+  _kill_when(cmd + ["--out", out], writing)
   assert not os.path.exists(os.path.join(out, "manifest.json"))
+  assert any(n.endswith(".tmp") for n in os.listdir(train))  # a torn shard
   _run(cmd + ["--out", out])
   assert _digest(out) == _digest(reference)
 

@@ -47,6 +47,7 @@ def test_good_row_typed(schema, columns, good_row):
     ("query_length", 0, "range"),
     ("country", "XX", "vocabulary"),
     ("platform", "tv", "vocabulary"),
+    ("country", b"\xff\xfe", "type"),  # not UTF-8 (found by the fuzzer)
     ("click", 2, "label"),
     ("click", None, "label"),
 ])
