@@ -89,11 +89,12 @@ MUTATIONS = {
          "test_killed_run_leaves_nothing_complete_and_rerun_matches",
          "convert writes a manifest before the shards"),
     15: ("seqmd_tf/data/synthetic/generate.py",
-         "        os.remove(os.path.join(out_dir, split, name))",
-         "        pass",
+         "  bar = tqdm(total=len(jobs), desc=\"generate shards\", unit=\"shard\",",
+         "  write_json(os.path.join(out_dir, MANIFEST), {})\n"
+         "  bar = tqdm(total=len(jobs), desc=\"generate shards\", unit=\"shard\",",
          "tests/pipelines/test_crashes.py::"
          "test_generation_killed_then_rerun_gives_the_same_bytes",
-         "a rerun of generate keeps the killed run's leftovers"),
+         "generate writes a manifest before the shards"),
     16: ("seqmd_tf/training/pipeline.py",
          "      for _ in range(done):\n        iter(train)",
          "      pass",
