@@ -73,6 +73,21 @@ def _descriptor_source() -> bytes:
 _DESCRIPTOR = _descriptor_source()
 
 
+def split(serialized: tf.Tensor):
+  """(lengths [B], context [B], listings [N]) of a [B] batch of serialized
+  ELWC: the list lengths, each record's context Example (empty string when
+  absent) and the real listings' Examples, flattened."""
+  sizes, (examples, context) = tf.io.decode_proto(
+      serialized, _MESSAGE, ["examples", "context"], [tf.string, tf.string],
+      descriptor_source=_DESCRIPTOR)
+  lengths = sizes[:, 0]
+  context = tf.concat([context, tf.fill([tf.shape(context)[0], 1], "")],
+                      1)[:, 0]
+  listings = tf.boolean_mask(examples, tf.sequence_mask(
+      lengths, tf.shape(examples)[1]))
+  return lengths, context, listings
+
+
 def parse(serialized: tf.Tensor,
           context_spec: Dict[str, tf.io.FixedLenFeature],
           example_spec: Dict[str, tf.io.FixedLenFeature],

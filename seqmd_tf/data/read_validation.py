@@ -94,17 +94,38 @@ def _specs(schema: SearchLogSchema, roles):
            and s.part == "example"])
 
 
+def value_problems(records, specs, oov: bool = True
+                   ) -> Dict[str, Dict[str, tf.Tensor]]:
+  """Per feature of a [N] batch of serialized tf.Example, counts of:
+  `missing` (a required feature or a label without exactly one value, any
+  feature with several), `non_finite` (floats), `oov` (categorical values
+  outside the vocabulary). Shared by the read-time scan and the serving
+  request checks."""
+  parsed = tf.io.parse_example(records, {
+      s.name: tf.io.RaggedFeature(_TF[s.dtype]) for s in specs})
+  out = {}
+  for s in specs:
+    value = parsed[s.name]
+    counts = value.row_lengths()
+    bad = ((counts != 1) if (s.required or s.role == "label")
+           else (counts > 1))
+    kinds = dict(missing=tf.reduce_sum(tf.cast(bad, tf.int64)))
+    flat = value.flat_values
+    if s.dtype == "float":
+      kinds["non_finite"] = tf.reduce_sum(tf.cast(
+          tf.logical_not(tf.math.is_finite(flat)), tf.int64))
+    if oov and s.dtype == "string" and s.vocabulary:
+      known = tf.reduce_any(tf.equal(flat[:, None],
+                                     tf.constant(s.vocabulary)[None, :]), 1)
+      kinds["oov"] = tf.reduce_sum(tf.cast(~known, tf.int64))
+    out[s.name] = kinds
+  return out
+
+
 def _batch_counts(serialized, schema, tasks, list_size):
   """Counts of one batch of serialized ELWC (in-graph)."""
   ctx_specs, ex_specs = _specs(schema, ("feature", "label"))
-  sizes, (examples, context) = tf.io.decode_proto(
-      serialized, "seqmd.ElwcWire", ["examples", "context"],
-      [tf.string, tf.string], descriptor_source=elwc_wire._DESCRIPTOR)  # pylint: disable=protected-access
-  lengths = sizes[:, 0]
-  width = tf.shape(examples)[1]
-  listings = tf.boolean_mask(examples, tf.sequence_mask(lengths, width))
-  context = tf.concat([context, tf.fill([tf.shape(context)[0], 1], "")],
-                      1)[:, 0]
+  lengths, context, listings = elwc_wire.split(serialized)
   context = tf.boolean_mask(context, lengths > 0)  # empty lists are skipped
   out = dict(records=tf.size(lengths, tf.int64),
              listings=tf.reduce_sum(tf.cast(lengths, tf.int64)),
@@ -113,24 +134,9 @@ def _batch_counts(serialized, schema, tasks, list_size):
       tf.reduce_sum(tf.cast(lengths > list_size, tf.int64))
       if list_size else tf.constant(0, tf.int64))
   for specs, records in ((ctx_specs, context), (ex_specs, listings)):
-    parsed = tf.io.parse_example(records, {
-        s.name: tf.io.RaggedFeature(_TF[s.dtype]) for s in specs})
-    for s in specs:
-      value = parsed[s.name]
-      counts = value.row_lengths()
-      # Required features and labels need exactly one value; any feature
-      # with several values is malformed.
-      bad = ((counts != 1) if (s.required or s.role == "label")
-             else (counts > 1))
-      out[f"{s.name}/missing"] = tf.reduce_sum(tf.cast(bad, tf.int64))
-      flat = value.flat_values
-      if s.dtype == "float":
-        out[f"{s.name}/non_finite"] = tf.reduce_sum(tf.cast(
-            tf.logical_not(tf.math.is_finite(flat)), tf.int64))
-      if s.dtype == "string" and s.vocabulary:
-        known = tf.reduce_any(tf.equal(flat[:, None],
-                                       tf.constant(s.vocabulary)[None, :]), 1)
-        out[f"{s.name}/oov"] = tf.reduce_sum(tf.cast(~known, tf.int64))
+    for name, kinds in value_problems(records, specs).items():
+      for kind, count in kinds.items():
+        out[f"{name}/{kind}"] = count
   labels = tf.io.parse_example(listings, {
       schema.label(t).name: tf.io.FixedLenFeature([1], tf.int64, 0)
       for t in tasks})

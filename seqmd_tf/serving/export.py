@@ -32,13 +32,12 @@ import tensorflow as tf
 import tensorflow_ranking as tfr
 from tensorflow.core.protobuf import saved_model_pb2
 
-from seqmd_tf.data import elwc, elwc_wire
+from seqmd_tf.data import elwc, elwc_wire, read_validation
 from seqmd_tf.data.schema import SearchLogSchema
 
 EXPORT_INFO = "seqmd_export.json"
 MAX_QUERIES = 1024
 MAX_LISTINGS = 5000
-_TF_DTYPES = {"float": tf.float32, "int": tf.int64, "string": tf.string}
 REGRESS_METHOD = "tensorflow/serving/regress"
 
 
@@ -55,9 +54,7 @@ class RankingServingModule(tf.Module):
     self.max_queries, self.max_listings = max_queries, max_listings
     self.context_spec, self.example_spec = elwc.feature_specs(
         schema, roles=("feature",))
-    features = schema.select(role="feature")
-    self._checked = {part: tuple((f.name, f.dtype, f.required)
-                                 for f in features if f.part == part)
+    self._checked = {part: tuple(schema.select(role="feature", part=part))
                      for part in ("context", "example")}
     self.info_asset = tf.saved_model.Asset(os.path.join(asset_dir, EXPORT_INFO))
     self.schema_asset = tf.saved_model.Asset(
@@ -65,41 +62,31 @@ class RankingServingModule(tf.Module):
 
   def _check_features(self, records, part: str, where: str):
     """Asserts (InvalidArgument) on a [N] batch of serialized tf.Example."""
-    checks = self._checked[part]
-    parsed = tf.io.parse_example(records, {
-        name: tf.io.RaggedFeature(_TF_DTYPES[dtype])
-        for name, dtype, _ in checks})
     asserts = []
-    for name, dtype, required in checks:
-      counts = parsed[name].row_lengths()
-      bad = (counts != 1) if required else (counts > 1)
+    problems = read_validation.value_problems(  # unknown values are fine here
+        records, self._checked[part], oov=False)
+    for spec in self._checked[part]:
+      kinds = problems[spec.name]
       asserts.append(tf.debugging.assert_equal(
-          tf.reduce_any(bad), False,
-          message=f"request: {where} feature {name} must have exactly one "
-          "value" + ("" if not required else " (required by the schema)")))
-      if dtype == "float":
+          kinds["missing"], tf.constant(0, tf.int64),
+          message=f"request: {where} feature {spec.name} must have exactly "
+          "one value" + (" (required by the schema)" if spec.required
+                         else "")))
+      if "non_finite" in kinds:
         asserts.append(tf.debugging.assert_equal(
-            tf.reduce_all(tf.math.is_finite(parsed[name].flat_values)), True,
-            message=f"request: NaN or Inf in feature {name}"))
+            kinds["non_finite"], tf.constant(0, tf.int64),
+            message=f"request: NaN or Inf in feature {spec.name}"))
     return asserts
 
   def _check_elwc(self, inputs):
     asserts = [tf.debugging.assert_less_equal(
         tf.size(inputs), self.max_queries,
         message=f"request: more than {self.max_queries} queries")]
-    sizes, (examples, context) = tf.io.decode_proto(
-        inputs, "seqmd.ElwcWire", ["examples", "context"],
-        [tf.string, tf.string],
-        descriptor_source=elwc_wire._DESCRIPTOR)  # pylint: disable=protected-access
-    lengths = sizes[:, 0]
+    lengths, context, listings = elwc_wire.split(inputs)
     asserts.append(tf.debugging.assert_less_equal(
         tf.reduce_max(tf.concat([lengths, [0]], 0)), self.max_listings,
         message=f"request: a query with more than {self.max_listings} "
         "listings"))
-    context = tf.concat([context, tf.fill([tf.shape(context)[0], 1], "")],
-                        1)[:, 0]
-    listings = tf.boolean_mask(examples, tf.sequence_mask(
-        lengths, tf.shape(examples)[1]))
     asserts += self._check_features(context, "context", "query")
     asserts += self._check_features(listings, "example", "listing")
     return asserts
