@@ -2,6 +2,7 @@
 
 from seqmd_tf.layers.descending_probability import DescendingProbability
 from seqmd_tf.layers.feature_preprocessor import FeaturePreprocessor
+from seqmd_tf.layers.listings import GatherListings, ScatterListings
 from seqmd_tf.layers.mixture_gate import MixtureGate
 from seqmd_tf.layers.mlp import MLP, ParallelMLP
 from seqmd_tf.layers.multi_distribution_adaptor import MultiDistributionAdaptor
@@ -10,7 +11,7 @@ from seqmd_tf.layers.task_column import TaskColumn
 from seqmd_tf.layers.task_tokenizer import TaskTokenizer
 
 __all__ = [
-    "DescendingProbability", "FeaturePreprocessor", "MixtureGate", "MLP", "ParallelMLP",
-    "MultiDistributionAdaptor", "SequentialTaskNetwork", "TaskColumn",
-    "TaskTokenizer",
+    "DescendingProbability", "FeaturePreprocessor", "GatherListings",
+    "MixtureGate", "MLP", "ParallelMLP", "MultiDistributionAdaptor",
+    "ScatterListings", "SequentialTaskNetwork", "TaskColumn", "TaskTokenizer",
 ]

@@ -139,3 +139,54 @@ def test_feature_preprocessor_groups_and_oov():
   np.testing.assert_allclose(out["dependent"], np.zeros([2, 3, 1]), atol=1e-6)
   # An unknown country maps to the out-of-vocabulary bucket, not an error.
   assert not np.allclose(out["country"][0], out["country"][1])
+
+
+def _numpy_gru_reference(tokens, layer_weights, head):
+  """Step-by-step GRU (reset gate after the recurrent product) and head,
+  written from the equations in SequentialTaskNetwork's docstring."""
+  sigmoid = lambda v: 1 / (1 + np.exp(-v))
+  x = tokens.astype(np.float64)
+  for kernel, recurrent, bias in layer_weights:
+    u = recurrent.shape[0]
+    h = np.zeros(x.shape[:-2] + (u,))
+    outputs = []
+    for j in range(x.shape[-2]):
+      xw = x[..., j, :] @ kernel + bias[0]
+      hu = h @ recurrent + bias[1]
+      z = sigmoid(xw[..., :u] + hu[..., :u])
+      r = sigmoid(xw[..., u:2 * u] + hu[..., u:2 * u])
+      n = np.tanh(xw[..., 2 * u:] + r * hu[..., 2 * u:])
+      h = z * h + (1 - z) * n
+      outputs.append(h)
+    x = np.stack(outputs, axis=-2)
+  return (x @ head[0])[..., 0] + head[1]
+
+
+def test_sequential_network_matches_the_step_by_step_gru_equations():
+  net = layers.SequentialTaskNetwork(units=5, num_layers=2)
+  tokens = tf.random.stateless_normal([4, 3, 3, 6], seed=[1, 2])
+  net.build(tokens.shape)
+  rng = np.random.default_rng(0)
+  for w in net.weights:  # non-zero biases, so every term is exercised
+    w.assign(rng.normal(scale=0.5, size=w.shape))
+  weights = [w.numpy() for w in net.weights]
+  gru_weights = [weights[i:i + 3] for i in range(0, 6, 3)]
+  expected = _numpy_gru_reference(tokens.numpy(), gru_weights, weights[6:])
+  np.testing.assert_allclose(net(tokens), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_sequential_network_equals_keras_recurrent_layers(cell):
+  """The unrolled recursion gives what Keras's GRU / SimpleRNN give with
+  the same weights (the layer's implementation before it was unrolled)."""
+  net = layers.SequentialTaskNetwork(units=4, num_layers=2, cell=cell)
+  tokens = tf.random.stateless_normal([7, 3, 5], seed=[3, 4])
+  net(tokens)
+  rng = np.random.default_rng(1)
+  for w in net.weights:
+    w.assign(rng.normal(scale=0.5, size=w.shape))
+  x = tokens
+  for rnn in net._rnns:  # pylint: disable=protected-access
+    x = rnn(x)
+  expected = net._head(x)[..., 0]  # pylint: disable=protected-access
+  np.testing.assert_allclose(net(tokens), expected, rtol=1e-5, atol=1e-6)
