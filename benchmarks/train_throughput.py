@@ -1,158 +1,321 @@
-"""Benchmark: training throughput of every model against the input ceiling.
+"""Benchmark: training throughput of every model, against the input ceiling
+and, with --against, against another commit timed in the same run.
 
-    python benchmarks/train_throughput.py [--queries-per-day 2000] [--days 3]
+    python benchmarks/train_throughput.py [--against REF] [--repeats 3]
+        [--queries-per-day 8000] [--days 16] [--batch-size 128]
 
-One dataset (the synthetic world, seed 0), batch 128, the training
-pipeline's tf.data input (SeqMDDatasetBuilder: same files, batch size and
-tf.data options as `seqmd train`). Measured in one process, one after the
-other:
+One dataset (the synthetic world, seed 0), batch 128 lists, the training
+pipeline's own tf.data input (SeqMDDatasetBuilder: the files, batch size and
+tf.data options of `seqmd train`). Every model has the experiment suite's
+widths (pipelines/configs/paper.json), where the parameter counts are
+comparable; the table lists them, with the multiply-adds per listing
+(seqmd_tf.models.complexity).
 
-* ceiling: the second of two training epochs of a model with no compute
-  (one weight; outputs ignore the features), so Keras iterates the input
-  exactly as in training;
-* per model: the second of two training epochs fed from the files, and the
-  second of two epochs fed from the same batches cached in memory (the
-  model's compute rate without input cost).
+One repeat is one fresh process per commit; the commits alternate within a
+repeat, so drifts of the machine hit both. In a repeat, with seed = repeat:
+* the input ceiling: a training epoch of a model with no compute (one
+  weight, outputs that ignore the features): read, parse, batch and
+  Keras's loop, as training sees them;
+* per model: a warm-up fit on a few batches (tracing), then one timed
+  training epoch, then the validation purchase NDCG@10 after that epoch.
+Reported: the median over repeats of each rate; the NDCG's mean and spread
+over the repeats' seeds (the noise between seeds).
 
-Reported: lists/s and listings/s, each model as a ratio of the ceiling and
-of its own in-memory rate, and each model as a ratio of Shared-Bottom.
+--against REF checks REF out in a git worktree (artifacts/benchmarks/) and
+times its code with this harness: only interfaces both commits have are
+used. Multiply-adds are the architecture's, counted on this commit's code.
 """
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import tensorflow as tf  # pylint: disable=wrong-import-position
-
-from benchmarks import common  # pylint: disable=wrong-import-position
-from seqmd_tf.data.schema import load_schema  # pylint: disable=wrong-import-position
-from seqmd_tf.data.synthetic.generate import generate, split_files  # pylint: disable=wrong-import-position
-from seqmd_tf.data.synthetic.world import WorldConfig  # pylint: disable=wrong-import-position
-from seqmd_tf.models import ModelConfig, resolve_config  # pylint: disable=wrong-import-position
-from seqmd_tf.models.feature_config import build_feature_config  # pylint: disable=wrong-import-position
-from seqmd_tf.training.feature_stats import compute_feature_stats  # pylint: disable=wrong-import-position
-from seqmd_tf.training.pipeline import (RegistryModelBuilder,  # pylint: disable=wrong-import-position
-                                        SeqMDDatasetBuilder, SeqMDPipeline,
-                                        TrainConfig)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 MODELS = [("Shared-Bottom", "shared_bottom", "none"),
           ("Shared-Bottom + MD", "shared_bottom", "input"),
           ("ML-MMoE", "mmoe", "none"), ("PLE", "ple", "none"),
           ("AdaTT-sp", "adatt", "none"), ("SEQ", "seq", "none"),
           ("SEQ+MD", "seq", "per_task")]
+WARMUP_BATCHES = 16
+MONITOR = "purchase_ndcg_10"
 
 
-class EpochTimer(tf.keras.callbacks.Callback):
-  def on_epoch_begin(self, epoch, logs=None):
-    self.start = time.perf_counter()
-
-  def on_epoch_end(self, epoch, logs=None):
-    self.last = time.perf_counter() - self.start
+def _widths() -> dict:
+  with open(os.path.join(ROOT, "pipelines", "configs", "paper.json"),
+            encoding="utf-8") as f:
+    return json.load(f)["models"]
 
 
-def _count(dataset):
-  lists = listings = 0
-  for features, _ in dataset:
-    mask = features["example_list_mask"]
-    lists += int(mask.shape[0])
-    listings += int(tf.reduce_sum(tf.cast(mask, tf.int32)))
-  return lists, listings
+def _model_config(name: str, md: str):
+  from seqmd_tf.models import ModelConfig, resolve_config  # pylint: disable=import-outside-toplevel
+  return resolve_config(ModelConfig.from_dict(
+      dict(_widths().get(name, {}), name=name, md=md)))
 
 
-def _null_model_epoch(builder, tasks, config) -> float:
-  """Seconds of a training epoch of a model with no compute: one weight,
-  outputs that ignore the features. Keras iterates the same dataset with
-  the same options and steps_per_execution, so this is the input's rate
-  as training sees it (the ceiling)."""
+def _timed_fit(model, dataset_fn, seconds: list):
+  """Warm-up fit on a few batches (tracing), then one timed epoch."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  model.fit(dataset_fn().take(WARMUP_BATCHES), epochs=1, verbose=0)
+
+  class Timer(tf.keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+      self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+      seconds.append(time.perf_counter() - self.start)
+  model.fit(dataset_fn(), epochs=1, verbose=0, callbacks=[Timer()])
+
+
+def _ceiling_seconds(builder, tasks, config) -> float:
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
   features, _ = next(iter(builder.build_train_dataset()))
   inputs = {k: tf.keras.Input(v.shape[1:], dtype=v.dtype, name=k)
             for k, v in features.items()}
   mask = tf.cast(inputs["example_list_mask"], tf.float32)
-  scale = tf.keras.layers.Dense(1, use_bias=False)
-  logit = scale(tf.expand_dims(mask, -1))[..., 0] - 1.0
+  logit = tf.keras.layers.Dense(1, use_bias=False)(
+      tf.expand_dims(mask, -1))[..., 0] - 1.0
   model = tf.keras.Model(inputs, {t: tf.identity(logit, name=t)
                                   for t in tasks})
   model.compile(optimizer=tf.keras.optimizers.Adam(1e-3),
                 loss={t: "mse" for t in tasks},
                 steps_per_execution=config.steps_per_execution)
-  timer = EpochTimer()
-  model.fit(builder.build_train_dataset(), epochs=2, callbacks=[timer],
-            verbose=0)
-  return timer.last
+  seconds = []
+  _timed_fit(model, builder.build_train_dataset, seconds)
+  return seconds[0]
 
 
-def main():
-  parser = argparse.ArgumentParser()
-  parser.add_argument("--queries-per-day", type=int, default=2000)
-  parser.add_argument("--days", type=int, default=3)
-  parser.add_argument("--batch-size", type=int, default=128)
-  args = parser.parse_args()
-  info = common.machine()
-  schema = load_schema()
-  data = os.path.join(common.WORK, f"throughput-{args.queries_per_day}-"
-                      f"{args.days}")
-  generate(data, WorldConfig(queries_per_day=args.queries_per_day,
-                             train_days=args.days, valid_days=1, test_days=1),
-           seed=0, progress=False)
-  train_files = split_files(data, "train")
+def worker(code: str, data: str, seed: int, batch_size: int, out: str):
+  """One repeat on one commit's code: the ceiling and every model."""
+  sys.path.insert(0, code)
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.schema import load_schema  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.synthetic.generate import split_files  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.models.feature_config import build_feature_config  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.training.feature_stats import compute_feature_stats  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.training.pipeline import (RegistryModelBuilder,  # pylint: disable=import-outside-toplevel
+                                          SeqMDDatasetBuilder, SeqMDPipeline,
+                                          TrainConfig)
+  import seqmd_tf  # pylint: disable=import-outside-toplevel
+  assert os.path.dirname(os.path.dirname(seqmd_tf.__file__)) == code, (
+      f"imported {seqmd_tf.__file__}, not the code under {code}")
+  schema = load_schema(os.path.join(code, "data_schema", "schema.pbtxt"))
   tasks = list(schema.tasks)
-  config = TrainConfig(tasks=tasks, batch_size=args.batch_size, epochs=2,
-                       early_stopping_patience=0)
+  train_files = split_files(data, "train")
+  config = TrainConfig(tasks=tasks, batch_size=batch_size, epochs=1,
+                       early_stopping_patience=0, seed=seed)
   builder = SeqMDDatasetBuilder(schema, tasks, train_files,
                                 split_files(data, "valid"), config)
-  lists, listings = _count(builder.build_train_dataset())
-  ceiling = _null_model_epoch(builder, tasks, config)
+  result = dict(ceiling_seconds=_ceiling_seconds(builder, tasks, config),
+                models={})
   stats = compute_feature_stats(train_files, schema)
-  rows = []
   for label, name, md in MODELS:
-    model_config = resolve_config(ModelConfig(name=name, md=md))
+    model_config = _model_config(name, md)
     feature_config = build_feature_config(
         schema, stats, model_config.embedding_dim,
         md_source=model_config.md_source)
     pipeline = SeqMDPipeline(
         RegistryModelBuilder(model_config, feature_config, tasks), builder,
-        os.path.join(common.WORK, "unused"), config)
-    seconds = {}
-    for source in ("files", "memory"):
-      tf.keras.utils.set_random_seed(0)
-      model = pipeline._model_builder.build()  # pylint: disable=protected-access
-      model.compile(optimizer=tf.keras.optimizers.Adam(1e-3),
-                    loss=pipeline.build_loss(),
-                    steps_per_execution=config.steps_per_execution)
-      dataset = builder.build_train_dataset()
-      if source == "memory":
-        dataset = dataset.cache()
-      timer = EpochTimer()
-      model.fit(dataset, epochs=2, callbacks=[timer], verbose=0)
-      seconds[source] = timer.last
-    rows.append(dict(model=label, params=int(model.count_params()),
-                     seconds=seconds["files"], memory_seconds=seconds["memory"]))
-    print(label, seconds, flush=True)
-  sb = rows[0]["seconds"]
-  lines = [common.header("Training throughput", info),
-           f"- data: synthetic world, {args.queries_per_day} queries/day, "
-           f"{args.days} train days: {lists} lists, {listings} listings per "
-           f"epoch; batch {args.batch_size} lists; 3 tasks; the second of two "
-           "epochs is timed\n",
-           f"- input ceiling (a training epoch of a model with no compute: "
-           f"read, parse, batch, Keras's loop): "
-           f"{lists / ceiling:,.0f} lists/s, {listings / ceiling:,.0f} "
-           "listings/s\n",
-           "| model | params | lists/s | listings/s | ÷ input ceiling | "
-           "÷ own in-memory rate | time ÷ Shared-Bottom |",
-           "|---|---|---|---|---|---|---|"]
-  for r in rows:
-    lines.append(
-        f"| {r['model']} | {r['params']:,} | {lists / r['seconds']:,.0f} | "
-        f"{listings / r['seconds']:,.0f} | {ceiling / r['seconds']:.2f} | "
-        f"{r['memory_seconds'] / r['seconds']:.2f} | "
-        f"{r['seconds'] / sb:.2f} |")
-  common.write("train_throughput", "\n".join(lines) + "\n", dict(
-      machine=info, lists=lists, listings=listings, ceiling_seconds=ceiling,
-      models=rows))
+        os.path.join(data, "unused-run"), config)
+    tf.keras.utils.set_random_seed(seed)
+    model = pipeline._model_builder.build()  # pylint: disable=protected-access
+    model.compile(optimizer=tf.keras.optimizers.Adam(1e-3),
+                  loss=pipeline.build_loss(), metrics=pipeline.build_metrics(),
+                  steps_per_execution=config.steps_per_execution)
+    seconds = []
+    _timed_fit(model, builder.build_train_dataset, seconds)
+    metrics = model.evaluate(builder.build_valid_dataset(), verbose=0,
+                             return_dict=True)
+    result["models"][label] = dict(seconds=seconds[0],
+                                   params=int(model.count_params()),
+                                   valid_ndcg=float(metrics[MONITOR]))
+    print(code, label, result["models"][label], flush=True)
+  with open(out, "w", encoding="utf-8") as f:
+    json.dump(result, f)
+
+
+def _worktree(ref: str, work: str) -> str:
+  sha = subprocess.run(["git", "rev-parse", ref], cwd=ROOT, check=True,
+                       capture_output=True, text=True).stdout.strip()
+  path = os.path.join(work, f"worktree-{sha[:12]}")
+  if not os.path.isdir(path):
+    subprocess.run(["git", "worktree", "add", "--detach", path, sha], cwd=ROOT,
+                   check=True)
+  return path
+
+
+def _run_worker(code, data, seed, batch_size, out):
+  env = dict(os.environ, PYTHONPATH=code, TF_CPP_MIN_LOG_LEVEL="2")
+  subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
+                  "--code", code, "--data", data, "--seed", str(seed),
+                  "--batch-size", str(batch_size), "--out", out],
+                 env=env, check=True)
+  with open(out, encoding="utf-8") as f:
+    return json.load(f)
+
+
+def _count(data: str, batch_size: int):
+  """Lists and listings per training epoch."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data import elwc  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.schema import load_schema  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.synthetic.generate import split_files  # pylint: disable=import-outside-toplevel
+  schema = load_schema()
+  batches = tf.data.TFRecordDataset(split_files(data, "train")).batch(
+      batch_size).map(elwc.plain_parse_fn(schema, ("feature",)))
+  lists = listings = 0
+  for batch in batches:
+    mask = batch[elwc.MASK_FEATURE]
+    lists += int(mask.shape[0])
+    listings += int(tf.reduce_sum(tf.cast(mask, tf.int32)))
+  return lists, listings
+
+
+def _multiply_adds(data: str) -> dict:
+  from seqmd_tf.data import elwc  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.schema import load_schema  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.synthetic.generate import split_files  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.models import build_model  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.models.complexity import multiply_adds_per_listing  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.models.feature_config import build_feature_config  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.training.feature_stats import compute_feature_stats  # pylint: disable=import-outside-toplevel
+  schema = load_schema()
+  stats = compute_feature_stats(split_files(data, "train"), schema,
+                                max_lists=2000)
+  out = {}
+  for label, name, md in MODELS:
+    config = _model_config(name, md)
+    feature_config = build_feature_config(schema, stats, config.embedding_dim,
+                                          md_source=config.md_source)
+    out[label] = multiply_adds_per_listing(build_model(
+        config, feature_config, list(schema.tasks), elwc.MASK_FEATURE))
+  return out
+
+
+def _summary(runs: list) -> dict:
+  """Medians of the repeats' times; mean and spread of their NDCG."""
+  out = dict(ceiling_seconds=statistics.median(r["ceiling_seconds"]
+                                               for r in runs), models={})
+  for label, _, _ in MODELS:
+    cells = [r["models"][label] for r in runs]
+    ndcg = [c["valid_ndcg"] for c in cells]
+    out["models"][label] = dict(
+        seconds=statistics.median(c["seconds"] for c in cells),
+        all_seconds=[c["seconds"] for c in cells], params=cells[0]["params"],
+        ndcg=ndcg, ndcg_mean=statistics.mean(ndcg),
+        ndcg_spread=max(ndcg) - min(ndcg))
+  return out
+
+
+def _markdown(args, info, lists, listings, macs, current, against) -> str:
+  from benchmarks import common  # pylint: disable=import-outside-toplevel
+  ceiling = current["ceiling_seconds"]
+  sb = current["models"]["Shared-Bottom"]
+  sb_macs_rate = macs["Shared-Bottom"] * listings / sb["seconds"]
+  lines = [
+      common.header("Training throughput", info),
+      f"- data: synthetic world (seed 0), {args.queries_per_day} queries/day, "
+      f"{args.days} train days: {lists:,} lists, {listings:,} listings per "
+      f"epoch; batch {args.batch_size} lists; 3 tasks; models at the "
+      "experiment suite's widths (pipelines/configs/paper.json)",
+      f"- each figure: the median of {args.repeats} repeats, one process per "
+      "commit and repeat, the commits alternating; one timed training epoch "
+      f"after a warm-up of {WARMUP_BATCHES} batches",
+      f"- input ceiling (a training epoch of a model with no compute): "
+      f"{lists / ceiling:,.0f} lists/s"]
+  if against:
+    old_ceiling = against["ceiling_seconds"]
+    lines[-1] += (f"; at {args.against_sha[:12]} ({args.against}): "
+                  f"{lists / old_ceiling:,.0f} lists/s "
+                  f"({old_ceiling / ceiling:.2f}x now)")
+  lines += ["", "| model | params | multiply-adds per listing | lists/s | "
+            "÷ input ceiling | time ÷ Shared-Bottom | multiply-adds ÷ "
+            "Shared-Bottom | arithmetic throughput ÷ Shared-Bottom |"
+            + (" lists/s ÷ before |" if against else ""),
+            "|---|---|---|---|---|---|---|---|" + ("---|" if against else "")]
+  for label, _, _ in MODELS:
+    cell = current["models"][label]
+    rate = macs[label] * listings / cell["seconds"]
+    row = (f"| {label} | {cell['params']:,} | {macs[label]:,} | "
+           f"{lists / cell['seconds']:,.0f} | {ceiling / cell['seconds']:.2f} "
+           f"| {cell['seconds'] / sb['seconds']:.2f} | "
+           f"{macs[label] / macs['Shared-Bottom']:.2f} | "
+           f"{rate / sb_macs_rate:.2f} |")
+    if against:
+      row += f" {against['models'][label]['seconds'] / cell['seconds']:.2f} |"
+    lines.append(row)
+  lines += ["", f"Validation purchase NDCG@10 after the warm-up and one epoch, "
+            f"mean over the repeats' seeds {list(range(args.repeats))} "
+            "(spread = max - min over seeds):", "",
+            "| model | now: mean | now: spread |" +
+            (" before: mean | before: spread | now - before |"
+             if against else ""),
+            "|---|---|---|" + ("---|---|---|" if against else "")]
+  for label, _, _ in MODELS:
+    cell = current["models"][label]
+    row = f"| {label} | {cell['ndcg_mean']:.4f} | {cell['ndcg_spread']:.4f} |"
+    if against:
+      old = against["models"][label]
+      row += (f" {old['ndcg_mean']:.4f} | {old['ndcg_spread']:.4f} | "
+              f"{cell['ndcg_mean'] - old['ndcg_mean']:+.4f} |")
+    lines.append(row)
+  fastest = min(c["seconds"] for c in current["models"].values())
+  lines += ["", f"- shortest timed epoch: {fastest:.1f} s"]
+  return "\n".join(lines) + "\n"
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--against", help="a commit to time side by side")
+  parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--queries-per-day", type=int, default=8000)
+  parser.add_argument("--days", type=int, default=16)
+  parser.add_argument("--batch-size", type=int, default=128)
+  parser.add_argument("--name", default="train_throughput",
+                      help="result file name under benchmarks/results")
+  parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+  parser.add_argument("--code", help=argparse.SUPPRESS)
+  parser.add_argument("--data", help=argparse.SUPPRESS)
+  parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+  parser.add_argument("--out", help=argparse.SUPPRESS)
+  args = parser.parse_args()
+  if args.worker:
+    worker(args.code, args.data, args.seed, args.batch_size, args.out)
+    return
+  sys.path.insert(0, ROOT)
+  from benchmarks import common  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.synthetic.generate import generate  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.synthetic.world import WorldConfig  # pylint: disable=import-outside-toplevel
+  info = common.machine()
+  data = os.path.join(common.WORK, f"throughput-{args.queries_per_day}-"
+                      f"{args.days}")
+  if not os.path.exists(os.path.join(data, "manifest.json")):
+    generate(data, WorldConfig(queries_per_day=args.queries_per_day,
+                               train_days=args.days, valid_days=1,
+                               test_days=1), seed=0, progress=True)
+  codes = {"current": ROOT}
+  if args.against:
+    codes["against"] = _worktree(args.against, common.WORK)
+    args.against_sha = os.path.basename(codes["against"]).split("-", 1)[1]
+  runs = {key: [] for key in codes}
+  for repeat in range(args.repeats):
+    order = list(codes) if repeat % 2 == 0 else list(reversed(codes))
+    for key in order:
+      runs[key].append(_run_worker(
+          codes[key], data, repeat, args.batch_size,
+          os.path.join(common.WORK, f"{args.name}-{key}-{repeat}.json")))
+  lists, listings = _count(data, args.batch_size)
+  macs = _multiply_adds(data)
+  summary = {key: _summary(r) for key, r in runs.items()}
+  markdown = _markdown(args, info, lists, listings, macs, summary["current"],
+                       summary.get("against"))
+  common.write(args.name, markdown, dict(
+      machine=info, lists=lists, listings=listings, multiply_adds=macs,
+      against=args.against, runs=runs, summary=summary))
 
 
 if __name__ == "__main__":
