@@ -2,12 +2,12 @@
 
     python benchmarks/profile_seq.py
 
-train_throughput.md shows SEQ and SEQ+MD far below the input ceiling and
-no faster when fed from memory, so they are bound by their own compute.
-This splits one forward + backward pass (batch 128 lists from the synthetic
-world, in graph mode, median of 30) at the model's named layers: the part
-before the SequentialTaskNetwork (feature preprocessing, task tokenizer, MD)
-and the rest (the GRU over the task tokens and the per-token heads).
+One forward + backward pass of every model at the experiment suite's
+widths (pipelines/configs/paper.json) on one batch of 128 lists from the
+synthetic world, in graph mode, median of 30, beside its multiply-adds per
+listing. SEQ's pass is split at its named layers: the part before the
+SequentialTaskNetwork (feature preprocessing, task tokenizer, MD) and the
+rest (the GRU over the task tokens and the shared head).
 """
 
 import os
@@ -25,7 +25,9 @@ from seqmd_tf.data import elwc  # pylint: disable=wrong-import-position
 from seqmd_tf.data.schema import load_schema  # pylint: disable=wrong-import-position
 from seqmd_tf.data.synthetic.generate import generate, split_files  # pylint: disable=wrong-import-position
 from seqmd_tf.data.synthetic.world import WorldConfig  # pylint: disable=wrong-import-position
-from seqmd_tf.models import ModelConfig, build_model, resolve_config  # pylint: disable=wrong-import-position
+from seqmd_tf.models import build_model  # pylint: disable=wrong-import-position
+from seqmd_tf.models.complexity import multiply_adds_per_listing  # pylint: disable=wrong-import-position
+from benchmarks.train_throughput import MODELS, _model_config  # pylint: disable=wrong-import-position
 from seqmd_tf.models.feature_config import build_feature_config  # pylint: disable=wrong-import-position
 from seqmd_tf.training.feature_stats import compute_feature_stats  # pylint: disable=wrong-import-position
 
@@ -58,15 +60,15 @@ def main():
       elwc.plain_parse_fn(schema, ("feature",)))))
   tasks = list(schema.tasks)
   rows = []
-  for label, name, md in (("Shared-Bottom", "shared_bottom", "none"),
-                          ("SEQ", "seq", "none"), ("SEQ+MD", "seq", "per_task")):
-    config = resolve_config(ModelConfig(name=name, md=md))
+  for label, name, md in MODELS:
+    config = _model_config(name, md)
     feature_config = build_feature_config(schema, stats, config.embedding_dim,
                                           md_source=config.md_source)
     tf.keras.utils.set_random_seed(0)
     model = build_model(config, feature_config, tasks, elwc.MASK_FEATURE)
     full = _step_ms(model, batch)
-    row = dict(model=label, full_ms=full)
+    row = dict(model=label, full_ms=full,
+               multiply_adds=multiply_adds_per_listing(model))
     if name == "seq":
       before = tf.keras.Model(model.inputs,
                               model.get_layer("sequential_tasks").input)
@@ -79,16 +81,19 @@ def main():
                          info),
            f"- one batch of 128 lists ({listings} listings, padded to "
            f"{batch[elwc.MASK_FEATURE].shape[1]}), graph mode, median of 30\n",
-           "| model | step ÷ Shared-Bottom step | share before the GRU network "
-           "(preprocessing, tokens, MD) | share in the GRU network and heads |",
-           "|---|---|---|---|"]
+           "| model | multiply-adds per listing | step ÷ Shared-Bottom step | "
+           "multiply-adds ÷ Shared-Bottom | share before the GRU network "
+           "(preprocessing, tokens, MD) | share in the GRU network and head |",
+           "|---|---|---|---|---|---|"]
+  sb_macs = rows[0]["multiply_adds"]
   for r in rows:
+    split = "- | -"
     if "before_gru_ms" in r:
       pre = r["before_gru_ms"] / r["full_ms"]
-      lines.append(f"| {r['model']} | {r['full_ms'] / sb:.2f} | {pre:.0%} | "
-                   f"{1 - pre:.0%} |")
-    else:
-      lines.append(f"| {r['model']} | 1.00 | - | - |")
+      split = f"{pre:.0%} | {1 - pre:.0%}"
+    lines.append(f"| {r['model']} | {r['multiply_adds']:,} | "
+                 f"{r['full_ms'] / sb:.2f} | "
+                 f"{r['multiply_adds'] / sb_macs:.2f} | {split} |")
   common.write("profile_seq", "\n".join(lines) + "\n", dict(machine=info,
                                                             rows=rows))
 

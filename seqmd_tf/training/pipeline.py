@@ -123,6 +123,7 @@ class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
     super().__init__(context_spec, example_spec, elwc.MASK_FEATURE,
                      elwc.label_spec(schema, tasks), hparams)
     self._seed = config.seed
+    self._deterministic = config.deterministic
     self._shuffle_buffer = config.shuffle_buffer
     self._parsed = parsed
     self._report = report
@@ -158,34 +159,45 @@ class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
 
   def _build_dataset(self, file_pattern, batch_size, list_size=None,
                      randomize_input=True, num_epochs=None):
+    """One finite pass: read the shards (interleaved, in a fixed order),
+    shuffle lists with the seed, batch, then parse, validate and split
+    into (features, labels) in one parallel map, and prefetch.
+
+    The order of the lists depends on the seed only. The parallel map keeps
+    the batches in order only when `TrainConfig.deterministic` asks for it;
+    otherwise a batch that parses faster may overtake another.
+    """
     del num_epochs  # always one finite pass; Keras iterates it every epoch
-    dataset = tfr.data.build_ranking_dataset(
-        file_pattern=list(file_pattern), data_format=tfr.data.ELWC,
-        batch_size=batch_size, list_size=list_size,
+    parse = tfr.data.make_parsing_fn(
+        tfr.data.ELWC, list_size=list_size,
         context_feature_spec=self._context_feature_spec,
         example_feature_spec=dict(
             list(self._example_feature_spec.items()) +
             list(self._training_only_example_spec.items())),
-        mask_feature_name=self._mask_feature_name,
-        reader=self._hparams.dataset_reader, num_epochs=1,
-        shuffle=randomize_input, shuffle_buffer_size=self._shuffle_buffer,
-        shuffle_seed=self._seed, sloppy_ordering=False, drop_final_batch=False,
-        from_file_list=True)
+        mask_feature_name=self._mask_feature_name)
+    dataset = tf.data.Dataset.from_tensor_slices(list(file_pattern)).interleave(
+        self._hparams.dataset_reader, num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True)
+    if randomize_input:
+      dataset = dataset.shuffle(self._shuffle_buffer, seed=self._seed)
+    dataset = dataset.batch(batch_size)
     if self._report is not None:  # readable records, known from the scan
       records = sum(self._report.files[f]["records"] for f in file_pattern)
     else:
       records = count_records(file_pattern)
     num_batches = -(-records // batch_size)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
-    dataset = dataset.map(self._validated, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(
+        lambda serialized: self._features_and_labels(
+            self._validated(parse(serialized))),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=self._deterministic)
     # Several workers split each global batch (ELWC shards are few and
     # uneven, so sharding by file would unbalance them).
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = (
         tf.data.experimental.AutoShardPolicy.DATA)
-    return dataset.with_options(options).map(
-        self._features_and_labels, num_parallel_calls=tf.data.AUTOTUNE)
-
+    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
 
   def _validated(self, batch):
     batch = self._repair(batch)

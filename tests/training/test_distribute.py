@@ -30,7 +30,8 @@ TIMEOUT = 180
 EPOCHS, BATCH, SEED = 2, 32, 3
 TRAIN_ARGS = ["--model", "shared_bottom", "--md", "none", "--epochs",
               str(EPOCHS), "--batch-size", str(BATCH), "--seed", str(SEED),
-              "--learning-rate", "0.003", "--patience", "0"]
+              "--learning-rate", "0.003", "--patience", "0",
+              "--deterministic"]  # the same batch order in every process
 
 
 def _free_ports(n):
