@@ -81,7 +81,8 @@ def _train_config(args, config: Dict):
   from seqmd_tf.training.pipeline import TrainConfig  # pylint: disable=import-outside-toplevel
   values = dict(config.get("train", {}))
   for key in ("epochs", "batch_size", "learning_rate", "seed", "strategy",
-              "on_invalid", "funnel", "skip_corrupt", "deterministic"):
+              "on_invalid", "funnel", "skip_corrupt", "deterministic",
+              "cache_parsed"):
     value = getattr(args, key, None)
     if value is not None:
       values[key] = value
@@ -139,6 +140,11 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
                  "corrupt shard (counted) instead of stopping")
   p.add_argument("--deterministic", action="store_true", default=None,
                  help="TF op determinism: the same seed gives the same metrics")
+  p.add_argument("--no-cache-parsed", dest="cache_parsed",
+                 action="store_false", default=None,
+                 help="parse the ELWC every epoch, with flat memory, instead "
+                 "of keeping the parsed lists in memory after the first "
+                 "epoch (about 160 bytes per listing)")
 
 
 def build_parser() -> argparse.ArgumentParser:
