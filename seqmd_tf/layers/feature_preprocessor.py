@@ -19,7 +19,8 @@ class FeaturePreprocessor(keras.layers.Layer):
   then a learned embedding, computed as one_hot(id) @ E so that its gradient
   is dense (vocabularies are small). A gather's sparse gradient has as many
   rows as listings in the batch, and multi-worker all-reduce refuses
-  gradients whose shapes differ between workers. Context features are broadcast over the list.
+  gradients whose shapes differ between workers. Context features are
+  transformed once per list, then broadcast over the list.
 
   Every categorical feature's embedding is part of the "invariant" group, so
   every model (with or without MD) sees country and platform; embeddings of
@@ -89,37 +90,40 @@ class FeaturePreprocessor(keras.layers.Layer):
   def input_names(self) -> List[str]:
     return [f["name"] for f in self.features]
 
-  def _per_listing(self, value, part: str, list_size):
-    value = tf.squeeze(value, axis=-1)
-    if part == "context":
-      value = tf.repeat(tf.expand_dims(value, 1), list_size, axis=1)
-    return value
+  def _transformed(self, name: str, f: Dict, inputs):
+    """One feature, transformed at its own part's shape: [B, 1, d] for a
+    context feature (once per list), [B, L, d] for a listing feature."""
+    raw = inputs[name]
+    if f["part"] != "context":
+      raw = tf.squeeze(raw, axis=-1)
+    if f["dtype"] == "string":
+      return self._embed(name, self._lookups[name](raw))
+    x = tf.cast(raw, tf.float32)
+    if f["transform"] == "log1p":
+      x = tf.math.log1p(tf.maximum(x, 0.0))
+    if "region_mean" in f:
+      region = self._region_lookups[name](inputs[f["region_feature"]])
+      mean = tf.gather([float(f["mean"])] + list(f["region_mean"]), region)
+      std = tf.gather([float(f["std"])] + list(f["region_std"]), region)
+      x = (x - mean) / std
+    else:
+      x = (x - float(f["mean"])) / float(f["std"])
+    return tf.expand_dims(x, -1)
 
   def call(self, inputs):
     mask = inputs[self.mask_feature]
-    list_size = tf.shape(mask)[1]
     parts = {g: [] for g in GROUPS}
     for f in self.features:
-      name = f["name"]
-      raw = self._per_listing(inputs[name], f["part"], list_size)
+      value = self._transformed(f["name"], f, inputs)
+      if f["part"] == "context":  # computed once per list, then broadcast
+        value = tf.broadcast_to(value, tf.concat(
+            [tf.shape(mask), tf.shape(value)[-1:]], axis=0))
       if f["dtype"] == "string":
-        emb = self._embed(name, self._lookups[name](raw))
-        parts["invariant"].append(emb)
+        parts["invariant"].append(value)
         if f["group"] != "invariant":
-          parts[f["group"]].append(emb)
-        continue
-      x = tf.cast(raw, tf.float32)
-      if f["transform"] == "log1p":
-        x = tf.math.log1p(tf.maximum(x, 0.0))
-      if "region_mean" in f:
-        region = self._region_lookups[name](self._per_listing(
-            inputs[f["region_feature"]], "context", list_size))
-        mean = tf.gather([float(f["mean"])] + list(f["region_mean"]), region)
-        std = tf.gather([float(f["std"])] + list(f["region_std"]), region)
-        x = (x - mean) / std
+          parts[f["group"]].append(value)
       else:
-        x = (x - float(f["mean"])) / float(f["std"])
-      parts[f["group"]].append(tf.expand_dims(x, -1))
+        parts[f["group"]].append(value)
     out = {}
     for g in GROUPS:
       if parts[g]:
