@@ -18,6 +18,8 @@ import tensorflow as tf
 
 from seqmd_tf.keras_compat import keras
 
+_LN2 = 0.6931471805599453
+
 
 def per_list_ndcg(labels: tf.Tensor, scores: tf.Tensor,
                   topn: Optional[int] = None) -> Tuple[tf.Tensor, tf.Tensor]:
@@ -33,16 +35,22 @@ def per_list_ndcg(labels: tf.Tensor, scores: tf.Tensor,
   labels = tf.cast(labels, tf.float32)
   scores = tf.cast(scores, tf.float32)
   valid = labels >= 0.0
-  gains = tf.where(valid, tf.pow(2.0, tf.maximum(labels, 0.0)) - 1.0, 0.0)
+  # 2^y - 1 as expm1(y ln 2): exact at y = 0, within an ulp elsewhere, and
+  # several times cheaper than pow on CPU.
+  gains = tf.where(valid, tf.math.expm1(tf.maximum(labels, 0.0) * _LN2), 0.0)
   lowest = tf.reduce_min(tf.where(valid, scores, 0.0), axis=1, keepdims=True)
   scores = tf.where(valid, scores, lowest - 1.0)  # padding ranks last
-  order = tf.argsort(scores, axis=1, direction="DESCENDING", stable=True)
+  if topn is None:
+    order = tf.argsort(scores, axis=1, direction="DESCENDING", stable=True)
+    ideal = tf.sort(gains, axis=1, direction="DESCENDING")
+    ranks = tf.shape(labels)[1]
+  else:  # only the top n are ranked; top_k puts the lower index first on ties
+    ranks = tf.minimum(int(topn), tf.shape(labels)[1])
+    order = tf.math.top_k(scores, ranks).indices
+    ideal = tf.math.top_k(gains, ranks).values
   ranked = tf.gather(gains, order, batch_dims=1)
-  ideal = tf.sort(gains, axis=1, direction="DESCENDING")
-  positions = tf.cast(tf.range(1, tf.shape(labels)[1] + 1), tf.float32)
+  positions = tf.cast(tf.range(1, ranks + 1), tf.float32)
   discounts = 1.0 / (tf.math.log(positions + 1.0) / tf.math.log(2.0))
-  if topn is not None:
-    discounts = tf.where(positions <= float(topn), discounts, 0.0)
   dcg = tf.reduce_sum(ranked * discounts, axis=1)
   idcg = tf.reduce_sum(ideal * discounts, axis=1)
   has_positive = idcg > 0.0

@@ -94,6 +94,10 @@ class ParallelMLP(keras.layers.Layer):
 
   >>> ParallelMLP(3, [16, 4])(tf.zeros([2, 7, 5])).shape
   TensorShape([2, 7, 3, 4])
+
+  Between layers the activations stay branch-major, [k, N, d], so each layer
+  is one batched matmul with no transposes; the layout changes at most once
+  on the way in and once on the way out.
   """
 
   def __init__(self, num_branches: int, units: Sequence[int],
@@ -129,12 +133,29 @@ class ParallelMLP(keras.layers.Layer):
     super().build(input_shape)
 
   def call(self, inputs):
-    x = inputs
-    for i, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
-      shared = i == 0 and not self.per_branch_input
-      x = branch_dense(x, kernel, shared) + bias
-      x = self._out_act(x) if i == len(self.kernels) - 1 else self._act(x)
-    return x
+    k, per_branch = self.num_branches, self.per_branch_input
+    lead = tf.shape(inputs)[:-2 if per_branch else -1]
+    static = inputs.shape[:-2 if per_branch else -1]
+    if per_branch:  # branch-major [k, N, d], once for all layers
+      x = tf.transpose(tf.reshape(inputs, [-1, k, inputs.shape[-1]]),
+                       [1, 0, 2])
+    else:  # the first layer of every branch as one matmul, [N, k, o]
+      x = branch_dense(inputs, self.kernels[0], shared_input=True)
+      x = self._activation(0)(x + self.biases[0])
+      x = tf.reshape(x, [-1, k, self.units[0]])
+      if len(self.units) > 1:
+        x = tf.transpose(x, [1, 0, 2])
+    for i in range(0 if per_branch else 1, len(self.units)):
+      x = tf.matmul(x, self.kernels[i]) + tf.expand_dims(self.biases[i], 1)
+      x = self._activation(i)(x)
+    if per_branch or len(self.units) > 1:
+      x = tf.transpose(x, [1, 0, 2])
+    y = tf.reshape(x, tf.concat([lead, [k, self.units[-1]]], axis=0))
+    y.set_shape(static.concatenate([k, self.units[-1]]))
+    return y
+
+  def _activation(self, layer: int):
+    return self._out_act if layer == len(self.units) - 1 else self._act
 
   def get_config(self):
     config = super().get_config()

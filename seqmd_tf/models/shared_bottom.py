@@ -9,8 +9,6 @@ competitor (`shared_bottom_region_norm` in the registry).
 
 from typing import Dict, List, Sequence
 
-import tensorflow as tf
-
 from seqmd_tf.keras_compat import keras
 from seqmd_tf.layers import MLP
 from seqmd_tf.models.base import build_ranker, model_input
@@ -25,8 +23,7 @@ def build_shared_bottom(config: ModelConfig, feature_config: List[Dict],
   def task_logits(groups):
     bottom = MLP(config.bottom_units, output_activation="relu",
                  name="shared_bottom")(model_input(config, groups))
-    per_task = tf.repeat(tf.expand_dims(bottom, -2), k, axis=-2)
-    return tower_logits(per_task, config, k)
+    return tower_logits(bottom, config, k, shared_input=True)
 
   return build_ranker(config, feature_config, tasks, mask_feature, task_logits,
                       descending_default=False)
