@@ -28,10 +28,10 @@ class SequentialTaskNetwork(keras.layers.Layer):
   a task can be appended or inserted after training (paper section 5.2).
 
   The number of tokens k is static (the task count), so the recursion is
-  unrolled over it, and each layer projects the inputs of all k tokens in
-  one matrix product; only the k - 1 products with h^{j-1} (h^0 = 0 needs
-  none) are sequential. The arithmetic is exactly that of the equations,
-  with no loop or per-step overhead. The weights are those of Keras's `GRU`
+  unrolled over it: k - 1 products with h^{j-1} per layer (h^0 = 0 needs
+  none), each gate from its own slice of the weights, so that no activation
+  is split, concatenated or transposed on the way. The arithmetic is exactly
+  that of the equations, with no loop or per-step overhead. The weights are those of Keras's `GRU`
   (or `SimpleRNN`) layers, kept as their owners, so checkpoints of earlier
   versions load unchanged.
 
@@ -76,58 +76,58 @@ class SequentialTaskNetwork(keras.layers.Layer):
     self._head.build((None, self.units))
     super().build(input_shape)
 
-  def _gru_layer(self, cell, x):
-    """One GRU layer over the tokens: [k, M, d] -> [k, M, units].
+  def _gru_layer(self, cell, xs):
+    """One GRU layer over the tokens: k x [M, d] -> k x [M, units].
 
-    The recurrent biases of z and r are folded into the input projection
-    (they are only ever added to it); c_n stays inside r * (.).
+    Each gate has its own slice of the weights, so no activation is ever
+    split or concatenated. The recurrent biases of z and r are folded into
+    the input projection (they are only ever added to it); c_n stays inside
+    r * (.).
     """
-    u, k = self.units, x.shape[0]
+    w_z, w_r, w_n = tf.split(cell.kernel, 3, axis=1)
+    u_z, u_r, u_n = tf.split(cell.recurrent_kernel, 3, axis=1)
     input_bias, recurrent_bias = tf.unstack(cell.bias)
-    c_n = recurrent_bias[2 * u:]
-    bias = input_bias + tf.concat([recurrent_bias[:2 * u], tf.zeros([u])], 0)
-    projected = tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), cell.kernel) + bias
+    b_z, b_r, b_n = tf.split(input_bias, 3)
+    c_z, c_r, c_n = tf.split(recurrent_bias, 3)
     h, outputs = None, []
-    # tf.split, not column slices: a strided slice's gradient is slow.
-    for x_t in tf.unstack(tf.reshape(projected, [k, -1, 3 * u])):
-      x_zr, x_n = tf.split(x_t, [2 * u, u], axis=-1)
-      if h is None:  # h^0 = 0: the recurrent product is zero
-        z, r = tf.split(tf.sigmoid(x_zr), 2, axis=-1)
+    for x in xs:
+      x_z = tf.nn.bias_add(tf.matmul(x, w_z), b_z + c_z)
+      x_r = tf.nn.bias_add(tf.matmul(x, w_r), b_r + c_r)
+      x_n = tf.nn.bias_add(tf.matmul(x, w_n), b_n)
+      if h is None:  # h^0 = 0: the recurrent products are zero
+        z, r = tf.sigmoid(x_z), tf.sigmoid(x_r)
         n = tf.tanh(x_n + r * c_n)
         h = n - z * n
       else:
-        h_zr, h_n = tf.split(tf.matmul(h, cell.recurrent_kernel), [2 * u, u],
-                             axis=-1)
-        z, r = tf.split(tf.sigmoid(x_zr + h_zr), 2, axis=-1)
-        n = tf.tanh(x_n + r * (h_n + c_n))
+        z = tf.sigmoid(x_z + tf.matmul(h, u_z))
+        r = tf.sigmoid(x_r + tf.matmul(h, u_r))
+        n = tf.tanh(x_n + r * tf.nn.bias_add(tf.matmul(h, u_n), c_n))
         h = n + z * (h - n)
       outputs.append(h)
-    return tf.stack(outputs)
+    return outputs
 
-  def _rnn_layer(self, cell, x):
-    """One tanh RNN layer over the tokens: [k, M, d] -> [k, M, units]."""
-    k = x.shape[0]
-    projected = tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), cell.kernel)
-    projected = tf.reshape(projected + cell.bias, [k, -1, self.units])
+  def _rnn_layer(self, cell, xs):
+    """One tanh RNN layer over the tokens: k x [M, d] -> k x [M, units]."""
     h, outputs = None, []
-    for x_t in tf.unstack(projected):
-      h = tf.tanh(x_t if h is None else
-                  x_t + tf.matmul(h, cell.recurrent_kernel))
+    for x in xs:
+      projected = tf.nn.bias_add(tf.matmul(x, cell.kernel), cell.bias)
+      h = tf.tanh(projected if h is None else
+                  projected + tf.matmul(h, cell.recurrent_kernel))
       outputs.append(h)
-    return tf.stack(outputs)
+    return outputs
 
   def call(self, tokens):
     """Args: tokens [..., k, d], task j's token in row j.
     Returns: logits [..., k]."""
     k, d = tokens.shape[-2], tokens.shape[-1]
     leading = tf.shape(tokens)[:-2]
-    # Token-major [k, M, d]: each step reads a contiguous slice.
-    x = tf.transpose(tf.reshape(tokens, [-1, k, d]), [1, 0, 2])
+    xs = tf.unstack(tf.reshape(tokens, [-1, k, d]), axis=1)  # k x [M, d]
     layer = self._gru_layer if self.cell == "gru" else self._rnn_layer
     for rnn in self._rnns:
-      x = layer(rnn.cell, x)
-    logits = tf.matmul(tf.reshape(x, [-1, self.units]), self._head.kernel)
-    logits = tf.transpose(tf.reshape(logits + self._head.bias, [k, -1]))
+      xs = layer(rnn.cell, xs)
+    logits = tf.nn.bias_add(tf.concat(
+        [tf.matmul(h, self._head.kernel) for h in xs], axis=-1),
+        tf.tile(self._head.bias, [k]))
     return tf.reshape(logits, tf.concat([leading, [k]], axis=0))
 
   def get_config(self):

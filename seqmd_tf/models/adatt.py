@@ -68,15 +68,16 @@ def build_adatt(config: ModelConfig, feature_config: List[Dict],
 
   def task_logits(groups):
     x = model_input(config, groups)
-    task_h = tf.repeat(tf.expand_dims(x, -2), k, axis=-2)   # [..., k, d]
+    task_h = x  # every task's representation: [..., d] at the first level
     for level in range(config.num_levels):
+      shared = level == 0  # all tasks read x: shared-input ops, no repeat
       experts = ParallelMLP(k * nt, config.expert_units, output_activation="relu",
-                            per_branch_input=True, name=f"experts_{level}")(
-                                tf.repeat(task_h, nt, axis=-2))
-      fused = MixtureGate(k, per_gate_input=True,
+                            per_branch_input=not shared, name=f"experts_{level}")(
+                                task_h if shared else tf.repeat(task_h, nt, axis=-2))
+      fused = MixtureGate(k, per_gate_input=not shared,
                           name=f"fusion_gates_{level}")((task_h, experts))
       task_h = fused + NativeExpertResidual(k, nt, name=f"native_{level}")(
-          experts)
+          experts)                                          # [..., k, d']
     return tower_logits(task_h, config, k)
 
   return build_ranker(config, feature_config, tasks, mask_feature, task_logits,

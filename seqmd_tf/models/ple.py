@@ -28,27 +28,35 @@ def build_ple(config: ModelConfig, feature_config: List[Dict],
 
   def task_logits(groups):
     x = model_input(config, groups)
-    task_h = tf.repeat(tf.expand_dims(x, -2), k, axis=-2)   # [..., k, d]
+    task_h = [x] * k     # task t's representation, [..., d]
     shared_h = x
     for level in range(config.num_levels):
       top = level == config.num_levels - 1
-      task_in = tf.repeat(task_h, nt, axis=-2)               # [..., k*nt, d]
-      task_e = ParallelMLP(k * nt, config.expert_units, output_activation="relu",
-                           per_branch_input=True,
-                           name=f"task_experts_{level}")(task_in)
+      task_e = _task_experts(task_h, level)                   # [..., k*nt, d']
       shared_e = ParallelMLP(ns, config.expert_units, output_activation="relu",
                              name=f"shared_experts_{level}")(shared_h)
-      mixed = []
-      for t in range(k):  # task t sees its own experts and the shared ones
-        own = task_e[..., t * nt:(t + 1) * nt, :]
-        mixed.append(MixtureGate(1, name=f"gate_{level}_{tasks[t]}")(
-            (task_h[..., t, :], tf.concat([own, shared_e], axis=-2))))
-      new_task_h = tf.concat(mixed, axis=-2)                  # [..., k, d']
+      own = tf.split(task_e, k, axis=-2)
+      mixed = [MixtureGate(1, name=f"gate_{level}_{tasks[t]}")(
+          (task_h[t], tf.concat([own[t], shared_e], axis=-2)))
+               for t in range(k)]  # task t: its own experts and the shared
       if not top:
-        shared_h = MixtureGate(1, name=f"shared_gate_{level}")(
-            (shared_h, tf.concat([task_e, shared_e], axis=-2)))[..., 0, :]
-      task_h = new_task_h
-    return tower_logits(task_h, config, k)
+        shared_h = tf.squeeze(MixtureGate(1, name=f"shared_gate_{level}")(
+            (shared_h, tf.concat([task_e, shared_e], axis=-2))), axis=-2)
+      task_h = [tf.squeeze(m, axis=-2) for m in mixed]
+    return tower_logits(tf.stack(task_h, axis=-2), config, k)
+
+  def _task_experts(task_h, level):
+    """Every task's nt experts, each reading its task's representation. At
+    the first level all tasks read the same input: one shared-input op.
+    (Splits and stacks, not slices: a slice's gradient writes a whole
+    zero tensor per slice.)"""
+    shared = level == 0
+    experts = ParallelMLP(k * nt, config.expert_units, output_activation="relu",
+                          per_branch_input=not shared,
+                          name=f"task_experts_{level}")
+    if shared:
+      return experts(task_h[0])
+    return experts(tf.repeat(tf.stack(task_h, axis=-2), nt, axis=-2))
 
   return build_ranker(config, feature_config, tasks, mask_feature, task_logits,
                       descending_default=False)
