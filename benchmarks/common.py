@@ -4,6 +4,7 @@ import datetime
 import json
 import os
 import platform
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,3 +41,23 @@ def write(name: str, markdown: str, data: dict) -> str:
     json.dump(data, f, indent=1, sort_keys=True)
   print(markdown)
   return path
+
+
+def worktree(ref: str) -> str:
+  """A git worktree of `ref` under WORK (made once), for timing another
+  commit's code side by side with this one."""
+  sha = subprocess.run(["git", "rev-parse", ref], cwd=ROOT, check=True,
+                       capture_output=True, text=True).stdout.strip()
+  path = os.path.join(WORK, f"worktree-{sha[:12]}")
+  if not os.path.isdir(path):
+    subprocess.run(["git", "worktree", "add", "--detach", path, sha], cwd=ROOT,
+                   check=True)
+  return path
+
+
+def run_worker(script: str, code: str, args: list) -> None:
+  """Runs `script --worker --code CODE ARGS` in a fresh process that imports
+  the project from `code` (this checkout or a worktree)."""
+  env = dict(os.environ, PYTHONPATH=code, TF_CPP_MIN_LOG_LEVEL="2")
+  subprocess.run([sys.executable, os.path.abspath(script), "--worker",
+                  "--code", code] + [str(a) for a in args], env=env, check=True)

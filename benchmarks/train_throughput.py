@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -140,22 +139,10 @@ def worker(code: str, data: str, seed: int, batch_size: int, out: str):
     json.dump(result, f)
 
 
-def _worktree(ref: str, work: str) -> str:
-  sha = subprocess.run(["git", "rev-parse", ref], cwd=ROOT, check=True,
-                       capture_output=True, text=True).stdout.strip()
-  path = os.path.join(work, f"worktree-{sha[:12]}")
-  if not os.path.isdir(path):
-    subprocess.run(["git", "worktree", "add", "--detach", path, sha], cwd=ROOT,
-                   check=True)
-  return path
-
-
 def _run_worker(code, data, seed, batch_size, out):
-  env = dict(os.environ, PYTHONPATH=code, TF_CPP_MIN_LOG_LEVEL="2")
-  subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
-                  "--code", code, "--data", data, "--seed", str(seed),
-                  "--batch-size", str(batch_size), "--out", out],
-                 env=env, check=True)
+  from benchmarks import common  # pylint: disable=import-outside-toplevel
+  common.run_worker(__file__, code, ["--data", data, "--seed", seed,
+                                     "--batch-size", batch_size, "--out", out])
   with open(out, encoding="utf-8") as f:
     return json.load(f)
 
@@ -313,7 +300,7 @@ def main():
                                test_days=1), seed=0, progress=True)
   codes = {"current": ROOT}
   if args.against:
-    codes["against"] = _worktree(args.against, common.WORK)
+    codes["against"] = common.worktree(args.against)
     args.against_sha = os.path.basename(codes["against"]).split("-", 1)[1]
   runs = {key: [] for key in codes}
   for repeat in range(args.repeats):
