@@ -414,7 +414,8 @@ def main(argv: Optional[List[str]] = None) -> int:
       print(f"{result['run_config']['model']['name']} "
             f"(md={result['run_config']['model']['md']}): best "
             f"{s['monitor']} = {s['best_monitor_value']:.4f} at epoch "
-            f"{s['best_epoch']}/{s['epochs_run']}; {s['parameters']} "
+            f"{s['best_epoch']}/{s['epochs_run']} (stopped by "
+            f"{s['stop_reason']}); {s['parameters']} "
             f"parameters; run folder {args.run_dir}")
     elif args.command == "evaluate":
       result = stages.evaluate_stage(args.data, args.run_dir, args.out,

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 from tqdm.auto import tqdm  # pylint: disable=wrong-import-position
 
-from pipelines.experiments import stats  # pylint: disable=wrong-import-position
+from pipelines.experiments import lr_search, stats  # pylint: disable=wrong-import-position
 from pipelines.experiments.growth import parameter_growth  # pylint: disable=wrong-import-position
 from pipelines.experiments.plan import (EXPERIMENTS, Variant,  # pylint: disable=wrong-import-position
                                         plan_variants)
@@ -220,6 +220,39 @@ def _plot_fig7(fig7: Dict, path: str) -> None:
   plt.close(fig)
 
 
+def _training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
+  """Per variant: the chosen rate, whether it was searched and is at an
+  edge of the grid, and each run's best epoch and stop reason."""
+  return {v.key: dict(
+      learning_rate=results[v]["learning_rate"],
+      searched=results[v].get("lr_searched", True),
+      at_edge=results[v].get("lr_at_edge", False),
+      runs=[dict(seed=r.seed, best_epoch=r.best_epoch,
+                 epochs_run=r.epochs_run, stop_reason=r.stop_reason)
+            for r in results[v]["runs"]]) for v in variants}
+
+
+def _training_markdown(training: Dict) -> List[str]:
+  runs = [r for t in training.values() for r in t["runs"] if r["epochs_run"]]
+  capped = sum(r["stop_reason"] == "epoch cap" for r in runs)
+  lines = ["## Training", "",
+           f"Runs stopped by the epoch cap (the validation metric may still "
+           f"have been improving): {capped} of {len(runs)}.", "",
+           "| variant | learning rate | best epoch / epochs run (stop reason),"
+           " per seed |", "|---|---|---|"]
+  for key, t in training.items():
+    rate = f"{t['learning_rate']:g}"
+    if not t["searched"]:
+      rate += " (fixed, not searched)"
+    elif t["at_edge"]:
+      rate += " (**at an edge of the grid: not a result**)"
+    cells = ", ".join(
+        f"{r['best_epoch']}/{r['epochs_run']} ({r['stop_reason']})"
+        if r["epochs_run"] else "added, not trained" for r in t["runs"])
+    lines.append(f"| {key} | {rate} | {cells} |")
+  return lines + [""]
+
+
 def _markdown(report: Dict) -> str:
   info = report["run_info"]
   lines = ["# SEQ+MD paper experiments (synthetic data)", "",
@@ -242,6 +275,8 @@ def _markdown(report: Dict) -> str:
            "difference. MDE = minimum detectable effect of the purchase "
            "comparison over all traffic (5% test, 80% power). The paired "
            "bootstrap column resamples query groups for that comparison.", ""]
+  if "training" in info:
+    lines += _training_markdown(info["training"])
   for name, exp in report["experiments"].items():
     lines += [f"## {exp['title']}", ""]
     if "skipped" in exp:
@@ -312,11 +347,13 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   if experiments:
     m = dict(m, experiments=list(experiments))
   variants = plan_variants(m["experiments"])
-  seeds, lrs = list(m["seeds"]), list(m["learning_rates"])
+  seeds = list(m["seeds"])
+  lrs = lr_search.check_grid(m["learning_rates"])  # before any training
   runs_total = len(variants) * (len(lrs) + len(seeds) - 1)
   print(f"{len(variants)} variants x ({len(lrs)} learning rates on seed "
-        f"{seeds[0]} + {len(seeds) - 1} more seeds) = {runs_total} runs; "
-        f"work folder {workdir}", flush=True)
+        f"{seeds[0]} + {len(seeds) - 1} more seeds) = {runs_total} runs, and "
+        f"more where a winning edge grows the grid; work folder {workdir}",
+        flush=True)
   results: Dict[Variant, Dict] = {}
   for v in tqdm(variants, desc="variants", unit="variant", disable=not progress):
     results[v] = runner.run_variant(v, seeds, lrs)
@@ -365,6 +402,7 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
       learning_rate_search={v.key: {f"{lr:g}": val for lr, val in
                                     results[v]["lr_search"].items()}
                             for v in variants},
+      training=_training_record(results, variants),
       run_seconds={v.key: [r.seconds for r in results[v]["runs"]]
                    for v in variants},
       test_lists={w: read_manifest(runner.world_dir(w))["splits"]["test"][

@@ -2,7 +2,8 @@
 
 Every variant gets the same data (each world is generated once and parsed
 once), the same epochs and early-stopping rule, and the same learning-rate
-grid, searched on seed 0 with the validation split (never the test split).
+grid, searched on the first seed with the validation split (never the test
+split) and grown past a winning edge (`lr_search`).
 Each (variant, seed, learning rate) run is cached in its own folder under
 the work directory, so an interrupted suite resumes where it stopped.
 """
@@ -15,6 +16,7 @@ from typing import Dict, List, Optional, Sequence
 
 import pandas as pd
 
+from pipelines.experiments import lr_search
 from pipelines.experiments.plan import WORLDS, Variant
 from seqmd_tf.config_utils import dataclass_from_dict
 from seqmd_tf.data.parsed import ParsedSplit
@@ -37,6 +39,8 @@ class RunResult:
   epochs_run: int
   seconds: float
   lists: pd.DataFrame
+  best_epoch: Optional[int] = None    # None: a run cached before they were kept
+  stop_reason: Optional[str] = None   # seqmd_tf.training.pipeline.stop_reason
 
 
 class Runner:
@@ -120,6 +124,8 @@ class Runner:
                 val_monitor=summary["best_monitor_value"],
                 parameters=summary["parameters"],
                 epochs_run=summary["epochs_run"],
+                best_epoch=summary["best_epoch"],
+                stop_reason=summary["stop_reason"],
                 seconds=round(time.time() - start, 1))
     return self._store(variant, run_dir, info, scored["lists"])
 
@@ -159,7 +165,8 @@ class Runner:
       info = json.load(f)
     return RunResult(variant, seed, lr, info["val_monitor"], info["parameters"],
                      info["epochs_run"], info["seconds"],
-                     pd.read_csv(os.path.join(run_dir, LISTS)))
+                     pd.read_csv(os.path.join(run_dir, LISTS)),
+                     info.get("best_epoch"), info.get("stop_reason"))
 
   def _store(self, variant: Variant, run_dir: str, info: Dict,
              lists: pd.DataFrame) -> RunResult:
@@ -178,22 +185,32 @@ class Runner:
   # -- a variant on equal footing -------------------------------------------
   def run_variant(self, variant: Variant, seeds: Sequence[int],
                   learning_rates: Sequence[float]) -> Dict:
-    """Searches the LR grid on seed 0 (validation), then runs every seed.
+    """Searches the learning rate on the first seed (validation split; the
+    grid grows past a winning edge, see `lr_search`), then runs every seed.
 
     An added-task variant takes its base variant's runs (same LR search,
     same seeds) and adds the task to each, with no training.
     """
     if variant.added_task:
       base = self.run_variant(variant.base(), seeds, learning_rates)
-      return dict(variant=variant, learning_rate=base["learning_rate"],
-                  lr_search=base["lr_search"],
+      return dict(base, variant=variant,
                   runs=[self.run_added(variant, r) for r in base["runs"]])
-    search = [self.run(variant, seeds[0], lr) for lr in learning_rates]
-    best = max(search, key=lambda r: r.val_monitor)
+    search_runs = {}
+
+    def score(lr):
+      search_runs[lr] = self.run(variant, seeds[0], lr)
+      return search_runs[lr].val_monitor
+    found = lr_search.search(score, learning_rates)
+    best = search_runs[found["best"]]
+    if found["at_edge"]:
+      self.log(f"  {variant.key}: the best learning rate {best.learning_rate:g}"
+               f" is still at an edge after {found['extensions']} extensions")
     runs: List[RunResult] = [best]
     runs += [self.run(variant, s, best.learning_rate) for s in seeds[1:]]
     return dict(variant=variant, learning_rate=best.learning_rate,
-                lr_search={r.learning_rate: r.val_monitor for r in search},
+                lr_search={lr: r.val_monitor for lr, r in
+                           sorted(search_runs.items())},
+                lr_at_edge=found["at_edge"], lr_searched=found["searched"],
                 runs=runs)
 
 

@@ -537,11 +537,25 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
   summary = dict(history=history, epochs_run=len(monitored),
                  best_epoch=int(max(range(len(monitored)),
                                     key=monitored.__getitem__)) + 1,
+                 stop_reason=stop_reason(monitored, train_config),
                  best_monitor_value=max(monitored),
                  monitor=train_config.monitor,
                  parameters=int(model.count_params()))
   write_json(os.path.join(run_dir, "history.json"), summary)
   return dict(model=model, run_config=run_config, summary=summary)
+
+
+STOP_REASONS = ("patience", "epoch cap")
+
+
+def stop_reason(monitored: Sequence[float], config: "TrainConfig") -> str:
+  """Why training ended: "patience" when the validation monitor had not
+  improved for `early_stopping_patience` epochs (so more epochs were not
+  needed), "epoch cap" otherwise (it may still have been improving)."""
+  best = max(range(len(monitored)), key=monitored.__getitem__) + 1
+  patience = config.early_stopping_patience
+  return ("patience" if patience and len(monitored) - best >= patience
+          else "epoch cap")
 
 
 def load_trained_model(run_dir: str) -> Dict:

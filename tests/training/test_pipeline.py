@@ -42,6 +42,17 @@ def test_early_stopping_really_stops(tmp_path, tiny_data, schema):
                           _files(tiny_data, "valid"), str(tmp_path),
                           SMALL_MODEL, config, verbose=0)
   assert result["summary"]["epochs_run"] == 2
+  assert result["summary"]["stop_reason"] == "patience"
+
+
+def test_stop_reason_tells_patience_from_the_epoch_cap():
+  config = TrainConfig(epochs=5, early_stopping_patience=2)
+  assert pipeline.stop_reason([0.1, 0.3, 0.2, 0.2], config) == "patience"
+  assert pipeline.stop_reason([0.1, 0.2, 0.3, 0.3, 0.4], config) == "epoch cap"
+  # at the cap, but the last 2 epochs did not improve: patience, not the cap
+  assert pipeline.stop_reason([0.1, 0.5, 0.3, 0.2, 0.2], config) == "patience"
+  no_patience = TrainConfig(epochs=3, early_stopping_patience=0)
+  assert pipeline.stop_reason([0.3, 0.2, 0.1], no_patience) == "epoch cap"
 
 
 def test_missing_monitored_metric_fails_loudly(tmp_path, tiny_data, schema):
