@@ -89,7 +89,9 @@ def _trace_parts(run, tasks, executions=10) -> dict:
         continue
       for event in line.events:
         name = names.get(event.metadata_id, "")
-        if ":" in name:  # "scope/op_name:OpType"; executor frames have none
+        # ops are "scope/op_name:OpType"; executor frames ("Executor...::")
+        # contain their ops and would count them twice
+        if ":" in name and "::" not in name:
           parts[_part(name.rsplit(":", 1)[0], tasks)] += event.duration_ps
   steps = executions * STEPS_PER_EXECUTION
   return {k: v / 1e9 / steps for k, v in parts.most_common()}
