@@ -1,6 +1,10 @@
-"""Shared fixtures: one tiny synthetic dataset, one trained model and one
-export per test session, so the suite trains once."""
+"""Shared fixtures: one tiny synthetic dataset, one trained model, one
+evaluation and one export per test run, so the suite trains once. Under
+pytest-xdist the first worker that needs one makes it, under a file lock,
+and the other workers reuse it from disk."""
 
+import fcntl
+import json
 import os
 
 import pytest
@@ -9,6 +13,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TINY_WORLD = dict(queries_per_day=400, train_days=3, valid_days=1, test_days=1,
                   shard_queries=200)
+
+
+def _made_once(tmp_path_factory, name, make):
+  """`make(folder)` run once per test run, in a folder every worker sees;
+  its (JSON) return value is stored beside it and returned to every
+  worker."""
+  root = tmp_path_factory.getbasetemp()
+  if os.environ.get("PYTEST_XDIST_WORKER"):
+    root = root.parent  # the workers' common base folder
+  folder, stored = root / name, root / f"{name}.json"
+  with open(root / f"{name}.lock", "w", encoding="utf-8") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+    if not stored.exists():
+      folder.mkdir(exist_ok=True)
+      stored.write_text(json.dumps(make(str(folder))), encoding="utf-8")
+    return json.loads(stored.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
@@ -21,10 +41,12 @@ def schema():
 def tiny_data(tmp_path_factory, schema):
   from seqmd_tf.data.synthetic.generate import generate
   from seqmd_tf.data.synthetic.world import WorldConfig
-  out = str(tmp_path_factory.mktemp("tiny_data"))
-  generate(out, WorldConfig(**TINY_WORLD), seed=7, schema=schema,
-           progress=False)
-  return out
+
+  def make(out):
+    generate(out, WorldConfig(**TINY_WORLD), seed=7, schema=schema,
+             progress=False)
+    return out
+  return _made_once(tmp_path_factory, "tiny_data", make)
 
 
 @pytest.fixture(scope="session")
@@ -32,31 +54,35 @@ def trained_run(tmp_path_factory, tiny_data):
   from pipelines import stages
   from seqmd_tf.models import ModelConfig
   from seqmd_tf.training.pipeline import TrainConfig
-  run_dir = str(tmp_path_factory.mktemp("run"))
-  model_config = ModelConfig(token_hidden_units=[16], token_dim=8, rnn_units=8,
-                             rnn_layers=1, md_mask_hidden_units=[8],
-                             md_transform_units=[8])
-  train_config = TrainConfig(epochs=3, batch_size=32, learning_rate=3e-3,
-                             early_stopping_patience=0, seed=1)
-  result = stages.train_stage(tiny_data, run_dir, model_config, train_config,
-                              verbose=0)
-  return dict(run_dir=run_dir, result=result)
+
+  def make(run_dir):
+    model_config = ModelConfig(token_hidden_units=[16], token_dim=8,
+                               rnn_units=8, rnn_layers=1,
+                               md_mask_hidden_units=[8], md_transform_units=[8])
+    train_config = TrainConfig(epochs=3, batch_size=32, learning_rate=3e-3,
+                               early_stopping_patience=0, seed=1)
+    stages.train_stage(tiny_data, run_dir, model_config, train_config,
+                       verbose=0)
+    return dict(run_dir=run_dir)
+  return _made_once(tmp_path_factory, "run", make)
 
 
 @pytest.fixture(scope="session")
 def evaluation(tmp_path_factory, tiny_data, trained_run):
   from pipelines import stages
-  out = str(tmp_path_factory.mktemp("evaluation"))
-  return stages.evaluate_stage(tiny_data, trained_run["run_dir"], out,
-                               min_region_lists=20, bootstrap_samples=200,
-                               progress=False)
+
+  def make(out):
+    return stages.evaluate_stage(tiny_data, trained_run["run_dir"], out,
+                                 min_region_lists=20, bootstrap_samples=200,
+                                 progress=False)
+  return _made_once(tmp_path_factory, "evaluation", make)
 
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory, trained_run):
   from pipelines import stages
-  base = str(tmp_path_factory.mktemp("export"))
-  return stages.export_stage(trained_run["run_dir"], base, version=3)
+  return _made_once(tmp_path_factory, "export", lambda base: stages.export_stage(
+      trained_run["run_dir"], base, version=3))
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,9 @@ For every query group and task it computes, with the one NDCG implementation
   * the model's NDCG@5, @10 and full;
   * the oracle's, ranking by the generator's true probabilities (when the
     data has them);
+  * the first-task oracle's, ranking every task's labels by the true
+    probability of the first task (click): a ranking that knows nothing
+    about the later tasks, which a model of purchase should beat;
   * the expected NDCG of a uniformly random order of the same list.
 Lists without a positive for a task are left out of that task's figures.
 """
@@ -22,6 +25,7 @@ from seqmd_tf.evaluation.classification import classification_metrics
 from seqmd_tf.evaluation.ndcg import per_list_ndcg
 
 CUTOFFS = {"5": 5, "10": 10, "full": None}
+FIRST_TASK_ORACLE = "first_task_oracle"
 
 
 def expected_random_ndcg(labels: np.ndarray, topn: Optional[int]) -> np.ndarray:
@@ -106,6 +110,9 @@ def score_split(model: tf.keras.Model, files: Sequence[str],
         oracle = tf.squeeze(batch[schema.oracle(task).name], -1)
         for name, values in _ndcg_all_cutoffs(label, oracle).items():
           frame[f"{task}/oracle/{name}"] = values.numpy()
+        first = tf.squeeze(batch[schema.oracle(tasks[0]).name], -1)
+        for name, values in _ndcg_all_cutoffs(label, first).items():
+          frame[f"{task}/{FIRST_TASK_ORACLE}/{name}"] = values.numpy()
       label_np = label.numpy()
       for name, k in CUTOFFS.items():
         frame[f"{task}/random/{name}"] = expected_random_ndcg(label_np, k)
@@ -155,13 +162,16 @@ def summarize(scored: Dict, tasks: Sequence[str], model_name: str,
               seed: int = 0) -> Dict:
   """The metrics.json structure (see docs/evaluation.md)."""
   frame = scored["lists"]
-  rankers = ["model", "random"] + (["oracle"] if scored["have_oracle"] else [])
+  rankers = ["model", "random"] + (["oracle", FIRST_TASK_ORACLE]
+                                   if scored["have_oracle"] else [])
   out = {"model": model_name, "tasks": list(tasks),
-         "ndcg": {}, "oracle_ndcg": {}, "random_ndcg": {}, "n_lists": {},
+         "ndcg": {}, "oracle_ndcg": {}, "random_ndcg": {},
+         f"{FIRST_TASK_ORACLE}_ndcg": {}, "n_lists": {},
          "too_small_regions": {}, "bootstrap": {}, "classification": {},
          "min_region_lists": min_region_lists,
          "total_lists": int(len(frame))}
-  keys = {"model": "ndcg", "oracle": "oracle_ndcg", "random": "random_ndcg"}
+  keys = {"model": "ndcg", "oracle": "oracle_ndcg", "random": "random_ndcg",
+          FIRST_TASK_ORACLE: f"{FIRST_TASK_ORACLE}_ndcg"}
   for task in tasks:
     used = frame[frame[f"{task}/has_positive"]]
     slices = {"all": used}
@@ -189,7 +199,9 @@ def summarize(scored: Dict, tasks: Sequence[str], model_name: str,
     if "oracle" in boot and boot["model"]["ci95"]:
       boot["checks"] = dict(
           model_ci_above_random=boot["model"]["ci95"][0] > boot["random"]["mean"],
-          model_below_oracle=boot["model"]["mean"] < boot["oracle"]["mean"])
+          model_below_oracle=boot["model"]["mean"] < boot["oracle"]["mean"],
+          model_above_first_task_oracle=(
+              boot["model"]["mean"] > boot[FIRST_TASK_ORACLE]["mean"]))
     listing = scored["listings"][task]
     out["classification"][task] = classification_metrics(listing["label"],
                                                          listing["prob"])

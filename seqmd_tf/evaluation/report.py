@@ -10,22 +10,25 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
 
 RANKERS = (("random", "random_ndcg", "#bbbbbb"), ("model", "ndcg", "#1f77b4"),
+           ("first_task_oracle", "first_task_oracle_ndcg", "#98df8a"),
            ("oracle", "oracle_ndcg", "#2ca02c"))
 
 
 def plot_ndcg(metrics: Dict, path: str) -> None:
-  """NDCG@10 per task and platform: random order, model, oracle."""
+  """NDCG@10 per task and platform: random order, model, the first task's
+  oracle and the oracle."""
   tasks = metrics["tasks"]
   slices = ("all", "web", "app")
   fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.8),
                            squeeze=False)
-  width = 0.26
+  width = 0.8 / len(RANKERS)
   for ax, task in zip(axes[0], tasks):
     for j, (label, key, color) in enumerate(RANKERS):
       if task not in metrics.get(key, {}):
         continue
       values = [metrics[key][task][s]["10"] for s in slices]
-      xs = [i + (j - 1) * width for i in range(len(slices))]
+      xs = [i + (j - (len(RANKERS) - 1) / 2) * width
+            for i in range(len(slices))]
       ax.bar(xs, values, width, label=label, color=color)
       ci = metrics["bootstrap"][task]["ndcg@10"].get(label, {}).get("ci95")
       if ci:
@@ -59,14 +62,17 @@ def markdown_report(metrics: Dict, png_name: str) -> str:
       "NDCG is averaged over the query groups that have at least one positive "
       "label for the task; groups without one are left out and counted below. "
       "*random* is the exact expected NDCG of a uniformly random order of the "
-      "same lists; *oracle* ranks by the generator's true probabilities.", "",
+      "same lists; *oracle* ranks by the generator's true probabilities; "
+      f"*{tasks[0]} oracle* ranks every task by the true {tasks[0]} "
+      "probability alone (it knows nothing of the later tasks).", "",
       f"![NDCG]({png_name})", "",
       "## Headline: NDCG@10 with 95% bootstrap intervals over query groups", "",
-      "| task | lists | random | model | oracle |", "|---|---|---|---|---|"]
+      f"| task | lists | random | model | {tasks[0]} oracle | oracle |",
+      "|---|---|---|---|---|---|"]
   for task in tasks:
     boot = metrics["bootstrap"][task]["ndcg@10"]
     cells = []
-    for ranker in ("random", "model", "oracle"):
+    for ranker in ("random", "model", "first_task_oracle", "oracle"):
       b = boot.get(ranker)
       cells.append("n/a" if not b else
                    f"{b['mean']:.4f} [{b['ci95'][0]:.4f}, {b['ci95'][1]:.4f}]")
@@ -79,18 +85,26 @@ def markdown_report(metrics: Dict, png_name: str) -> str:
               f"{'above' if checks['model_ci_above_random'] else 'NOT above'} "
               "the random-order expectation, and its mean is "
               f"{'below' if checks['model_below_oracle'] else 'NOT below'} "
-              "the oracle."]
+              "the oracle"]
+    if "model_above_first_task_oracle" in checks:
+      lines[-1] += (
+          f", and {'above' if checks['model_above_first_task_oracle'] else '**NOT above**'}"
+          f" the ranking by the true {tasks[0]} probability alone")
+    lines[-1] += "."
   lines += ["", "## NDCG per task and platform", "",
-            "| task | slice | lists | model @5 | @10 | full | oracle @10 | "
-            "random @10 |", "|---|---|---|---|---|---|---|---|"]
+            f"| task | slice | lists | model @5 | @10 | full | oracle @10 | "
+            f"{tasks[0]} oracle @10 | random @10 |",
+            "|---|---|---|---|---|---|---|---|---|"]
   for task in tasks:
     for s in ("all", "web", "app"):
       m = metrics["ndcg"][task][s]
       o = metrics.get("oracle_ndcg", {}).get(task, {}).get(s, {}).get("10")
+      f = metrics.get("first_task_oracle_ndcg", {}).get(task, {}).get(
+          s, {}).get("10")
       r = metrics["random_ndcg"][task][s]["10"]
       lines.append(f"| {task} | {s} | {metrics['n_lists'][task][s]} | "
                    f"{_fmt(m['5'])} | {_fmt(m['10'])} | {_fmt(m['full'])} | "
-                   f"{_fmt(o)} | {_fmt(r)} |")
+                   f"{_fmt(o)} | {_fmt(f)} | {_fmt(r)} |")
   lines += ["", "## NDCG@10 per region", "",
             f"Regions with fewer than {metrics['min_region_lists']} lists for "
             "a task are marked *too small*: their figure is noise.", "",

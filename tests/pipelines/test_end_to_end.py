@@ -10,10 +10,12 @@ def test_metrics_json_has_the_contracted_keys(evaluation):
   with open(evaluation["paths"]["metrics"]) as f:
     m = json.load(f)
   assert m["tasks"] == ["click", "cart", "purchase"]
-  for key in ("model", "ndcg", "oracle_ndcg", "n_lists"):
+  for key in ("model", "ndcg", "oracle_ndcg", "first_task_oracle_ndcg",
+              "n_lists"):
     assert key in m
   for task in m["tasks"]:
-    for part in (m["ndcg"][task], m["oracle_ndcg"][task]):
+    for part in (m["ndcg"][task], m["oracle_ndcg"][task],
+                 m["first_task_oracle_ndcg"][task]):
       for s in ("all", "web", "app"):
         assert set(part[s]) == {"5", "10", "full"}
       assert part["by_region"]
@@ -32,6 +34,17 @@ def test_model_beats_random_and_stays_below_oracle_on_clicks(evaluation):
   b = m["bootstrap"]["click"]["ndcg@10"]
   assert b["model"]["ci95"][0] > b["random"]["mean"]
   assert b["model"]["mean"] < b["oracle"]["mean"]
+
+
+def test_the_first_task_oracle_is_the_oracle_on_the_first_task_only(
+    evaluation):
+  m = evaluation["metrics"]
+  assert (m["first_task_oracle_ndcg"]["click"]["all"] ==
+          m["oracle_ndcg"]["click"]["all"])
+  purchase = m["bootstrap"]["purchase"]["ndcg@10"]
+  # ranking purchases by the true click probability loses to the oracle
+  assert purchase["first_task_oracle"]["mean"] < purchase["oracle"]["mean"]
+  assert "model_above_first_task_oracle" in purchase["checks"]
 
 
 def test_cli_rejects_bad_arguments_by_name(tmp_path, capsys):
