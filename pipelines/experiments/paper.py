@@ -225,8 +225,8 @@ def _training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
   edge of the grid, and each run's best epoch and stop reason."""
   return {v.key: dict(
       learning_rate=results[v]["learning_rate"],
-      searched=results[v].get("lr_searched", True),
-      at_edge=results[v].get("lr_at_edge", False),
+      searched=results[v]["lr_searched"],
+      at_edge=results[v]["lr_at_edge"],
       runs=[dict(seed=r.seed, best_epoch=r.best_epoch,
                  epochs_run=r.epochs_run, stop_reason=r.stop_reason)
             for r in results[v]["runs"]]) for v in variants}

@@ -99,6 +99,8 @@ def score_split(model: tf.keras.Model, files: Sequence[str],
         "platform": [p.decode() for p in batch["platform"].numpy()[:, 0]],
         "list_size": mask.sum(axis=1),
     }
+    if have_oracle:  # the first task's true probability ranks every task
+      first = tf.squeeze(batch[schema.oracle(tasks[0]).name], -1)
     for task in tasks:
       label = tf.cast(tf.squeeze(batch[schema.label(task).name], -1),
                       tf.float32)
@@ -110,7 +112,6 @@ def score_split(model: tf.keras.Model, files: Sequence[str],
         oracle = tf.squeeze(batch[schema.oracle(task).name], -1)
         for name, values in _ndcg_all_cutoffs(label, oracle).items():
           frame[f"{task}/oracle/{name}"] = values.numpy()
-        first = tf.squeeze(batch[schema.oracle(tasks[0]).name], -1)
         for name, values in _ndcg_all_cutoffs(label, first).items():
           frame[f"{task}/{FIRST_TASK_ORACLE}/{name}"] = values.numpy()
       label_np = label.numpy()

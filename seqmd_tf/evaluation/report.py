@@ -85,12 +85,9 @@ def markdown_report(metrics: Dict, png_name: str) -> str:
               f"{'above' if checks['model_ci_above_random'] else 'NOT above'} "
               "the random-order expectation, and its mean is "
               f"{'below' if checks['model_below_oracle'] else 'NOT below'} "
-              "the oracle"]
-    if "model_above_first_task_oracle" in checks:
-      lines[-1] += (
-          f", and {'above' if checks['model_above_first_task_oracle'] else '**NOT above**'}"
-          f" the ranking by the true {tasks[0]} probability alone")
-    lines[-1] += "."
+              "the oracle and "
+              f"{'above' if checks['model_above_first_task_oracle'] else '**NOT above**'} "
+              f"the ranking by the true {tasks[0]} probability alone."]
   lines += ["", "## NDCG per task and platform", "",
             f"| task | slice | lists | model @5 | @10 | full | oracle @10 | "
             f"{tasks[0]} oracle @10 | random @10 |",

@@ -31,9 +31,9 @@ class SequentialTaskNetwork(keras.layers.Layer):
   unrolled over it: k - 1 products with h^{j-1} per layer (h^0 = 0 needs
   none), each gate from its own slice of the weights, so that no activation
   is split, concatenated or transposed on the way. The arithmetic is exactly
-  that of the equations, with no loop or per-step overhead. The weights are those of Keras's `GRU`
-  (or `SimpleRNN`) layers, kept as their owners, so checkpoints of earlier
-  versions load unchanged.
+  that of the equations, with no loop or per-step overhead. The weights are
+  those of Keras's `GRU` (or `SimpleRNN`) layers, kept as their owners, so
+  checkpoints of earlier versions load unchanged.
 
   Shapes: tokens [..., k, d] -> logits [..., k].
 
@@ -89,10 +89,11 @@ class SequentialTaskNetwork(keras.layers.Layer):
     input_bias, recurrent_bias = tf.unstack(cell.bias)
     b_z, b_r, b_n = tf.split(input_bias, 3)
     c_z, c_r, c_n = tf.split(recurrent_bias, 3)
+    b_z, b_r = b_z + c_z, b_r + c_r  # once per layer, not per token
     h, outputs = None, []
     for x in xs:
-      x_z = tf.nn.bias_add(tf.matmul(x, w_z), b_z + c_z)
-      x_r = tf.nn.bias_add(tf.matmul(x, w_r), b_r + c_r)
+      x_z = tf.nn.bias_add(tf.matmul(x, w_z), b_z)
+      x_r = tf.nn.bias_add(tf.matmul(x, w_r), b_r)
       x_n = tf.nn.bias_add(tf.matmul(x, w_n), b_n)
       if h is None:  # h^0 = 0: the recurrent products are zero
         z, r = tf.sigmoid(x_z), tf.sigmoid(x_r)

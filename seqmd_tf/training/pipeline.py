@@ -535,8 +535,7 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
   history = {k: [float(v) for v in vals] for k, vals in result["history"].items()}
   monitored = history[train_config.monitor]
   summary = dict(history=history, epochs_run=len(monitored),
-                 best_epoch=int(max(range(len(monitored)),
-                                    key=monitored.__getitem__)) + 1,
+                 best_epoch=best_epoch(monitored),
                  stop_reason=stop_reason(monitored, train_config),
                  best_monitor_value=max(monitored),
                  monitor=train_config.monitor,
@@ -545,17 +544,18 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
   return dict(model=model, run_config=run_config, summary=summary)
 
 
-STOP_REASONS = ("patience", "epoch cap")
+def best_epoch(monitored: Sequence[float]) -> int:
+  """The 1-based epoch of the best validation monitor (the first, on ties)."""
+  return int(max(range(len(monitored)), key=monitored.__getitem__)) + 1
 
 
 def stop_reason(monitored: Sequence[float], config: "TrainConfig") -> str:
   """Why training ended: "patience" when the validation monitor had not
   improved for `early_stopping_patience` epochs (so more epochs were not
   needed), "epoch cap" otherwise (it may still have been improving)."""
-  best = max(range(len(monitored)), key=monitored.__getitem__) + 1
   patience = config.early_stopping_patience
-  return ("patience" if patience and len(monitored) - best >= patience
-          else "epoch cap")
+  return ("patience" if patience and
+          len(monitored) - best_epoch(monitored) >= patience else "epoch cap")
 
 
 def load_trained_model(run_dir: str) -> Dict:
