@@ -52,7 +52,8 @@ def _world(args, config: Dict):
   from pipelines.stages import world_from_dict  # pylint: disable=import-outside-toplevel
   values = dict(config.get("world", {}))
   for key in ("queries_per_day", "train_days", "valid_days", "test_days",
-              "shift_strength", "utility_sharing"):
+              "shift_strength", "utility_sharing", "interaction_strength",
+              "regional_taste", "count_warp"):
     value = getattr(args, key, None)
     if value is not None:
       values[key] = value
@@ -102,6 +103,15 @@ def _add_world_args(p: argparse.ArgumentParser) -> None:
                  help="regional shift multiplier (0 = no-shift control world)")
   p.add_argument("--utility-sharing", dest="utility_sharing", type=float,
                  help="1 = default funnel, 0 = independent task utilities")
+  p.add_argument("--interaction-strength", dest="interaction_strength",
+                 type=float, help="multiplier of the regional part of domestic "
+                 "preference and price sensitivity (default 1; generator 1.1)")
+  p.add_argument("--regional-taste", dest="regional_taste", type=float,
+                 help="weight of the regional review taste in the purchase "
+                 "utility (default 0; generator 1.1)")
+  p.add_argument("--count-warp", dest="count_warp", type=float,
+                 help="strength of the per-region power warp of the regional "
+                 "counts as logged (default 0; generator 1.1)")
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:

@@ -19,6 +19,28 @@ WORLDS: Dict[str, Dict] = {
     "no_shift": {"shift_strength": 0.0},       # MD's gain should be ~0 here
     "independent": {"utility_sharing": 0.0},   # SEQ's gain should be ~0 here
 }
+# Dose-response worlds of generator 1.1.0, fixed before any comparison on
+# them (values and reasons: docs/generator.md, "Regional dials").
+DOSES: Dict[str, Tuple[float, ...]] = {
+    "interaction": (0.0, 1.0, 2.0, 4.0),   # interaction_strength = regional_taste
+    "warp": (0.0, 0.5, 1.0, 2.0),          # count_warp
+    "sharing": (0.0, 0.33, 0.67, 1.0),     # utility_sharing
+}
+
+
+def dose_world(dial: str, value: float) -> Dict:
+  """The WorldConfig overrides of one dose of a dial."""
+  if dial == "interaction":
+    return {"interaction_strength": value, "regional_taste": value}
+  if dial == "warp":
+    return {"count_warp": value}
+  if dial == "sharing":
+    return {"utility_sharing": value}
+  raise ValueError(f"unknown dial '{dial}'; known: {sorted(DOSES)}")
+
+
+WORLDS.update({f"{dial}_{value:g}": dose_world(dial, value)
+               for dial, values in DOSES.items() for value in values})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -160,3 +160,85 @@ def test_true_probabilities_never_reach_model_inputs(schema):
   for forbidden in ("click", "cart", "purchase", "true_click_prob",
                     "true_cart_prob", "true_purchase_prob", "logged_rank"):
     assert forbidden not in names
+
+
+def _chunk_digest(chunk):
+  h = hashlib.sha256()
+  for part in (chunk.context, chunk.example):
+    for k in sorted(part):
+      values = np.asarray(part[k])
+      h.update(k.encode())
+      h.update(values.astype(str if values.dtype == object else values.dtype)
+               .tobytes())
+  return h.hexdigest()
+
+
+def test_default_world_is_unchanged_since_generator_1_0_0():
+  # The digest of this chunk under generator 1.0.0 (commit 744b2cd). The
+  # dials of 1.1.0 must leave the default world byte for byte as it was.
+  chunk = sample_chunk(WorldConfig(min_clicks_per_group=0), seed=3, day=0,
+                       chunk=0, num_queries=300)
+  assert _chunk_digest(chunk) == (
+      "c5044c717aa3f58ccc0a66adab6829f5fb89801727c4e00964351377a9637d8a")
+
+
+def test_ablations_pair_with_the_example_and_vanish_without_their_terms():
+  config = WorldConfig(min_clicks_per_group=0, interaction_strength=0.0)
+  chunk = sample_chunk(config, seed=3, day=0, chunk=0, num_queries=400,
+                       ablations=True)
+  e, removed = chunk.example, chunk.ablations
+  assert set(removed) == {"regional_interactions", "shared_utility"}
+  # No regional interaction, no taste: removing them changes nothing.
+  np.testing.assert_allclose(removed["regional_interactions"]
+                             ["true_purchase_prob"], e["true_purchase_prob"])
+  # The shared utility moves cart and purchase, never click.
+  shared = removed["shared_utility"]
+  np.testing.assert_allclose(shared["true_click_prob"], e["true_click_prob"],
+                             rtol=0, atol=0.2)
+  assert np.abs(shared["true_purchase_prob"] - e["true_purchase_prob"]).max() > 1e-3
+  # Without ablations nothing extra is computed.
+  assert sample_chunk(config, 3, 0, 0, 50).ablations == {}
+
+
+def test_interaction_dial_moves_the_regional_terms_only():
+  plain = sample_chunk(WorldConfig(min_clicks_per_group=0), 3, 0, 0, 400,
+                       ablations=True)
+  strong = sample_chunk(WorldConfig(min_clicks_per_group=0,
+                                    interaction_strength=4.0,
+                                    regional_taste=4.0), 3, 0, 0, 400,
+                        ablations=True)
+  # Same draws and features; only the purchase stage's regional terms differ.
+  for name in ("price_local", "regional_sales_count", "true_click_prob"):
+    np.testing.assert_array_equal(plain.example[name], strong.example[name])
+  gap = lambda c: np.abs(c.example["true_purchase_prob"] - c.ablations[
+      "regional_interactions"]["true_purchase_prob"]).mean()
+  assert gap(strong) > 3 * gap(plain) > 0
+
+
+def test_count_warp_is_a_per_region_power_of_the_counts():
+  plain = sample_chunk(WorldConfig(min_clicks_per_group=0), 3, 0, 0, 600)
+  warped = sample_chunk(WorldConfig(min_clicks_per_group=0, count_warp=1.0),
+                        3, 0, 0, 600)
+  rows = np.repeat(plain.context["country"], plain.list_lengths)
+  x, y = (c.example["regional_view_count"] for c in (plain, warped))
+  for region in REGIONS:
+    sel = (rows == region.code) & (x > 10)
+    if sel.sum() < 20:
+      continue
+    slope = np.polyfit(np.log(x[sel]), np.log(np.maximum(y[sel], 1)), 1)[0]
+    assert abs(slope - np.exp(0.5 * region.count_warp)) < 0.02, region.code
+  # Labels and true probabilities do not see the warp.
+  np.testing.assert_array_equal(plain.example["purchase"],
+                                warped.example["purchase"])
+  np.testing.assert_array_equal(plain.example["true_purchase_prob"],
+                                warped.example["true_purchase_prob"])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(interaction_strength=-1.0), "interaction_strength must be in"),
+    (dict(regional_taste=9.0), "regional_taste must be in"),
+    (dict(count_warp=3.0), "count_warp must be in"),
+])
+def test_invalid_dials_are_named(kwargs, message):
+  with pytest.raises(ValueError, match=message):
+    WorldConfig(**kwargs).validate()

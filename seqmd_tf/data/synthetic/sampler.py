@@ -25,47 +25,83 @@ class Chunk:
   list_lengths: np.ndarray          # [G]
   impressions_before_filter: int
   groups_before_filter: int
+  # Mechanism -> true probabilities with its terms removed (only when
+  # sampled with ablations=True; see ABLATIONS).
+  ablations: Dict[str, Dict[str, np.ndarray]] = dataclasses.field(
+      default_factory=dict)
 
   @property
   def num_groups(self) -> int:
     return int(self.list_lengths.shape[0])
 
 
-def _region_table(shift: float):
-  """Region parameters as arrays, with the regional shifts scaled by `shift`.
+def _region_table(config: WorldConfig):
+  """Region parameters as arrays, with the regional dials applied.
 
-  shift = 0 collapses every region onto the traffic-weighted average market
+  `shift_strength` pulls every regional difference towards the
+  traffic-weighted centre; 0 collapses every region onto the average market
   (the no-regional-shift control world); traffic imbalance is kept.
+  `interaction_strength` further scales the regional part of the two
+  utility interactions (domestic preference, price sensitivity), and
+  `regional_taste` weighs the centred review taste. Each `*_centre` entry is
+  the value every region would share without its regional part: the
+  "regional interactions removed" ablation of `sample_chunk`.
   """
   traffic = np.array([r.traffic for r in REGIONS])
   traffic = traffic / traffic.sum()
+  shift = config.shift_strength
 
-  def shifted(values, log_scale=False):
+  def shifted(values, log_scale=False, strength=shift):
     values = np.asarray(values, dtype=np.float64)
     if log_scale:
       center = np.exp(np.sum(traffic * np.log(values)))
-      return center * (values / center) ** shift
+      return center * (values / center) ** strength
     center = np.sum(traffic * values)
-    return center + shift * (values - center)
+    return center + strength * (values - center)
 
+  def centre(values):
+    return np.sum(traffic * np.asarray(values, dtype=np.float64))
+
+  interaction = shift * config.interaction_strength
+  taste = np.array([r.review_taste for r in REGIONS])
   return dict(
       traffic=traffic,
       fx=shifted([r.fx for r in REGIONS], log_scale=True),
       market=shifted([r.market_size for r in REGIONS], log_scale=True),
       domestic_share=shifted([r.domestic_share for r in REGIONS]),
-      domestic_pref=shifted([r.domestic_pref for r in REGIONS]),
-      price_sensitivity=shifted([r.price_sensitivity for r in REGIONS]),
+      domestic_pref=shifted([r.domestic_pref for r in REGIONS],
+                            strength=interaction),
+      domestic_pref_centre=centre([r.domestic_pref for r in REGIONS]),
+      price_sensitivity=shifted([r.price_sensitivity for r in REGIONS],
+                                strength=interaction),
+      price_sensitivity_centre=centre([r.price_sensitivity for r in REGIONS]),
+      review_taste=config.regional_taste * shift * (taste - centre(taste)),
+      review_taste_centre=0.0,
+      count_exponent=np.exp(0.5 * config.count_warp *
+                            np.array([r.count_warp for r in REGIONS])),
       delivery_base=shifted([r.delivery_base for r in REGIONS]),
       app_share=np.array([r.app_share for r in REGIONS]),
       codes=np.array([r.code for r in REGIONS], dtype=object),
   )
 
 
+def _warp_counts(counts: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+  """round(count ** exponent) per listing; the identity where exponent is 1."""
+  counts = counts.astype(np.float64)
+  return np.where(exponent == 1.0, counts, np.round(counts ** exponent))
+
+
 def sample_chunk(config: WorldConfig, seed: int, day: int, chunk: int,
-                 num_queries: int) -> Chunk:
-  """Samples `num_queries` query groups, then keeps those the log keeps."""
+                 num_queries: int, ablations: bool = False) -> Chunk:
+  """Samples `num_queries` query groups, then keeps those the log keeps.
+
+  With `ablations`, `Chunk.ablations` also holds the true probabilities with
+  one mechanism's terms removed (see `ABLATIONS`), for headroom measurement.
+  They use the same draws, so they pair listing by listing with the
+  example's true probabilities.
+  """
   rng = np.random.default_rng(np.random.SeedSequence([seed, day, chunk]))
-  reg = _region_table(config.shift_strength)
+  reg = _region_table(config)
   w = config.utility_sharing
 
   # --- Query groups (docs: "Queries, users and platforms") ----------------
@@ -124,15 +160,15 @@ def sample_chunk(config: WorldConfig, seed: int, day: int, chunk: int,
 
   # --- Latent utilities of the funnel (docs: "The funnel") ----------------
   base = 2.0 * (relevance - 0.4) + 0.5 * quality
-  sens = reg["price_sensitivity"][r_l]
-  u_click = (config.click_intercept + base + 0.9 * attract + 0.3 * popularity
-             - w * 0.15 * price_z)
-  u_cart = (config.cart_intercept + w * base - 0.5 * sens * price_z
-            - 0.03 * (shipping_usd - 8.0))
-  u_purchase = (config.purchase_intercept + w * 0.7 * base + 0.6 * trust
-                - 0.6 * sens * price_z - 0.12 * (delivery_days - 8.0)
-                + reg["domestic_pref"][r_l] * is_domestic
-                + 0.3 * buyer_intent[qidx])
+  social_proof = (0.8 * trust + 0.3 * popularity) / 0.854  # sd 1
+  listing = dict(base=base, attract=attract, popularity=popularity,
+                 trust=trust, price_z=price_z, shipping_usd=shipping_usd,
+                 delivery_days=delivery_days, is_domestic=is_domestic,
+                 social_proof=social_proof, intent=buyer_intent[qidx])
+  regional = dict(sens=reg["price_sensitivity"][r_l],
+                  pref=reg["domestic_pref"][r_l],
+                  taste=reg["review_taste"][r_l])
+  u_click, u_cart, u_purchase = _utilities(config, listing, regional, w)
 
   # --- Logged ranking and position bias (docs: "Logging") -----------------
   prod_score = u_click + config.logging_ranker_noise * rng.standard_normal(n)
@@ -154,9 +190,23 @@ def sample_chunk(config: WorldConfig, seed: int, day: int, chunk: int,
               (rng.random(n) < p_purchase_given_cart)).astype(np.int64)
 
   # Position-free true probabilities (examination = 1), never model inputs.
-  true_click = 1.0 - (1.0 - attractiveness) * (1.0 - false_rate)
-  true_cart = attractiveness * p_cart_given_click
-  true_purchase = true_cart * p_purchase_given_cart
+  true_click, true_cart, true_purchase = _true_probabilities(
+      u_click, u_cart, u_purchase, false_rate)
+  removed = {}
+  if ablations:
+    centred = dict(sens=np.full(n, reg["price_sensitivity_centre"]),
+                   pref=np.full(n, reg["domestic_pref_centre"]),
+                   taste=np.full(n, reg["review_taste_centre"]))
+    for name, (regional_terms, sharing) in dict(
+        regional_interactions=(centred, w),
+        shared_utility=(regional, 0.0)).items():
+      removed[name] = _true_probabilities(
+          *_utilities(config, listing, regional_terms, sharing), false_rate)
+
+  # Regional counts as logged: warped per region (docs: "Regional dials").
+  exponent = reg["count_exponent"][r_l]
+  sales, views, reviews = (_warp_counts(c, exponent)
+                           for c in (sales, views, reviews))
 
   # --- Keep the groups the log keeps (docs: "What is logged") -------------
   clicks_per_group = np.bincount(qidx, weights=click, minlength=g)
@@ -192,4 +242,40 @@ def sample_chunk(config: WorldConfig, seed: int, day: int, chunk: int,
       list_lengths=lengths[keep_group],
       impressions_before_filter=n,
       groups_before_filter=g,
+      ablations={name: dict(zip(_TRUE_FIELDS, (p[keep_row] for p in probs)))
+                 for name, probs in removed.items()},
   )
+
+
+ABLATIONS = ("regional_interactions", "shared_utility")
+"""The mechanisms whose terms `sample_chunk(..., ablations=True)` removes:
+the region x listing interactions (every region gets the traffic-weighted
+centre of domestic preference and price sensitivity, and no review taste),
+which MD targets; and the shared utility across tasks (utility_sharing = 0
+in the probabilities only), which SEQ targets."""
+
+_TRUE_FIELDS = ("true_click_prob", "true_cart_prob", "true_purchase_prob")
+
+
+def _utilities(config: WorldConfig, x: Dict[str, np.ndarray],
+               regional: Dict[str, np.ndarray], w: float):
+  """The three latent utilities of the funnel (docs: "The funnel")."""
+  u_click = (config.click_intercept + x["base"] + 0.9 * x["attract"] +
+             0.3 * x["popularity"] - w * 0.15 * x["price_z"])
+  u_cart = (config.cart_intercept + w * x["base"] -
+            0.5 * regional["sens"] * x["price_z"] -
+            0.03 * (x["shipping_usd"] - 8.0))
+  u_purchase = (config.purchase_intercept + w * 0.7 * x["base"] +
+                0.6 * x["trust"] - 0.6 * regional["sens"] * x["price_z"] -
+                0.12 * (x["delivery_days"] - 8.0) +
+                regional["pref"] * x["is_domestic"] +
+                regional["taste"] * x["social_proof"] + 0.3 * x["intent"])
+  return u_click, u_cart, u_purchase
+
+
+def _true_probabilities(u_click, u_cart, u_purchase, false_rate):
+  """Position-free (examination = 1) probabilities of click, cart, purchase."""
+  attractiveness = _sigmoid(u_click)
+  true_click = 1.0 - (1.0 - attractiveness) * (1.0 - false_rate)
+  true_cart = attractiveness * _sigmoid(u_cart)
+  return true_click, true_cart, true_cart * _sigmoid(u_purchase)

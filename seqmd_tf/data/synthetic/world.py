@@ -9,7 +9,7 @@ model win. Changing any of them is a new generator version: bump
 import dataclasses
 from typing import Tuple
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,21 +24,23 @@ class Region:
   price_sensitivity: float  # multiplier on the purchase-stage price effect
   delivery_base: float    # extra days of delivery for this region
   app_share: float        # share of traffic from the app
+  review_taste: float     # purchase-logit weight of social proof (regional_taste dial)
+  count_warp: float       # exponent of the regional count warp (count_warp dial)
 
 
 REGIONS: Tuple[Region, ...] = (
-    Region("US", 0.400, 1.00, 1.00, 0.75, +0.30, 1.00, 0.0, 0.55),
-    Region("GB", 0.120, 0.79, 0.35, 0.45, +0.80, 1.00, 0.5, 0.60),
-    Region("DE", 0.090, 0.92, 0.30, 0.40, +0.50, 1.10, 0.5, 0.50),
-    Region("CA", 0.080, 1.37, 0.20, 0.25, -0.60, 1.00, 1.5, 0.55),
-    Region("FR", 0.070, 0.92, 0.20, 0.35, +0.20, 1.00, 0.8, 0.50),
-    Region("AU", 0.060, 1.52, 0.15, 0.30, -0.30, 0.90, 3.0, 0.60),
-    Region("IT", 0.040, 0.92, 0.12, 0.30, +0.40, 1.10, 1.0, 0.55),
-    Region("NL", 0.035, 0.92, 0.08, 0.20, -0.40, 0.90, 0.8, 0.50),
-    Region("ES", 0.030, 0.92, 0.08, 0.25, 0.00, 1.20, 1.2, 0.55),
-    Region("JP", 0.025, 150.0, 0.06, 0.30, +0.60, 0.90, 2.0, 0.70),
-    Region("IN", 0.020, 83.0, 0.05, 0.20, -0.50, 1.60, 4.0, 0.75),
-    Region("BR", 0.015, 5.00, 0.04, 0.15, -0.80, 1.50, 6.0, 0.70),
+    Region("US", 0.400, 1.00, 1.00, 0.75, +0.30, 1.00, 0.0, 0.55, +0.00, +0.00),
+    Region("GB", 0.120, 0.79, 0.35, 0.45, +0.80, 1.00, 0.5, 0.60, +0.50, +0.50),
+    Region("DE", 0.090, 0.92, 0.30, 0.40, +0.50, 1.10, 0.5, 0.50, +1.00, -0.50),
+    Region("CA", 0.080, 1.37, 0.20, 0.25, -0.60, 1.00, 1.5, 0.55, -0.50, +0.30),
+    Region("FR", 0.070, 0.92, 0.20, 0.35, +0.20, 1.00, 0.8, 0.50, +0.30, -0.30),
+    Region("AU", 0.060, 1.52, 0.15, 0.30, -0.30, 0.90, 3.0, 0.60, -0.50, +0.80),
+    Region("IT", 0.040, 0.92, 0.12, 0.30, +0.40, 1.10, 1.0, 0.55, +0.50, -0.80),
+    Region("NL", 0.035, 0.92, 0.08, 0.20, -0.40, 0.90, 0.8, 0.50, -1.00, +0.60),
+    Region("ES", 0.030, 0.92, 0.08, 0.25, 0.00, 1.20, 1.2, 0.55, +0.30, -0.60),
+    Region("JP", 0.025, 150.0, 0.06, 0.30, +0.60, 0.90, 2.0, 0.70, +1.00, +1.00),
+    Region("IN", 0.020, 83.0, 0.05, 0.20, -0.50, 1.60, 4.0, 0.75, -1.00, -1.00),
+    Region("BR", 0.015, 5.00, 0.04, 0.15, -0.80, 1.50, 6.0, 0.70, -1.00, +1.00),
 )
 
 
@@ -75,6 +77,19 @@ class WorldConfig:
   # preferences (1 = default, 0 = the "no regional shift" control world,
   # 0.5 = the half-shift configuration of the selector experiment).
   shift_strength: float = 1.0
+  # Dials of generator 1.1.0 (docs/generator.md, "Regional dials"). Their
+  # defaults keep the default world byte for byte as it was in 1.0.0.
+  # Strength of the region x listing interactions of the utilities: the
+  # regional part of domestic preference and of price sensitivity (their
+  # deviation from the traffic-weighted centre) is multiplied by it
+  # (0 = one global effect for every region).
+  interaction_strength: float = 1.0
+  # Weight of the regional review taste (Region.review_taste, centred) in the
+  # purchase utility; 0 in the default world, which has no such taste.
+  regional_taste: float = 0.0
+  # Strength of the per-region power warp of the regional counts as logged
+  # (count ** exp(count_warp * Region.count_warp / 2)); 0 = no warp.
+  count_warp: float = 0.0
 
   def validate(self) -> "WorldConfig":
     errors = []
@@ -97,6 +112,10 @@ class WorldConfig:
          "app_false_click_rate must be in [0, 1)")
     need(0 <= self.utility_sharing <= 1, "utility_sharing must be in [0, 1]")
     need(0 <= self.shift_strength <= 2, "shift_strength must be in [0, 2]")
+    need(0 <= self.interaction_strength <= 8,
+         "interaction_strength must be in [0, 8]")
+    need(0 <= self.regional_taste <= 8, "regional_taste must be in [0, 8]")
+    need(0 <= self.count_warp <= 2, "count_warp must be in [0, 2]")
     if errors:
       raise ValueError("invalid generator argument(s): " + "; ".join(errors))
     return self
