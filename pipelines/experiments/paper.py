@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 from tqdm.auto import tqdm  # pylint: disable=wrong-import-position
 
-from pipelines.experiments import lr_search, stats  # pylint: disable=wrong-import-position
+from pipelines.experiments import dose, lr_search, stats  # pylint: disable=wrong-import-position
 from pipelines.experiments.growth import parameter_growth  # pylint: disable=wrong-import-position
 from pipelines.experiments.plan import (EXPERIMENTS, Variant,  # pylint: disable=wrong-import-position
                                         plan_variants)
@@ -282,6 +282,9 @@ def _markdown(report: Dict) -> str:
     if "skipped" in exp:
       lines += [exp["skipped"], ""]
       continue
+    if "dose" in exp:
+      lines += dose.markdown(exp["dose"]) + [f"![{name}]({exp['plot']})", ""]
+      continue
     if name == "fig5":
       lines += _fig5_markdown(exp)
     if name == "fig7" and not exp["fig7"]["regions"]:
@@ -363,6 +366,11 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   for name in m["experiments"]:
     exp = EXPERIMENTS[name]
     entry = dict(title=exp["title"], plot=f"{name}.png")
+    if "dose" in exp:
+      entry["dose"] = dose.dose_response(results, exp, runner, samples)
+      dose.plot(entry["dose"], os.path.join(out_dir, entry["plot"]))
+      experiments[name] = entry
+      continue
     if name == "fig7":
       entry["fig7"] = _fig7(results, exp["variants"], min_lists=50)
       if entry["fig7"]["regions"]:

@@ -155,6 +155,28 @@ EXPERIMENTS: Dict[str, Dict] = {
                 _v("seq", world="independent"))]),
 }
 
+# Dose-response: each model's gain over Shared-Bottom in every dose world of
+# a dial, plotted against the measured headroom of the mechanism the dial
+# moves (pipelines/experiments/dose.py).
+DOSE_MODELS: Dict[str, Tuple[Tuple[str, str], ...]] = {
+    "interaction": (("shared_bottom", "input"), ("seq", "none"),
+                    ("seq", "per_task")),
+    "warp": (("shared_bottom", "input"), ("seq", "none"), ("seq", "per_task")),
+    "sharing": (("seq", "none"), ("seq", "per_task")),
+}
+_DOSE_TITLES = {
+    "interaction": "strength of the region × listing interactions",
+    "warp": "per-region warp of the regional counts",
+    "sharing": "utility shared across tasks",
+}
+for _dial, _values in DOSES.items():
+  EXPERIMENTS[f"dose_{_dial}"] = dict(
+      title=f"Dose-response: gain over Shared-Bottom against the headroom of "
+            f"the {_DOSE_TITLES[_dial]}",
+      dose=_dial,
+      variants=[_v(model, md, world=f"{_dial}_{value:g}")
+                for value in _values for model, md in DOSE_MODELS[_dial]])
+
 
 def plan_variants(experiments: Sequence[str]) -> List[Variant]:
   """Every variant needed (references included), in a stable order."""

@@ -1,0 +1,157 @@
+"""Dose-response of a dial: each model's gain against the headroom it targets.
+
+For every dose of a dial (`plan.DOSES`), the dose's world is one point:
+
+* x: the measured headroom of the mechanism the dial moves, in % of the
+  oracle's purchase NDCG@10.
+  - interaction, sharing: from the generator's own probabilities
+    (`seqmd_tf.data.synthetic.headroom`), on extra days that no model reads;
+    the regional interactions for the interaction dial, the shared utility
+    for the sharing dial.
+  - warp: the warp changes no probability, so its headroom is measured with a
+    model: the gain of Shared-Bottom trained on the unwarped world (the same
+    draws and labels: `warp_0`) over Shared-Bottom trained on the warped one,
+    on the same test lists.
+* y: each model's relative change of test purchase NDCG@10 against
+  Shared-Bottom in that world (`stats.compare`: mean over seeds, 95% interval).
+
+At zero headroom every gain should be about 0; a model that loses there has a
+cost, and the table says so.
+"""
+
+from typing import Dict, List
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
+
+from pipelines.experiments import stats  # pylint: disable=wrong-import-position
+from pipelines.experiments.plan import DOSES, Variant  # pylint: disable=wrong-import-position
+from seqmd_tf.data.synthetic import headroom  # pylint: disable=wrong-import-position
+
+MECHANISM = {"interaction": "regional_interactions",
+             "sharing": "shared_utility", "warp": "count_warp"}
+HEADROOM_DAYS = 10            # extra days sampled for a generator headroom
+HEADROOM_QUERIES = 5000       # queries per extra day
+
+
+def _runs(results: Dict[Variant, Dict], variant: Variant) -> List:
+  return [r.lists for r in results[variant]["runs"]]
+
+
+def _generator_headroom(runner, world: str, mechanism: str, task: str,
+                        days: int, queries_per_day: int) -> Dict:
+  h = headroom.measure(runner.world_config(world), runner.data_seed,
+                       days=days, queries_per_day=queries_per_day)
+  scale = 100.0 / h.ndcg[task][headroom.ORACLE]
+  mean = h.headroom[task][mechanism] * scale
+  half = 1.96 * h.headroom_se[task][mechanism] * scale
+  return dict(mean=mean, ci95=[mean - half, mean + half],
+              kind=f"generator probabilities, {h.lists[task]:,} lists",
+              oracle_ndcg=h.ndcg[task][headroom.ORACLE],
+              first_task_oracle_ndcg=h.ndcg[task][headroom.FIRST_TASK_ORACLE])
+
+
+def _warp_headroom(results: Dict[Variant, Dict], world: str, task: str,
+                   samples: int) -> Dict:
+  warped = Variant(world, ("click", task), "shared_bottom", "none")
+  unwarped = Variant("warp_0", warped.tasks, "shared_bottom", "none")
+  cell = stats.compare(_runs(results, unwarped), _runs(results, warped), task,
+                       None, samples)
+  return dict(mean=cell["mean"], ci95=cell["ci95"],
+              kind="Shared-Bottom on the unwarped world over the warped one, "
+                   + cell["ci_kind"])
+
+
+def dose_response(results: Dict[Variant, Dict], exp: Dict, runner,
+                  samples: int, headroom_days: int = HEADROOM_DAYS,
+                  headroom_queries: int = HEADROOM_QUERIES) -> Dict:
+  """The table of one dose experiment: per dose, headroom and each gain.
+
+  Args:
+    results: variant -> `Runner.run_variant` result, for every variant of
+      `exp` and their Shared-Bottom references.
+    exp: the experiment's plan entry (`plan.EXPERIMENTS["dose_<dial>"]`).
+    runner: the Runner that trained them (its worlds, data seed and schema).
+    samples: bootstrap samples of each comparison.
+    headroom_days, headroom_queries: size of the extra data of a generator
+      headroom.
+  Returns:
+    dial, mechanism, task, MD's dependent features, and per dose its world,
+    headroom (mean and 95% interval, in %) and each model's gain cell.
+  """
+  dial = exp["dose"]
+  task = exp["variants"][0].tasks[-1]
+  points = []
+  for value in DOSES[dial]:
+    world = f"{dial}_{value:g}"
+    if dial == "warp":
+      head = _warp_headroom(results, world, task, samples)
+    else:
+      head = _generator_headroom(runner, world, MECHANISM[dial], task,
+                                 headroom_days, headroom_queries)
+    gains = {}
+    for v in exp["variants"]:
+      if v.world == world:
+        cell = stats.compare(_runs(results, v), _runs(results, v.reference()),
+                             task, None, samples)
+        gains[v.label.replace(f" [{world} world]", "")] = cell
+    points.append(dict(value=value, world=world, headroom=head, gains=gains))
+  md_features = runner.schema.feature_groups().get("dependent", [])
+  return dict(dial=dial, mechanism=MECHANISM[dial], task=task, points=points,
+              md_features=list(md_features))
+
+
+def markdown(dose: Dict) -> List[str]:
+  models = list(dose["points"][0]["gains"])
+  lines = [f"Headroom: {dose['mechanism']} ({dose['points'][0]['headroom']['kind']}"
+           f" at the first dose). Cells: change of test {dose['task']} NDCG@10 "
+           "against Shared-Bottom in the same world, % [95% interval].", "",
+           "| dose | world | headroom % [95%] | " + " | ".join(models) + " |",
+           "|---|---|---|" + "---|" * len(models)]
+  for p in dose["points"]:
+    h = p["headroom"]
+    cells = [stats.format_cell(p["gains"][m]) for m in models]
+    lines.append(f"| {p['value']:g} | {p['world']} | {h['mean']:+.2f} "
+                 f"[{h['ci95'][0]:+.2f}, {h['ci95'][1]:+.2f}] | "
+                 + " | ".join(cells) + " |")
+  zero = min(dose["points"], key=lambda p: abs(p["headroom"]["mean"]))
+  costs = [m for m, c in zero["gains"].items()
+           if c["significant"] and c["mean"] < 0]
+  lines += ["", f"At the lowest headroom ({zero['world']}): " +
+            (f"a significant loss, a cost of the model, for {', '.join(costs)}."
+             if costs else "no model loses significantly."),
+            "", "MD conditions on the schema's dependent features in every "
+            f"world: {', '.join(dose['md_features']) or 'none'}.", ""]
+  return lines
+
+
+def plot(dose: Dict, path: str) -> None:
+  fig, ax = plt.subplots(figsize=(6, 4))
+  models = list(dose["points"][0]["gains"])
+  for i, model in enumerate(models):
+    xs = [p["headroom"]["mean"] for p in dose["points"]]
+    xerr = [[p["headroom"]["mean"] - p["headroom"]["ci95"][0]
+             for p in dose["points"]],
+            [p["headroom"]["ci95"][1] - p["headroom"]["mean"]
+             for p in dose["points"]]]
+    cells = [p["gains"][model] for p in dose["points"]]
+    ys = [c["mean"] for c in cells]
+    yerr = [[c["mean"] - c["ci95"][0] for c in cells],
+            [c["ci95"][1] - c["mean"] for c in cells]]
+    shift = (i - (len(models) - 1) / 2) * 0.04  # keep the bars apart
+    ax.errorbar([x + shift for x in xs], ys, xerr=xerr, yerr=yerr, marker="o",
+                capsize=3, label=model)
+  top = max(p["headroom"]["ci95"][1] for p in dose["points"])
+  ax.plot([0, top], [0, top], color="grey", linestyle=":",
+          label="gain = headroom")
+  ax.axhline(0, color="black", linewidth=0.8)
+  ax.set_xlabel(f"measured headroom of {dose['mechanism']} (% of oracle "
+                f"{dose['task']} NDCG@10)")
+  ax.set_ylabel(f"{dose['task']} NDCG@10 change vs Shared-Bottom (%)")
+  ax.set_title(f"Dose-response: {dose['dial']} dial", fontsize=9)
+  ax.legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)

@@ -1,0 +1,60 @@
+import types
+
+import numpy as np
+import pytest
+
+from pipelines.experiments import dose
+from pipelines.experiments.plan import DOSES, EXPERIMENTS, WORLDS, plan_variants
+from pipelines.experiments.runner import Runner
+from seqmd_tf.data.synthetic.world import WorldConfig
+from tests.pipelines.test_experiments import _lists
+
+BASE = np.random.default_rng(0).uniform(0.3, 0.7, size=400)
+
+
+def _results(experiment, factor):
+  """Fake runs: every variant's per-list NDCG is BASE x factor(variant)."""
+  return {v: dict(runs=[types.SimpleNamespace(lists=_lists(BASE * factor(v)))
+                        for _ in range(3)])
+          for v in plan_variants([experiment])}
+
+
+def test_dose_worlds_span_each_dial_and_start_at_zero():
+  for dial, values in DOSES.items():
+    assert len(values) >= 4 and values[0] == 0.0
+    for value in values:
+      WorldConfig(**WORLDS[f"{dial}_{value:g}"]).validate()
+    worlds = {v.world for v in EXPERIMENTS[f"dose_{dial}"]["variants"]}
+    assert worlds == {f"{dial}_{value:g}" for value in values}
+
+
+def test_warp_headroom_is_the_unwarped_shared_bottom_gain(tmp_path, schema):
+  def factor(v):  # the warp costs every model 2% per unit; MD gains 1%
+    warp = WORLDS[v.world]["count_warp"]
+    return (1.0 - 0.02 * warp) * (1.0 + 0.01 * warp if v.md == "input" else 1)
+  runner = types.SimpleNamespace(schema=schema)
+  table = dose.dose_response(_results("dose_warp", factor),
+                             EXPERIMENTS["dose_warp"], runner, samples=200)
+  heads = [p["headroom"]["mean"] for p in table["points"]]
+  assert heads[0] == pytest.approx(0.0)
+  assert heads[-1] == pytest.approx(100 * (1 / 0.96 - 1))  # warp 2
+  md = [p["gains"]["Shared-Bottom + MD"]["mean"] for p in table["points"]]
+  assert md == pytest.approx([100 * 0.01 * w for w in DOSES["warp"]])
+  assert "price_local" in table["md_features"]
+  text = "\n".join(dose.markdown(table))
+  assert "| 2 | warp_2 |" in text and "no model loses" in text
+  dose.plot(table, str(tmp_path / "dose.png"))
+  assert (tmp_path / "dose.png").stat().st_size > 0
+
+
+def test_generator_headroom_and_a_cost_at_zero_are_reported(tmp_path, schema):
+  def factor(v):  # SEQ loses 3% everywhere: a cost, seen at zero headroom
+    return 0.97 if v.model == "seq" else 1.0
+  runner = Runner(str(tmp_path), schema, {}, 0, {}, {})
+  table = dose.dose_response(_results("dose_interaction", factor),
+                             EXPERIMENTS["dose_interaction"], runner,
+                             samples=200, headroom_days=1,
+                             headroom_queries=2000)
+  heads = [p["headroom"]["mean"] for p in table["points"]]
+  assert heads[0] == 0.0 and heads[-1] > heads[1] > 0
+  assert "a significant loss" in "\n".join(dose.markdown(table))
