@@ -294,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
                  action="store_true", default=None,
                  help="fill required features the input lacks with their "
                  "schema defaults")
+  p.add_argument("--max-reject-fraction", dest="max_reject_fraction",
+                 type=float, default=None,
+                 help="largest share of rows that may be rejected before the "
+                 "conversion fails (default 0.01)")
 
   p = sub.add_parser("promote-schema", help="copy a split-features schema "
                      "into data_schema/")
@@ -334,7 +338,8 @@ def _convert_config(args):
               cc.parse_pairs([args.split], "--split").items()}
              if args.split else None),
       split_column=args.split_column, shards=args.shards,
-      allow_missing_features=args.allow_missing_features)
+      allow_missing_features=args.allow_missing_features,
+      max_reject_fraction=args.max_reject_fraction)
   values.update({k: v for k, v in flags.items() if v is not None})
   values.setdefault("input_format", "")
   if "feature_map" in values:

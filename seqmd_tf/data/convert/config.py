@@ -39,6 +39,9 @@ class ConvertConfig:
     allow_missing_features: fill a required schema feature that the input
       lacks entirely with its schema default (recorded in the manifest)
       instead of refusing the input.
+    max_reject_fraction: the largest share of the rows read that may be
+      rejected. Above it the conversion fails, names the top reasons with
+      their counts, and writes no manifest (the rejects stay in rejects/).
   """
   input_format: str
   group_column: str = "query_id"
@@ -53,6 +56,7 @@ class ConvertConfig:
   split_column: Optional[str] = None
   shards: int = 4
   allow_missing_features: bool = False
+  max_reject_fraction: float = 0.01
 
   def validate(self) -> "ConvertConfig":
     if self.input_format not in FORMATS:
@@ -64,6 +68,9 @@ class ConvertConfig:
     if not isinstance(self.shards, int) or self.shards < 1:
       raise ConvertError(f"convert: shards must be an integer >= 1, got "
                          f"{self.shards!r}")
+    if not 0.0 <= self.max_reject_fraction <= 1.0:
+      raise ConvertError(f"convert: max_reject_fraction must be in [0, 1], "
+                         f"got {self.max_reject_fraction!r}")
     unknown = sorted(set(self.split) - set(SPLITS))
     if unknown:
       raise ConvertError(f"convert: unknown split(s) {unknown}; valid choices: "

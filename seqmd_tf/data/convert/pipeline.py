@@ -32,6 +32,9 @@ from seqmd_tf.paths import inside, write_json
 
 CONVERTER_VERSION = "1.0.0"
 MANIFEST = "manifest.json"
+FAILED = "failed.json"      # a run that rejected too much: what it would have
+                            # written as the manifest, and why it failed
+TOP_REASONS = 5
 MARKER = ".seqmd-convert"
 REJECTS_DIR = "rejects"
 
@@ -128,10 +131,37 @@ def _write_rejects(item, out_dir: str, shards: int) -> Dict[str, Any]:
     for r in rejects:
       f.write(json.dumps(r, sort_keys=True) + "\n")
   os.replace(tmp, path)
+  causes = collections.Counter(_cause(r) for r in rejects)
+  examples = {}
+  for r in rejects:
+    examples.setdefault(_cause(r), f"{r['source']} row {r['row']}: "
+                        f"{r['reason']}")
   return dict(file=rel, rows=len(rejects),
               by_kind=dict(collections.Counter(r["kind"] for r in rejects)),
               by_field=dict(collections.Counter(str(r["field"])
-                                                for r in rejects)))
+                                                for r in rejects)),
+              by_cause=dict(causes), examples=examples)
+
+
+def _cause(reject: Dict[str, Any]) -> str:
+  """A reject's cause: its kind and field (the reason text holds values)."""
+  if reject["field"] is None:
+    return reject["kind"]
+  return f"{reject['kind']} in '{reject['field']}'"
+
+
+def top_reasons(reject_stats: List[Dict[str, Any]],
+                limit: int = TOP_REASONS) -> List[Dict[str, Any]]:
+  """The most frequent causes of rejection, each with a count and an example."""
+  causes = collections.Counter()
+  examples: Dict[str, str] = {}
+  for r in reject_stats:
+    causes.update(r["by_cause"])
+    for cause, example in r["examples"].items():
+      examples.setdefault(cause, example)
+  return [dict(cause=c, rows=n, example=examples[c])
+          for c, n in sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))
+          [:limit]]
 
 
 def _summarise_splits(shard_stats: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -187,10 +217,32 @@ def _finalize(_, out_dir: str, identity: Dict[str, Any],
                 read_by_file=dict(sorted(rows_in.items()))),
       rejects=dict(files=sorted(r["file"] for r in reject_stats if r["rows"]),
                    by_kind=dict(sorted(by_kind.items())),
-                   by_field=dict(sorted(by_field.items()))),
+                   by_field=dict(sorted(by_field.items())),
+                   top_reasons=top_reasons(reject_stats)),
       splits=_summarise_splits(shard_stats))
-  write_json(os.path.join(out_dir, MANIFEST), manifest)
+  limit = identity["config"]["max_reject_fraction"]
+  if rejected > limit * total_in:
+    write_json(os.path.join(out_dir, FAILED), dict(
+        manifest, failed=f"rejected {rejected} of {total_in} rows, more than "
+        f"max_reject_fraction {limit:g}"))
+  else:
+    write_json(os.path.join(out_dir, MANIFEST), manifest)
   return manifest
+
+
+def _raise_if_failed(out_dir: str) -> None:
+  path = os.path.join(out_dir, FAILED)
+  if not os.path.exists(path):
+    return
+  with open(path, "r", encoding="utf-8") as f:
+    failed = json.load(f)
+  reasons = "\n".join(f"  {t['rows']:>8}  {t['cause']}  (e.g. {t['example']})"
+                       for t in failed["rejects"]["top_reasons"])
+  raise ConvertError(
+      f"convert: {failed['failed']}; the data are not written as complete "
+      f"(no manifest). Top reasons:\n{reasons}\nEvery rejected row is in "
+      f"{os.path.join(out_dir, REJECTS_DIR)}/. Fix the input or the schema, "
+      "or raise --max-reject-fraction to accept the loss.")
 
 
 def _prepare_out_dir(out_dir: str) -> None:
@@ -203,9 +255,9 @@ def _prepare_out_dir(out_dir: str) -> None:
   with open(os.path.join(out_dir, MARKER), "w", encoding="utf-8") as f:
     f.write("written by seqmd convert; the folder is complete when "
             "manifest.json exists\n")
-  manifest = os.path.join(out_dir, MANIFEST)
-  if os.path.exists(manifest):  # a rerun: the folder is incomplete until done
-    os.remove(manifest)
+  for name in (MANIFEST, FAILED):  # a rerun: incomplete until done
+    if os.path.exists(os.path.join(out_dir, name)):
+      os.remove(os.path.join(out_dir, name))
 
 
 def _plan_inputs(files: List[str], fmt: str, schema: SearchLogSchema,
@@ -262,6 +314,7 @@ def run(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
          | "Manifest" >> beam.Map(
              _finalize, out_dir, identity, beam.pvalue.AsList(shard_stats),
              beam.pvalue.AsList(reject_stats), beam.pvalue.AsList(read.counts)))
+  _raise_if_failed(out_dir)
   with open(os.path.join(out_dir, MANIFEST), "r", encoding="utf-8") as f:
     return json.load(f)
 
@@ -312,9 +365,11 @@ def print_summary(manifest: Dict[str, Any], out_dir: str,
   import sys  # pylint: disable=import-outside-toplevel
   stream = stream or sys.stdout
   rows = manifest["rows"]
+  share = rows["rejected"] / max(rows["read"], 1)
   print(f"rows read {rows['read']} = written {rows['written']} + rejected "
-        f"{rows['rejected']}  (funnel repaired: {rows['repaired']})",
-        file=stream)
+        f"{rows['rejected']} ({100 * share:.2f}%, limit "
+        f"{100 * manifest['config']['max_reject_fraction']:g}%)  (funnel "
+        f"repaired: {rows['repaired']})", file=stream)
   for split, info in manifest["splits"].items():
     t = info["totals"]
     print(f"  {split}: {t['groups']} lists, {t['impressions']} listings, "
@@ -323,6 +378,9 @@ def print_summary(manifest: Dict[str, Any], out_dir: str,
     kinds = ", ".join(f"{k}: {v}" for k, v in
                       manifest["rejects"]["by_kind"].items())
     print(f"  rejected by kind: {kinds}", file=stream)
+    for t in manifest["rejects"]["top_reasons"]:
+      print(f"    {t['rows']:>8}  {t['cause']}  (e.g. {t['example']})",
+            file=stream)
     print(f"  rejects: {os.path.join(out_dir, REJECTS_DIR)}/", file=stream)
   if not manifest["has_region"]:
     print("  no region column, map or constant: country is the default for "

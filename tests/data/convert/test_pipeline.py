@@ -266,3 +266,27 @@ def test_clear_errors(tmp_path, impressions, parquet_in):
               "--funnel", "ignore"])
   assert cli.main(["convert", "--input", parquet_in, "--out",
                    str(tmp_path / "o6"), "--grades", "click=1"]) == 2
+
+
+def test_too_many_rejects_fail_loudly_and_a_raised_limit_accepts_them(
+    tmp_path, impressions, capsys):
+  frame = impressions.head(3000).copy()
+  frame.loc[frame.index[::50], "price_local"] = float("nan")   # 2%
+  frame.loc[frame.index[7::100], "country"] = "XX"            # 1%
+  path = str(tmp_path / "logs.parquet")
+  frame.to_parquet(path)
+  out = str(tmp_path / "out")
+  assert cli.main(["convert", "--input", path, "--out", out]) == 2
+  err = capsys.readouterr().err
+  assert "rejected 90 of 3000 rows, more than max_reject_fraction 0.01" in err
+  assert "60  null in 'price_local'" in err
+  assert "30  vocabulary in 'country'" in err
+  assert not os.path.exists(os.path.join(out, "manifest.json"))
+  assert len(list(iter_rejects(out))) == 90          # nothing is lost
+  assert cli.main(["convert", "--input", path, "--out", out,
+                   "--max-reject-fraction", "0.05"]) == 0
+  text = capsys.readouterr().out
+  assert "rejected 90 (3.00%, limit 5%)" in text
+  assert os.path.join(out, "rejects") in text
+  assert not os.path.exists(os.path.join(out, "failed.json"))
+  assert _manifest(out)["rows"]["written"] == 2910
