@@ -18,6 +18,7 @@ import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from seqmd_tf.config_utils import dataclass_from_dict
+from seqmd_tf.data.dataset_schema import check_fits, dataset_schema, fields_read
 from seqmd_tf.data.schema import load_schema
 from seqmd_tf.data.synthetic import generate as generator
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, WorldConfig
@@ -72,8 +73,9 @@ def train_stage(data_dir: str, run_dir: str, model_config: ModelConfig,
                 verbose: int = 1) -> Dict:
   from seqmd_tf.training import pipeline  # pylint: disable=import-outside-toplevel
   start = time.time()
-  schema = load_schema(schema_path)
   manifest = generator.read_manifest(data_dir) or {}
+  schema = dataset_schema(data_dir, schema_path, manifest)
+  _check_resume_fits(run_dir, schema, data_dir)
   if manifest.get("has_region") is False and model_config.md != "none":
     raise ValueError(f"{data_dir}: this dataset was converted without a "
                      "region (no country column, --region-map or --constant), "
@@ -94,6 +96,21 @@ def train_stage(data_dir: str, run_dir: str, model_config: ModelConfig,
   return result
 
 
+def _check_resume_fits(run_dir: str, data_schema, data_dir: str) -> None:
+  """A run folder that is resumed must read fields the data still have."""
+  from seqmd_tf.training.pipeline import RUN_CONFIG  # pylint: disable=import-outside-toplevel
+  path = os.path.join(run_dir, RUN_CONFIG)
+  if not os.path.exists(path):
+    return
+  with open(path, "r", encoding="utf-8") as f:
+    run_config = json.load(f)
+  if not os.path.exists(run_config.get("schema_path", "")):
+    return
+  run_schema = load_schema(run_config["schema_path"])
+  check_fits(run_schema, data_schema,
+             fields_read(run_schema, run_config["tasks"]), data_dir)
+
+
 def evaluate_stage(data_dir: str, run_dir: str, out_dir: str,
                    split: str = "test", min_region_lists: int = 50,
                    bootstrap_samples: int = 1000, progress: bool = True) -> Dict:
@@ -105,6 +122,9 @@ def evaluate_stage(data_dir: str, run_dir: str, out_dir: str,
   run_config = loaded["run_config"]
   schema = load_schema(run_config["schema_path"])
   tasks = run_config["tasks"]
+  manifest = generator.read_manifest(data_dir) or {}
+  check_fits(schema, dataset_schema(data_dir, manifest=manifest),
+             fields_read(schema, tasks), data_dir)
   scored = score_split(loaded["model"], generator.split_files(data_dir, split),
                        schema, tasks, progress=progress)
   model_cfg = run_config["model"]
@@ -113,7 +133,6 @@ def evaluate_stage(data_dir: str, run_dir: str, out_dir: str,
   metrics = summarize(scored, tasks, name, min_region_lists=min_region_lists,
                       bootstrap_samples=bootstrap_samples,
                       seed=run_config["train"]["seed"])
-  manifest = generator.read_manifest(data_dir) or {}
   metrics["context"] = dict(split=split, data=os.path.abspath(data_dir),
                             run=os.path.abspath(run_dir),
                             generator_version=manifest.get("generator_version"),
@@ -233,7 +252,8 @@ def split_features_stage(data_dir: str, out_dir: str,
   from seqmd_tf.data.feature_split import statistics as st  # pylint: disable=import-outside-toplevel
   from seqmd_tf.data.schema import render_with_md_groups  # pylint: disable=import-outside-toplevel
   start = time.time()
-  schema = load_schema(schema_path)
+  schema = dataset_schema(data_dir, schema_path,
+                          generator.read_manifest(data_dir))
   source = distribution_source(schema, source)
   metric = metric or fs.selector.DEFAULT_METRIC
   weighting = weighting or fs.selector.DEFAULT_WEIGHTING

@@ -16,9 +16,14 @@ def inside(base: str, *parts: str) -> str:
   return path
 
 
-def write_json(path: str, value) -> None:
-  """Writes JSON under a temporary name, then renames: never half a file."""
+def write_text(path: str, text: str) -> None:
+  """Writes text under a temporary name, then renames: never half a file."""
   tmp = path + ".tmp"
   with open(tmp, "w", encoding="utf-8") as f:
-    json.dump(value, f, indent=1, sort_keys=True)
+    f.write(text)
   os.replace(tmp, path)
+
+
+def write_json(path: str, value) -> None:
+  """Writes JSON under a temporary name, then renames: never half a file."""
+  write_text(path, json.dumps(value, indent=1, sort_keys=True))

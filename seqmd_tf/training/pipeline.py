@@ -487,6 +487,15 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
     raise ValueError(f"{schema.path}: MD (md={model_config.md}) needs a "
                      "feature with md_group=country or an md_source; valid "
                      "choices: md=none")
+  if ((model_config.md != "none" or model_config.region_standardize) and
+      not schema.feature_groups()["dependent"]):
+    what = (f"MD (md={model_config.md})" if model_config.md != "none"
+            else f"model '{model_config.name}' (per-region standardization)")
+    raise ValueError(
+        f"{schema.path}: {what} needs at least one feature with "
+        "md_group=dependent, and this schema has none; run `seqmd "
+        "split-features` on the data and train with its schema, or use "
+        "md=none")
   os.makedirs(run_dir, exist_ok=True)
   if train_config.deterministic:
     tf.config.experimental.enable_op_determinism()

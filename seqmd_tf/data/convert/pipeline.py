@@ -27,6 +27,7 @@ from seqmd_tf.data.convert.config import (ConvertConfig, ConvertError, SPLITS,
 from seqmd_tf.data.convert.rows import (Reject, RowPlan, build_plan, check_row,
                                         load_region_map)
 from seqmd_tf.data.convert.tfrecord_io import write_atomically
+from seqmd_tf.data.dataset_schema import keep_schema
 from seqmd_tf.data.schema import SearchLogSchema, load_schema
 from seqmd_tf.paths import inside, write_json
 
@@ -293,6 +294,7 @@ def run(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
       filled_features=plan.filled_features)
   identity["config"]["feature_map"] = {
       str(k): v for k, v in config.feature_map.items()}
+  keep_schema(out_dir, schema)
   shards = config.shards
   options = PipelineOptions(list(pipeline_args or []))
   with beam.Pipeline(options=options) as p:

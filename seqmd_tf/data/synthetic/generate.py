@@ -4,6 +4,7 @@ Layout of the output folder::
 
     <out>/train/part-d000-c000.tfrecord ...   (one shard per day and chunk)
     <out>/valid/...  <out>/test/...
+    <out>/schema.pbtxt                        (the schema it follows)
     <out>/manifest.json                       (written last)
 
 Each chunk is sampled, serialized and written on its own (memory stays flat
@@ -25,6 +26,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from seqmd_tf.data import elwc
+from seqmd_tf.data.dataset_schema import keep_schema
 from seqmd_tf.paths import inside, write_json
 from seqmd_tf.data.schema import SearchLogSchema, load_schema
 from seqmd_tf.data.synthetic.sampler import sample_chunk
@@ -192,6 +194,7 @@ def generate(out_dir: str, config: Optional[WorldConfig] = None, seed: int = 0,
         results.append(result)
         bar.update()
   bar.close()
+  keep_schema(out_dir, schema)
   manifest = dict(identity)
   manifest.update(
       regions=[dataclasses.asdict(r) for r in REGIONS],
