@@ -315,12 +315,15 @@ def parse_schema(text: str, path: str = "<string>") -> SearchLogSchema:
     specs.append(_feature_spec(feat, path))
   schema = SearchLogSchema(features=tuple(specs), tasks=tasks, path=path,
                            digest=schema_digest(text))
-  for role in ("label", "oracle"):
+  for role in ("label", "oracle"):  # real logs have no oracle: optional
     by_task = [f.task for f in schema.select(role=role)]
     for task in tasks:
-      if by_task.count(task) != 1:
-        raise SchemaError(f"{path}: task '{task}' needs exactly one {role} "
+      if role == "label" and by_task.count(task) != 1:
+        raise SchemaError(f"{path}: task '{task}' needs exactly one label "
                           f"field, found {by_task.count(task)}")
+      if role == "oracle" and by_task.count(task) > 1:
+        raise SchemaError(f"{path}: task '{task}' has "
+                          f"{by_task.count(task)} oracle fields; at most one")
     extra = sorted(set(by_task) - set(tasks))
     if extra:
       raise SchemaError(f"{path}: {role} field(s) for unknown task(s) {extra}")

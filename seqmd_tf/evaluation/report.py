@@ -58,21 +58,29 @@ def markdown_report(metrics: Dict, png_name: str) -> str:
     for key, value in metrics["context"].items():
       lines.append(f"- {key}: `{value}`")
     lines.append("")
+  have_oracle = bool(metrics.get("oracle_ndcg"))
+  headline = [("random", "random"), ("model", "model")]
+  if have_oracle:
+    headline += [("first_task_oracle", f"{tasks[0]} oracle"),
+                 ("oracle", "oracle")]
   lines += [
       "NDCG is averaged over the query groups that have at least one positive "
       "label for the task; groups without one are left out and counted below. "
       "*random* is the exact expected NDCG of a uniformly random order of the "
-      "same lists; *oracle* ranks by the generator's true probabilities; "
-      f"*{tasks[0]} oracle* ranks every task by the true {tasks[0]} "
-      "probability alone (it knows nothing of the later tasks).", "",
+      "same lists; " + (
+          "*oracle* ranks by the generator's true probabilities; "
+          f"*{tasks[0]} oracle* ranks every task by the true {tasks[0]} "
+          "probability alone (it knows nothing of the later tasks)."
+          if have_oracle else "the data have no true probabilities, so there "
+          "is no oracle row."), "",
       f"![NDCG]({png_name})", "",
       "## Headline: NDCG@10 with 95% bootstrap intervals over query groups", "",
-      f"| task | lists | random | model | {tasks[0]} oracle | oracle |",
-      "|---|---|---|---|---|---|"]
+      "| task | lists | " + " | ".join(h for _, h in headline) + " |",
+      "|---|---|" + "---|" * len(headline)]
   for task in tasks:
     boot = metrics["bootstrap"][task]["ndcg@10"]
     cells = []
-    for ranker in ("random", "model", "first_task_oracle", "oracle"):
+    for ranker, _ in headline:
       b = boot.get(ranker)
       cells.append("n/a" if not b else
                    f"{b['mean']:.4f} [{b['ci95'][0]:.4f}, {b['ci95'][1]:.4f}]")
@@ -88,20 +96,22 @@ def markdown_report(metrics: Dict, png_name: str) -> str:
               "the oracle and "
               f"{'above' if checks['model_above_first_task_oracle'] else '**NOT above**'} "
               f"the ranking by the true {tasks[0]} probability alone."]
+  references = [("random_ndcg", "random @10")]
+  if have_oracle:
+    references = [("oracle_ndcg", "oracle @10"),
+                  ("first_task_oracle_ndcg", f"{tasks[0]} oracle @10")
+                  ] + references
   lines += ["", "## NDCG per task and platform", "",
-            f"| task | slice | lists | model @5 | @10 | full | oracle @10 | "
-            f"{tasks[0]} oracle @10 | random @10 |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "| task | slice | lists | model @5 | @10 | full | " +
+            " | ".join(h for _, h in references) + " |",
+            "|---|---|---|---|---|---|" + "---|" * len(references)]
   for task in tasks:
     for s in ("all", "web", "app"):
       m = metrics["ndcg"][task][s]
-      o = metrics.get("oracle_ndcg", {}).get(task, {}).get(s, {}).get("10")
-      f = metrics.get("first_task_oracle_ndcg", {}).get(task, {}).get(
-          s, {}).get("10")
-      r = metrics["random_ndcg"][task][s]["10"]
+      refs = [_fmt(metrics[key][task][s]["10"]) for key, _ in references]
       lines.append(f"| {task} | {s} | {metrics['n_lists'][task][s]} | "
                    f"{_fmt(m['5'])} | {_fmt(m['10'])} | {_fmt(m['full'])} | "
-                   f"{_fmt(o)} | {_fmt(f)} | {_fmt(r)} |")
+                   + " | ".join(refs) + " |")
   lines += ["", "## NDCG@10 per region", "",
             f"Regions with fewer than {metrics['min_region_lists']} lists for "
             "a task are marked *too small*: their figure is noise.", "",

@@ -47,6 +47,40 @@ def test_the_first_task_oracle_is_the_oracle_on_the_first_task_only(
   assert "model_above_first_task_oracle" in purchase["checks"]
 
 
+def test_data_without_true_probabilities_has_no_oracle_row(
+    tmp_path, tiny_data, trained_run, schema):
+  """Real logs have no oracle fields: the schema loads without them, and the
+  report shows no oracle row (not a placeholder)."""
+  import shutil
+  from google.protobuf import text_format
+  from tensorflow_metadata.proto.v0 import schema_pb2
+  from pipelines import stages
+  proto = text_format.Parse(open(schema.path).read(), schema_pb2.Schema())
+  kept = [f for f in proto.feature
+          if "seqmd.role=oracle" not in f.annotation.tag]
+  del proto.feature[:]
+  proto.feature.extend(kept)
+  no_oracle = str(tmp_path / "schema.pbtxt")
+  with open(no_oracle, "w") as f:
+    f.write(text_format.MessageToString(proto))
+  assert cli.main(["validate-schema", "--schema", no_oracle]) == 0
+  run = str(tmp_path / "run")
+  shutil.copytree(trained_run["run_dir"], run)
+  with open(os.path.join(run, "run_config.json")) as f:
+    config = json.load(f)
+  config["schema_path"] = no_oracle
+  with open(os.path.join(run, "run_config.json"), "w") as f:
+    json.dump(config, f)
+  out = stages.evaluate_stage(tiny_data, run, str(tmp_path / "eval"),
+                              min_region_lists=20, bootstrap_samples=50,
+                              progress=False)
+  assert out["metrics"]["oracle_ndcg"] == {}
+  report = open(out["paths"]["report"]).read()
+  assert "no oracle row" in report
+  headline = next(l for l in report.splitlines() if l.startswith("| task |"))
+  assert headline == "| task | lists | random | model |"
+
+
 def test_cli_rejects_bad_arguments_by_name(tmp_path, capsys):
   rc = cli.main(["generate", "--out", str(tmp_path), "--queries-per-day", "0"])
   assert rc == 2
