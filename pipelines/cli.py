@@ -160,6 +160,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(prog="seqmd", description=__doc__,
                                    formatter_class=argparse.RawTextHelpFormatter)
+  parser.add_argument("--verbose", action="store_true",
+                      help="keep TensorFlow's C++ start-up messages (CUDA, "
+                      "TensorRT, CPU features), silenced by default")
   sub = parser.add_subparsers(dest="command", required=True)
 
   p = sub.add_parser("generate", help="synthetic multi-region search logs")
@@ -368,7 +371,7 @@ def quickstart(workdir: str, config_path: str) -> Dict[str, str]:
     print("      (a finished run is there; reusing it)")
   else:
     stages.train_stage(data_dir, run_dir, _model_config(args, config),
-                       _train_config(args, config), verbose=1)
+                       _train_config(args, config), verbose=keras_verbosity())
   print(f"[3/4] evaluate  -> {eval_dir}", flush=True)
   evaluation = stages.evaluate_stage(data_dir, run_dir, eval_dir,
                                      **config.get("evaluate", {}))
@@ -393,9 +396,25 @@ def quickstart(workdir: str, config_path: str) -> Dict[str, str]:
   return paths
 
 
+def keras_verbosity(stream=None) -> int:
+  """Keras fit's verbose: a progress bar on a terminal, one line per epoch
+  when the output is a file or a pipe (no carriage returns in logs)."""
+  stream = stream or sys.stdout
+  return 1 if getattr(stream, "isatty", lambda: False)() else 2
+
+
+def quiet_tensorflow(verbose: bool) -> None:
+  """Silences TF's C++ log lines unless asked; must run before TF loads.
+
+  An explicit TF_CPP_MIN_LOG_LEVEL in the environment is kept."""
+  if not verbose:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
   parser = build_parser()
   args, extra = parser.parse_known_args(argv)
+  quiet_tensorflow(args.verbose)
   if extra and args.command not in ("split-features", "convert"):
     parser.error(f"unrecognized arguments: {' '.join(extra)}")
   try:
@@ -424,7 +443,8 @@ def main(argv: Optional[List[str]] = None) -> int:
       result = stages.train_stage(args.data, args.run_dir,
                                   _model_config(args, config),
                                   _train_config(args, config),
-                                  schema_path=args.schema)
+                                  schema_path=args.schema,
+                                  verbose=keras_verbosity())
       s = result["summary"]
       print(f"{result['run_config']['model']['name']} "
             f"(md={result['run_config']['model']['md']}): best "

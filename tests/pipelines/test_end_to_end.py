@@ -105,3 +105,24 @@ def test_quickstart_config_is_valid():
   cli._train_config(argparse.Namespace(), config).validate(load_schema())
   cli._model_config(argparse.Namespace(), config)
   cli._world(argparse.Namespace(), config)
+
+
+def test_commands_are_quiet_and_logs_get_one_line_per_epoch(tmp_path):
+  import io
+  import subprocess
+  import sys
+  env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+  done = subprocess.run(
+      [sys.executable, "-m", "pipelines.cli", "generate", "--out",
+       str(tmp_path / "d"), "--queries-per-day", "20", "--train-days", "1",
+       "--valid-days", "1", "--test-days", "1"],
+      env=env, capture_output=True, text=True, timeout=300, check=True)
+  noise = [l for l in done.stderr.splitlines()
+           if any(w in l for w in ("cuda", "TensorRT", "cpu_feature_guard"))]
+  assert not noise, noise
+  assert cli.keras_verbosity(io.StringIO()) == 2        # a log file or pipe
+
+  class Terminal(io.StringIO):
+    def isatty(self):
+      return True
+  assert cli.keras_verbosity(Terminal()) == 1
