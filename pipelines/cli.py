@@ -13,6 +13,9 @@
                      [--group-column C] [--grades click=1,cart=2,purchase=3]
                      [--feature-map 1=name,...|FILE.json] [--constant k=v]
                      [--region-map FILE] [--funnel repair|reject] [Beam options]
+    seqmd infer-schema --input PATH ... --out DIR --group-column C --region-column C
+                     --tasks task=column,... [--platform-column C] [--position-column C]
+                     [--oracle task=column,...] [--exclude C,...] [--no-split]
     seqmd promote-schema --from DIR [--to data_schema/schema.pbtxt] [--dry-run]
     seqmd validate-schema [--schema FILE]
 """
@@ -253,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--min-rows", dest="min_rows", type=int, default=None,
                  help="skip source values with fewer rows (default 1000)")
   p.add_argument("--bins", type=int, default=64)
+  p.add_argument("--permutations", type=int, default=None,
+                 help="group permutations of the source values that make the "
+                 "null a distance must exceed (default 99; 0 = no null)")
   p.add_argument("--override", action="append", default=[],
                  metavar="NAME=GROUP", help="force a decision (dependent or "
                  "invariant); repeatable")
@@ -261,8 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
       "convert", help="users' logs (Parquet, CSV, LibSVM) into sharded ELWC "
       "TFRecords that follow the schema, as an Apache Beam pipeline; Beam "
       "options (--runner, --direct_num_workers, ...) pass through")
-  p.add_argument("--input", nargs="+", required=True,
-                 help="files, folders or globs")
+  p.add_argument("--input", nargs="+", default=[],
+                 help="files, folders or globs (or --split-files)")
   p.add_argument("--out", required=True, help="dataset folder to write")
   p.add_argument("--format", default=None, choices=("parquet", "csv", "libsvm"),
                  help="default: from the file extension")
@@ -292,6 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
                  "train=0.8,valid=0.1,test=0.1")
   p.add_argument("--split-column", dest="split_column", default=None,
                  help="a table column holding train/valid/test instead")
+  p.add_argument("--split-files", dest="split_files", action="append",
+                 default=[], metavar="SPLIT=PATH",
+                 help="given splits kept as they are, e.g. train=logs/train/,"
+                 "valid=logs/valid.parquet,test=logs/test-*.parquet (then no "
+                 "--input); repeatable")
   p.add_argument("--shards", type=int, default=None, help="shards per split")
   p.add_argument("--allow-missing-features", dest="allow_missing_features",
                  action="store_true", default=None,
@@ -301,6 +312,40 @@ def build_parser() -> argparse.ArgumentParser:
                  type=float, default=None,
                  help="largest share of rows that may be rejected before the "
                  "conversion fails (default 0.01)")
+
+  p = sub.add_parser(
+      "infer-schema", help="a schema.pbtxt from a table of logs (Parquet or "
+      "CSV), with convert.json and a summary of what was inferred and why")
+  p.add_argument("--input", nargs="+", required=True,
+                 help="files, folders or globs")
+  p.add_argument("--out", required=True, help="folder to write")
+  p.add_argument("--format", default=None, choices=("parquet", "csv"),
+                 help="default: from the file extension")
+  p.add_argument("--group-column", dest="group_column", required=True,
+                 help="the query-group id column")
+  p.add_argument("--tasks", required=True,
+                 help="tasks in funnel order with their 0/1 label columns, "
+                 "e.g. click=clicked,cart=added,purchase=bought")
+  p.add_argument("--region-column", dest="region_column", required=True,
+                 help="the column holding each group's region (market)")
+  p.add_argument("--platform-column", dest="platform_column", default=None,
+                 help="the platform column (default: none, one platform)")
+  p.add_argument("--position-column", dest="position_column", default=None,
+                 help="the logged position (never a model input)")
+  p.add_argument("--oracle", default=None,
+                 help="true-probability columns, task=column,... (synthetic "
+                 "data only)")
+  p.add_argument("--exclude", default=None,
+                 help="columns that must never be model inputs, comma-separated")
+  p.add_argument("--no-split", dest="split", action="store_false",
+                 help="leave every feature invariant (run split-features on "
+                 "the converted data later)")
+  p.add_argument("--min-rows", dest="min_rows", type=int, default=None,
+                 help="selector F: skip regions with fewer rows in the sample "
+                 "(default 1000)")
+  p.add_argument("--sample-rows", dest="sample_rows", type=int, default=None,
+                 help="rows of whole groups kept to decide part, transform "
+                 "and the split (default 500000)")
 
   p = sub.add_parser("promote-schema", help="copy a split-features schema "
                      "into data_schema/")
@@ -314,6 +359,17 @@ def build_parser() -> argparse.ArgumentParser:
   p = sub.add_parser("validate-schema", help="load and check a schema file")
   p.add_argument("--schema", default=None)
   return parser
+
+
+def _split_files(items: List[str]) -> Dict[str, List[str]]:
+  """--split-files train=a,valid=b --split-files train=c -> {train: [a, c],
+  valid: [b]}."""
+  from seqmd_tf.data.convert import config as cc  # pylint: disable=import-outside-toplevel
+  out: Dict[str, List[str]] = {}
+  for item in items:
+    for split, path in cc.parse_pairs([item], "--split-files").items():
+      out.setdefault(split, []).append(path)
+  return out
 
 
 def _convert_config(args):
@@ -341,6 +397,7 @@ def _convert_config(args):
               cc.parse_pairs([args.split], "--split").items()}
              if args.split else None),
       split_column=args.split_column, shards=args.shards,
+      split_files=_split_files(args.split_files) or None,
       allow_missing_features=args.allow_missing_features,
       max_reject_fraction=args.max_reject_fraction)
   values.update({k: v for k, v in flags.items() if v is not None})
@@ -411,6 +468,36 @@ def quiet_tensorflow(verbose: bool) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def table_roles(args):
+  """The TableRoles of `seqmd infer-schema`'s flags."""
+  from seqmd_tf.data.convert.config import parse_pairs  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.schema_inference import TableRoles  # pylint: disable=import-outside-toplevel
+  return TableRoles(
+      group=args.group_column,
+      tasks=tuple(parse_pairs([args.tasks], "--tasks").items()),
+      region=args.region_column, platform=args.platform_column,
+      position=args.position_column,
+      oracles=tuple(parse_pairs([args.oracle] if args.oracle else [],
+                                "--oracle").items()),
+      exclude=tuple(c.strip() for c in (args.exclude or "").split(",")
+                    if c.strip()))
+
+
+def infer_schema(args, stages) -> None:
+  out = stages.infer_schema_stage(
+      args.input, args.out, table_roles(args), args.format, args.split,
+      args.min_rows, args.sample_rows)
+  fields = out["decisions"]
+  features = [d for d in fields if d.role == "feature"]
+  print(f"{len(fields)} fields, {len(features)} model features; "
+        f"{out['split'] or 'every feature invariant (--no-split)'}")
+  for name, path in out["paths"].items():
+    print(f"  {name}: {path}")
+  print(f"next: seqmd convert --input {' '.join(args.input)} --out DATA "
+        f"--schema {out['paths']['schema.pbtxt']} "
+        f"--config {out['paths']['convert.json']}")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
   parser = build_parser()
   args, extra = parser.parse_known_args(argv)
@@ -467,7 +554,8 @@ def main(argv: Optional[List[str]] = None) -> int:
       out = stages.split_features_stage(
           args.data, args.out, args.schema, source, args.metric,
           args.weighting, args.threshold, args.min_rows, args.bins,
-          parse_overrides(args.override), args.split, pipeline_args=extra)
+          parse_overrides(args.override), args.split, pipeline_args=extra,
+          permutations=args.permutations)
       split = out["split"]
       dependent = [r["name"] for r in split.rows if r["decision"] == "dependent"]
       print(f"{len(dependent)} dependent feature(s) at {split.metric} > "
@@ -480,10 +568,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{key}: {value}")
     elif args.command == "convert":
       from seqmd_tf.data.convert.pipeline import print_summary  # pylint: disable=import-outside-toplevel
+      if not args.input and not args.split_files:
+        parser.error("convert needs --input or --split-files")
       manifest = stages.convert_stage(args.input, args.out,
                                       _convert_config(args), args.schema,
                                       pipeline_args=extra)
       print_summary(manifest, args.out)
+    elif args.command == "infer-schema":
+      infer_schema(args, stages)
     elif args.command == "promote-schema":
       out = stages.promote_schema_stage(args.from_dir, args.to, args.dry_run)
       for name, (old, new) in sorted(out["changes"].items()):

@@ -9,6 +9,7 @@ folders and writes one output artifact folder with a `stage.json` record.
                                      distances.png, distributions.png)
 """
 
+import dataclasses
 import datetime
 import json
 import os
@@ -23,6 +24,7 @@ from seqmd_tf.data.schema import load_schema
 from seqmd_tf.data.synthetic import generate as generator
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, WorldConfig
 from seqmd_tf.models import ModelConfig
+from seqmd_tf.progress import progress as progress_bar
 
 STAGE_RECORD = "stage.json"
 
@@ -231,6 +233,96 @@ def distribution_source(schema, source: Optional[Sequence[str]]) -> Tuple[str, .
   return tuple(names)
 
 
+def infer_schema_stage(inputs: Sequence[str], out_dir: str, roles,
+                       fmt: Optional[str] = None, split: bool = True,
+                       min_rows: Optional[int] = None,
+                       sample_rows: Optional[int] = None,
+                       permutations: Optional[int] = None) -> Dict:
+  """A schema from a table of logs, with the reasons for each field.
+
+  Reads `inputs` (Parquet or CSV files, folders or globs) once. `roles` is a
+  `schema_inference.TableRoles` naming the group id, the tasks, the region
+  and the other columns no statistic can tell. With `split`, selector F runs
+  on the sample by region (with its permutation null) and sets the MD groups;
+  without, every feature stays invariant until `seqmd split-features` runs on
+  the converted data.
+
+  Outputs in `out_dir`: schema.pbtxt (valid, editable), convert.json (the
+  `seqmd convert --config` that reads the table with it), inference.md (what
+  was inferred and why), inference.json and stage.json.
+  """
+  from seqmd_tf.data import schema_inference as si  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.convert.config import infer_format  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.convert.sources import expand_inputs  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.feature_split import selector  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.schema_inference import render  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.paths import write_json, write_text  # pylint: disable=import-outside-toplevel
+  start = time.time()
+  files = expand_inputs(inputs)
+  fmt = fmt or infer_format(files)
+  min_rows = selector.DEFAULT_MIN_ROWS if min_rows is None else min_rows
+  roles.check(si.profile.columns_of(files, fmt), files[0])
+  bars = []
+
+  def progress(done: int, total: int) -> None:
+    if not bars:
+      bars.append(progress_bar(total=total, desc="infer-schema: read",
+                               unit="rows"))
+    bars[0].update(done - bars[0].n)
+  profile = si.profile_table(
+      files, fmt, roles.group,
+      sample_rows=sample_rows or si.profile.DEFAULT_SAMPLE_ROWS,
+      progress=progress)
+  for bar in bars:
+    bar.close()
+  decisions = si.infer(profile, roles)
+  config = render.convert_config(decisions, roles, fmt)
+  split_note = None
+  if split:
+    split_note = _split_table(profile, decisions, roles, config, min_rows,
+                              permutations, render.schema_text(decisions,
+                                                               roles, files))
+  os.makedirs(out_dir, exist_ok=True)
+  paths = {name: os.path.join(out_dir, name) for name in (
+      "schema.pbtxt", "convert.json", "inference.md", "inference.json")}
+  write_text(paths["schema.pbtxt"], render.schema_text(decisions, roles, files))
+  write_json(paths["convert.json"], config)
+  write_text(paths["inference.md"], render.summary_markdown(
+      profile, decisions, roles, split_note))
+  write_json(paths["inference.json"], dict(
+      files=files, rows=profile.rows, sample_rows=len(profile.sample),
+      split=split_note, fields=[dataclasses.asdict(d) for d in decisions]))
+  _record(out_dir, "infer-schema", dict(inputs=files), paths,
+          time.time() - start)
+  return dict(paths=paths, decisions=decisions, profile=profile,
+              split=split_note, convert=config)
+
+
+def _split_table(profile, decisions, roles, config, min_rows: int,
+                 permutations: Optional[int], text: str) -> str:
+  """Selector F on the sample; a note of what it decided, or why it did not
+  run. A context feature has one row per group, so a region is scored when
+  it has `min_rows` groups in the sample."""
+  from seqmd_tf.data.feature_split import selector  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.schema import parse_schema  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.schema_inference import split as table_split  # pylint: disable=import-outside-toplevel
+  groups = profile.sample.groupby(roles.region)[roles.group].nunique()
+  if groups.max() < min_rows or len(groups) < 2:
+    return (f"not run: no region has {min_rows} query groups in the sample "
+            f"(largest {groups.idxmax()}: {groups.max()}); every feature "
+            "invariant. Lower --min-rows, or run `seqmd split-features` on "
+            "the converted data")
+  result = table_split.split_sample(
+      profile.sample, parse_schema(text), decisions, roles.group,
+      config["columns"], min_rows,
+      selector.DEFAULT_PERMUTATIONS if permutations is None else permutations)
+  dependent = [r["name"] for r in result.rows if r["decision"] == "dependent"]
+  return (f"selector F on the sample by region ({result.metric} > "
+          f"{result.threshold:g} and permutation p <= {selector.NULL_ALPHA:g},"
+          f" regions with >= {min_rows} groups): {len(dependent)} dependent "
+          f"({', '.join(dependent) or 'none'})")
+
+
 def split_features_stage(data_dir: str, out_dir: str,
                          schema_path: Optional[str] = None,
                          source: Optional[Sequence[str]] = None,
@@ -240,8 +332,13 @@ def split_features_stage(data_dir: str, out_dir: str,
                          min_rows: Optional[int] = None, bins: int = 64,
                          overrides: Optional[Dict[str, str]] = None,
                          split: str = "train",
-                         pipeline_args: Optional[List[str]] = None) -> Dict:
+                         pipeline_args: Optional[List[str]] = None,
+                         permutations: Optional[int] = None) -> Dict:
   """Selector F over a split of ELWC data; writes the new schema and report.
+
+  `permutations` (default `selector.DEFAULT_PERMUTATIONS`) group permutations
+  of the source values make the null each distance must exceed; 0 turns the
+  null off (the paper's fixed threshold alone).
 
   Outputs in `out_dir`: schema.pbtxt (trainable as it is: `seqmd train
   --schema <out_dir>`), feature_split.json, report.md, distances.png,
@@ -263,9 +360,14 @@ def split_features_stage(data_dir: str, out_dir: str,
   os.makedirs(out_dir, exist_ok=True)
   files = generator.split_files(data_dir, split)
   features = st.numeric_features(schema)
+  if permutations is None:
+    permutations = fs.selector.DEFAULT_PERMUTATIONS
+  if permutations < 0:
+    raise ValueError(f"permutations must be >= 0, got {permutations}")
   stats = beam_pipeline.compute_statistics(files, schema, features, source,
                                            out_dir, bins=bins,
-                                           pipeline_args=pipeline_args)
+                                           pipeline_args=pipeline_args,
+                                           permutations=permutations)
   distances = fs.selector.feature_distances(stats, schema, min_rows)
   result = fs.decide(distances, schema, source, metric, weighting, threshold,
                      overrides, min_rows)

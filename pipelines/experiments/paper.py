@@ -21,7 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
-from tqdm.auto import tqdm  # pylint: disable=wrong-import-position
+from seqmd_tf.progress import progress as progress_bar  # pylint: disable=wrong-import-position
 
 from pipelines.experiments import dose, lr_search, stats  # pylint: disable=wrong-import-position
 from pipelines.experiments.growth import parameter_growth  # pylint: disable=wrong-import-position
@@ -346,7 +346,7 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   schema = load_schema()
   runner = Runner(workdir, schema, m.get("world", {}), config.get("data_seed", 0),
                   config.get("models", {}), m.get("train", {}),
-                  log=lambda s: tqdm.write(s) if progress else None)
+                  log=lambda s: print(s, flush=True) if progress else None)
   if experiments:
     m = dict(m, experiments=list(experiments))
   variants = plan_variants(m["experiments"])
@@ -358,7 +358,8 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
         f"more where a winning edge grows the grid; work folder {workdir}",
         flush=True)
   results: Dict[Variant, Dict] = {}
-  for v in tqdm(variants, desc="variants", unit="variant", disable=not progress):
+  for v in progress_bar(variants, desc="variants", unit="variant",
+                        enabled=progress):
     results[v] = runner.run_variant(v, seeds, lrs)
   samples = int(m.get("bootstrap_samples", 1000))
   os.makedirs(out_dir, exist_ok=True)

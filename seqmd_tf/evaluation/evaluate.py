@@ -17,7 +17,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from tqdm.auto import tqdm
+from seqmd_tf.progress import progress as progress_bar
 
 from seqmd_tf.data import elwc
 from seqmd_tf.data.schema import SearchLogSchema
@@ -89,7 +89,7 @@ def score_split(model: tf.keras.Model, files: Sequence[str],
         parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
   lists: List[pd.DataFrame] = []
   listings = {t: {"label": [], "prob": []} for t in tasks}
-  bar = tqdm(desc="evaluate", unit="list", disable=not progress)
+  bar = progress_bar(desc="evaluate", unit="list", enabled=progress)
   for batch in ds:
     features = {k: v for k, v in batch.items() if k in feature_names}
     outputs = model(features, training=False)
@@ -193,7 +193,7 @@ def summarize(scored: Dict, tasks: Sequence[str], model_name: str,
     boot = {}
     for ranker in rankers:
       values = used[f"{task}/{ranker}/10"].to_numpy()
-      boot[ranker] = dict(mean=float(values.mean()) if len(values) else 0.0,
+      boot[ranker] = dict(mean=float(values.mean()) if len(values) else None,
                           ci95=bootstrap_interval(values, bootstrap_samples,
                                                   seed) if len(values) else None)
     out["bootstrap"][task] = {"ndcg@10": boot}

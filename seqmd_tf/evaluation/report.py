@@ -82,7 +82,7 @@ def markdown_report(metrics: Dict, png_name: str) -> str:
     cells = []
     for ranker, _ in headline:
       b = boot.get(ranker)
-      cells.append("n/a" if not b else
+      cells.append("no lists" if not b or b["ci95"] is None else
                    f"{b['mean']:.4f} [{b['ci95'][0]:.4f}, {b['ci95'][1]:.4f}]")
     lines.append(f"| {task} | {metrics['n_lists'][task]['all']} | " +
                  " | ".join(cells) + " |")

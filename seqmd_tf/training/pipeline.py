@@ -41,9 +41,9 @@ LISTWISE_LOSSES = ("softmax_loss", "approx_ndcg_loss", "pairwise_logistic_loss",
 
 @dataclasses.dataclass
 class TrainConfig:
-  """How to train. `monitor_task` defaults to the last task (purchase)."""
-  tasks: List[str] = dataclasses.field(
-      default_factory=lambda: ["click", "cart", "purchase"])
+  """How to train. `tasks` defaults to every task of the schema in funnel
+  order, `monitor_task` to the last of them (purchase)."""
+  tasks: List[str] = dataclasses.field(default_factory=list)
   batch_size: int = 32
   valid_batch_size: int = 128
   epochs: int = 8
@@ -80,7 +80,7 @@ class TrainConfig:
                                       self.skip_corrupt, self.list_size)
 
   def validate(self, schema: SearchLogSchema) -> "TrainConfig":
-    self.tasks = list(schema.check_tasks(self.tasks))
+    self.tasks = list(schema.check_tasks(self.tasks or schema.tasks))
     problems = []
     if self.batch_size < 1 or self.valid_batch_size < 1:
       problems.append("batch sizes must be >= 1")

@@ -106,3 +106,48 @@ def test_platform_source_and_joint_source(tiny_data, tmp_path):
   out = stages.split_features_stage(tiny_data, str(tmp_path / "q"),
                                     source=["platform"], min_rows=50)
   assert {k for d in out["distances"] for k in d.rows} == {"web", "app"}
+
+
+def test_random_pseudo_regions_flag_almost_nothing(tmp_path, impressions):
+  """Arbitrary regions and platforms (as a user's MSLR pseudo-regions): only
+  sample noise separates them, and the permutation null keeps it out. Two
+  random sources give 2 x 16 decisions; each is a false flag with chance at
+  most 1% (p <= 0.01), so at most 1 in 20 may be dependent."""
+  import numpy as np
+  frame = impressions.copy()
+  rng = np.random.default_rng(0)
+  true_region = frame.groupby("query_id")["country"].first()
+  for column, values in (("country", ["US", "GB", "DE"]),
+                         ("platform", ["web", "app"])):
+    # Dealt round-robin within each true region: the pseudo labels carry no
+    # share of the true regions, whose features (regional counts, delivery,
+    # domestic share) all move together and would otherwise make one chance
+    # imbalance look like five dependent features.
+    pseudo = {}
+    for _, groups in true_region.groupby(true_region):
+      order = rng.permutation(groups.index.to_numpy())
+      pseudo.update({g: values[i % len(values)] for i, g in enumerate(order)})
+    frame[column] = frame["query_id"].map(pseudo)
+  path = str(tmp_path / "pseudo.parquet")
+  frame.to_parquet(path)
+  data = str(tmp_path / "data")
+  assert cli.main(["convert", "--input", path, "--out", data,
+                   "--split", "train=1.0"]) == 0
+  flagged, without_null, decisions = [], [], 0
+  for source in ("country", "platform"):
+    out = str(tmp_path / f"split-{source}")
+    assert cli.main(["split-features", "--data", data, "--out", out,
+                     "--source", source, "--min-rows", "40",
+                     "--threshold", "0.02"]) == 0
+    rows = json.load(open(os.path.join(out, "feature_split.json")))["rows"]
+    scored = [r for r in rows if r["reason"] == "selector"]
+    assert all(r["permutations"] == 99 for r in scored)
+    flagged += [r["name"] for r in scored if r["decision"] == "dependent"]
+    without_null += [r["name"] for r in scored if r["distance"] > 0.02]
+    decisions += len(scored)
+  assert decisions >= 30
+  assert len(flagged) <= decisions / 20, flagged       # at most 1 in 20
+  assert len(without_null) >= 10, without_null         # the null matters
+  report = open(os.path.join(str(tmp_path / "split-country"),
+                             "report.md")).read()
+  assert "null q99" in report and "within the null" in report

@@ -35,6 +35,8 @@ class ConvertConfig:
     split: split name -> fraction of the groups, assigned by a hash of the
       group id.
     split_column: a table column holding train / valid / test instead.
+    split_files: split name -> files, folders or globs: the given splits
+      kept as they are (tables and LibSVM). The inputs are then these files.
     shards: shards per split.
     allow_missing_features: fill a required schema feature that the input
       lacks entirely with its schema default (recorded in the manifest)
@@ -54,6 +56,7 @@ class ConvertConfig:
   split: Dict[str, float] = dataclasses.field(
       default_factory=lambda: {"train": 0.8, "valid": 0.1, "test": 0.1})
   split_column: Optional[str] = None
+  split_files: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
   shards: int = 4
   allow_missing_features: bool = False
   max_reject_fraction: float = 0.01
@@ -79,6 +82,13 @@ class ConvertConfig:
         sum(self.split.values()) - 1.0) > 1e-6:
       raise ConvertError(f"convert: split fractions must be >= 0 and sum to 1, "
                          f"got {self.split}")
+    unknown = sorted(set(self.split_files) - set(SPLITS))
+    if unknown:
+      raise ConvertError(f"convert: --split-files names unknown split(s) "
+                         f"{unknown}; valid choices: {list(SPLITS)}")
+    if self.split_files and self.split_column:
+      raise ConvertError("convert: --split-files and --split-column both give "
+                         "the split; use one")
     if self.input_format == "libsvm":
       if not self.grade_thresholds:
         raise ConvertError("convert: LibSVM input needs grade thresholds, e.g. "

@@ -82,7 +82,7 @@ def context_conflict(plan: RowPlan, rows: Sequence[GroupRow]):
         if a != b:
           return name, a, b
     if row.split != first.split:
-      return plan.split_column, first.split, row.split
+      return plan.split_column or "split file", first.split, row.split
   return None
 
 

@@ -46,9 +46,11 @@ def _reject(source: str, row: int, reason: str, field: Optional[str],
               raw=sources.json_safe(raw))
 
 
-def _read(piece: sources.Piece, plan: RowPlan):
+def _read(piece: sources.Piece, plan: RowPlan,
+          file_splits: Dict[str, str]):
   import apache_beam as beam  # pylint: disable=import-outside-toplevel
   n = 0
+  given = file_splits.get(piece.path)
   try:
     for row_no, raw, error in sources.read_piece(piece):
       n += 1
@@ -64,7 +66,7 @@ def _read(piece: sources.Piece, plan: RowPlan):
                                raw))
         continue
       yield gid, grp.row_record(plan, piece.index, row_no, piece.path,
-                                values, repaired, split)
+                                values, repaired, split or given)
   except (OSError, ValueError) as e:
     where = (f" row group {piece.row_group}" if piece.kind == "parquet" else "")
     raise ConvertError(f"{piece.path}:{where} cannot read: {e}") from None
@@ -153,10 +155,14 @@ def _cause(reject: Dict[str, Any]) -> str:
 
 def top_reasons(reject_stats: List[Dict[str, Any]],
                 limit: int = TOP_REASONS) -> List[Dict[str, Any]]:
-  """The most frequent causes of rejection, each with a count and an example."""
+  """The most frequent causes of rejection, each with a count and an example.
+
+  The example of a cause comes from the first reject file that has one, so
+  that the result does not depend on the order in which workers finished.
+  """
   causes = collections.Counter()
   examples: Dict[str, str] = {}
-  for r in reject_stats:
+  for r in sorted(reject_stats, key=lambda r: r["file"]):
     causes.update(r["by_cause"])
     for cause, example in r["examples"].items():
       examples.setdefault(cause, example)
@@ -280,8 +286,13 @@ def _plan_inputs(files: List[str], fmt: str, schema: SearchLogSchema,
 
 def run(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
         schema: SearchLogSchema, config: ConvertConfig, inputs: Sequence[str],
-        pipeline_args: Optional[List[str]] = None) -> Dict[str, Any]:
-  """Runs the Beam pipeline over the pieces; returns the manifest."""
+        pipeline_args: Optional[List[str]] = None,
+        file_splits: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+  """Runs the Beam pipeline over the pieces; returns the manifest.
+
+  `file_splits` (input file -> split) gives the split of every row read from
+  a file in it; a group whose rows come from files of two splits is
+  rejected."""
   import apache_beam as beam  # pylint: disable=import-outside-toplevel
   from apache_beam.options.pipeline_options import PipelineOptions  # pylint: disable=import-outside-toplevel
   _prepare_out_dir(out_dir)
@@ -299,7 +310,8 @@ def run(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
   options = PipelineOptions(list(pipeline_args or []))
   with beam.Pipeline(options=options) as p:
     read = (p | "Pieces" >> beam.Create(list(pieces), reshuffle=False)
-            | "ReadAndCheckRows" >> beam.FlatMap(_read, plan).with_outputs(
+            | "ReadAndCheckRows" >> beam.FlatMap(
+                _read, plan, dict(file_splits or {})).with_outputs(
                 "rejects", "counts", main="rows"))
     grouped = (read.rows | "GroupByQuery" >> beam.GroupByKey()
                | "CheckAndEncodeGroups" >> beam.FlatMap(
@@ -324,8 +336,10 @@ def run(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
 def convert_files(inputs: Sequence[str], out_dir: str, config: ConvertConfig,
                   schema: Optional[SearchLogSchema] = None,
                   pipeline_args: Optional[List[str]] = None) -> Dict[str, Any]:
-  """Converts Parquet, CSV or LibSVM files (files, folders or globs)."""
-  files = sources.expand_inputs(inputs)
+  """Converts Parquet, CSV or LibSVM files (files, folders or globs), or
+  the files of `config.split_files` (then `inputs` must be empty)."""
+  file_splits = _file_splits(config.split_files, inputs)
+  files = sorted(file_splits) if file_splits else sources.expand_inputs(inputs)
   if not config.input_format:
     config = dataclasses.replace(config, input_format=infer_format(files))
   config.validate()
@@ -335,7 +349,26 @@ def convert_files(inputs: Sequence[str], out_dir: str, config: ConvertConfig,
   region_map = load_region_map(config.region_map) if config.region_map else None
   plan = _plan_inputs(files, config.input_format, schema, config, region_map)
   pieces = sources.plan_pieces(files, config.input_format)
-  return run(pieces, plan, out_dir, schema, config, files, pipeline_args)
+  return run(pieces, plan, out_dir, schema, config, files, pipeline_args,
+             file_splits)
+
+
+def _file_splits(split_files: Dict[str, List[str]],
+                 inputs: Sequence[str]) -> Dict[str, str]:
+  """input file -> its given split; a file in two splits is an error."""
+  if not split_files:
+    return {}
+  if inputs:
+    raise ConvertError("convert: with --split-files the inputs are the split "
+                       "files; drop --input")
+  out: Dict[str, str] = {}
+  for split in sorted(split_files):
+    for path in sources.expand_inputs(split_files[split]):
+      if out.get(path, split) != split:
+        raise ConvertError(f"{path}: given for both the {out[path]} and the "
+                           f"{split} split")
+      out[path] = split
+  return out
 
 
 def convert_dataframe(frame, out_dir: str,

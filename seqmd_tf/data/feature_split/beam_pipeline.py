@@ -50,8 +50,10 @@ def read_statistics(path: str) -> Dict:
 def compute_statistics(files: Sequence[str], schema: SearchLogSchema,
                        features: Sequence[str], source: Sequence[str],
                        work_dir: str, bins: int = 64, clip: float = 6.0,
-                       pipeline_args: Optional[List[str]] = None) -> Dict:
-  """Runs both passes; returns {"moments", "binning", "histograms"}."""
+                       pipeline_args: Optional[List[str]] = None,
+                       permutations: int = 0) -> Dict:
+  """Runs both passes; returns {"moments", "binning", "histograms"}, with the
+  null histograms of `permutations` group permutations among the latter."""
   import apache_beam as beam  # pylint: disable=import-outside-toplevel
   from apache_beam.options.pipeline_options import PipelineOptions  # pylint: disable=import-outside-toplevel
   if not files:
@@ -68,7 +70,8 @@ def compute_statistics(files: Sequence[str], schema: SearchLogSchema,
     histograms = (shards
                   | "Histograms" >> beam.Map(
                       st.shard_histograms, schema,
-                      beam.pvalue.AsSingleton(binning), list(source))
+                      beam.pvalue.AsSingleton(binning), list(source),
+                      permutations)
                   | "MergeHistograms" >> beam.CombineGlobally(
                       st.merge_histograms))
     _ = histograms | "Write" >> beam.Map(

@@ -12,7 +12,8 @@ from typing import Dict, List, Mapping, Optional
 
 import numpy as np
 
-from seqmd_tf.data.feature_split.selector import FeatureSplit
+from seqmd_tf.data.feature_split.selector import NULL_ALPHA, FeatureSplit
+from seqmd_tf.data.feature_split.statistics import split_null_key
 
 _FMT = "{:.4f}"
 
@@ -30,17 +31,27 @@ def markdown(split: FeatureSplit, truth: Optional[List[str]] = None,
       f"- distance: {split.metric}, averaged {split.weighting} over source "
       f"values with at least {split.min_rows} rows",
       f"- threshold: {split.threshold:g} (dependent when the average distance "
-      "is above it)", ""]
-  header = "| feature | part | distance | W1 | JS | values scored | decision | was | reason |"
+      f"is above it and its permutation p-value is at most {NULL_ALPHA:g})",
+      "- null: the same average distance with the source values permuted "
+      "between whole query groups; p = (1 + permutations at least as far) / "
+      "(1 + permutations); *within the null* marks a distance above the "
+      "threshold that sample noise alone reaches", ""]
+  header = ("| feature | part | distance | null q99 (mean) | p | W1 | JS | "
+            "values scored | decision | was | reason |")
   if truth is not None:
     header += " generator truth |"
   lines += [header, "|" + "---|" * (header.count("|") - 1)]
   rows = sorted(split.rows, key=lambda r: -(r["distance"] or -1.0))
   for r in rows:
-    line = (f"| {r['name']} | {r['part']} | {_fmt(r['distance'])} | "
+    null = ("- | -" if r.get("null_quantile") is None else
+            f"{_fmt(r['null_quantile'])} ({_fmt(r['null_mean'])}) | "
+            f"{r['p_value']:.3f}")
+    reason = r["reason"] + (", within the null" if r.get("within_null")
+                            else "")
+    line = (f"| {r['name']} | {r['part']} | {_fmt(r['distance'])} | {null} | "
             f"{_fmt(r['wasserstein'])} | {_fmt(r['jensen_shannon'])} | "
             f"{r['regions_scored']} | **{r['decision']}** | {r['previous']} | "
-            f"{r['reason']} |")
+            f"{reason} |")
     if truth is not None:
       line += (" - |" if r["reason"] != "selector" else
                " dependent |" if r["name"] in truth else " invariant |")
@@ -97,7 +108,8 @@ def plot_distributions(split: FeatureSplit, statistics: Mapping, path: str,
                            squeeze=False)
   for ax, r in zip(axes[0], rows):
     binning = statistics["binning"][r["name"]]
-    per_key = statistics["histograms"][r["name"]]
+    per_key = {k: c for k, c in statistics["histograms"][r["name"]].items()
+               if split_null_key(k) is None}
     centres = binning.lo + binning.width * (np.arange(binning.bins) + 0.5)
     keys = sorted(per_key, key=lambda k: -per_key[k].sum())
     for key in keys:

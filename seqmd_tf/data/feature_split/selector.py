@@ -14,7 +14,18 @@ Jensen-Shannon over the shared, pooled-standardized bins
     d(f) = sum_r share_r d_r(f)              (weighting="traffic")
 
 and f is *dependent* when d(f) > threshold, *invariant* otherwise (paper,
-section 3.3). Unweighted is the default: MD is there for the markets a pooled
+section 3.3). A fixed threshold knows nothing of sample size: with few rows
+per source value, noise alone gives large distances. So, beyond the paper,
+each d(f) is also tested against a null: the same average distance with the
+source values permuted between whole query groups (`statistics`,
+`permutations`). Its permutation p-value is
+
+    p(f) = (1 + #{null distances >= d(f)}) / (1 + permutations)
+
+and f is dependent only when d(f) > threshold and p(f) <= `NULL_ALPHA`. With
+the default 99 permutations that means above every one of them: under random
+regions, a feature is flagged with probability at most 1%. Unweighted is the
+default: MD is there for the markets a pooled
 model serves badly, which are mostly the small ones; a traffic weighting lets
 the largest market (40% of traffic here) decide alone, and a shift confined
 to several small markets would go unseen. `docs/feature_split.md` shows both.
@@ -32,6 +43,7 @@ import numpy as np
 
 from seqmd_tf.data.feature_split.distances import (DISTANCES, jensen_shannon,
                                                    wasserstein1)
+from seqmd_tf.data.feature_split.statistics import split_null_key
 from seqmd_tf.data.schema import MD_GROUPS, SchemaError, SearchLogSchema
 
 WEIGHTINGS = ("unweighted", "traffic")
@@ -43,6 +55,9 @@ DEFAULT_WEIGHTING = "unweighted"
 # docs/feature_split.md and results/selector/.
 DEFAULT_THRESHOLDS = {"wasserstein": 0.06, "jensen_shannon": 0.002}
 DEFAULT_MIN_ROWS = 1000
+DEFAULT_PERMUTATIONS = 99   # permutations of the null (0: no null)
+NULL_ALPHA = 0.01           # largest permutation p-value of a dependent feature
+NULL_QUANTILE = 0.99        # the null's quantile shown beside each distance
 
 
 @dataclasses.dataclass
@@ -53,51 +68,86 @@ class FeatureDistance:
   rows: Dict[str, int]                 # every source value -> rows
   per_value: Dict[str, Dict[str, float]]  # scored values -> metric -> d_r
   bin_width: float
+  # per permutation of the null: scored values -> metric -> d_r
+  null_per_value: List[Dict[str, Dict[str, float]]] = dataclasses.field(
+      default_factory=list)
 
   @property
   def skipped(self) -> Dict[str, int]:
     return {k: n for k, n in self.rows.items() if k not in self.per_value}
 
   def average(self, metric: str, weighting: str = DEFAULT_WEIGHTING) -> float:
+    return self._average(self.per_value, metric, weighting)
+
+  def null_averages(self, metric: str,
+                    weighting: str = DEFAULT_WEIGHTING) -> np.ndarray:
+    """The average distance under each permutation of the null."""
+    return np.array([self._average(p, metric, weighting)
+                     for p in self.null_per_value])
+
+  def _average(self, per_value, metric: str, weighting: str) -> float:
     if metric not in DISTANCES:
       raise ValueError(f"unknown distance {metric!r}; valid: {DISTANCES}")
     if weighting not in WEIGHTINGS:
       raise ValueError(f"unknown weighting {weighting!r}; valid: {WEIGHTINGS}")
-    if not self.per_value:
+    if not per_value:
       return float("nan")
-    keys = sorted(self.per_value)
-    d = np.array([self.per_value[k][metric] for k in keys])
+    keys = sorted(per_value)
+    d = np.array([per_value[k][metric] for k in keys])
     if weighting == "unweighted":
       return float(d.mean())
     w = np.array([self.rows[k] for k in keys], dtype=np.float64)
     return float(np.sum(w * d) / w.sum())
 
 
+def _per_value(per_key: Mapping[str, np.ndarray], binning,
+               min_rows: int) -> Dict[str, Dict[str, float]]:
+  """Each source value's distances to all the others pooled."""
+  total = sum(per_key.values())
+  out = {}
+  for key, counts in per_key.items():
+    others = total - counts
+    if counts.sum() < min_rows or others.sum() <= 0:
+      continue
+    out[key] = dict(
+        wasserstein=0.0 if binning.constant else
+        wasserstein1(counts, others, binning.width),
+        jensen_shannon=jensen_shannon(counts, others))
+  return out
+
+
+def permutation_p_value(observed: float, null: np.ndarray) -> float:
+  """(1 + #{null >= observed}) / (1 + len(null)): the chance, under the null,
+  of a distance at least as large as the observed one (exact for a
+  permutation null, never 0)."""
+  return float((1 + np.sum(null >= observed)) / (1 + len(null)))
+
+
 def feature_distances(statistics: Mapping, schema: SearchLogSchema,
                       min_rows: int = DEFAULT_MIN_ROWS) -> List[FeatureDistance]:
-  """Per-value distances of every feature in `statistics["histograms"]`."""
+  """Per-value distances of every feature in `statistics["histograms"]`,
+  and of each permutation of the null where the statistics hold one."""
   if min_rows < 1:
     raise ValueError(f"min_rows must be >= 1, got {min_rows}")
   out = []
-  for name, per_key in statistics["histograms"].items():
+  for name, all_keys in statistics["histograms"].items():
     binning = statistics["binning"][name]
-    total = sum(per_key.values())
+    per_key, nulls = {}, {}
+    for key, counts in all_keys.items():
+      parsed = split_null_key(key)
+      if parsed is None:
+        per_key[key] = counts
+      else:
+        nulls.setdefault(parsed[0], {})[parsed[1]] = counts
     rows = {k: int(round(c.sum())) for k, c in per_key.items()}
     if len(rows) < 2:
       raise ValueError(
           f"feature '{name}': the distribution source has {len(rows)} value(s) "
           f"in the data ({sorted(rows)}); at least 2 are needed to compare")
-    per_value = {}
-    for key, counts in per_key.items():
-      others = total - counts
-      if rows[key] < min_rows or others.sum() <= 0:
-        continue
-      per_value[key] = dict(
-          wasserstein=0.0 if binning.constant else
-          wasserstein1(counts, others, binning.width),
-          jensen_shannon=jensen_shannon(counts, others))
-    out.append(FeatureDistance(name, schema.feature(name).part, rows,
-                               per_value, binning.width))
+    out.append(FeatureDistance(
+        name, schema.feature(name).part, rows,
+        _per_value(per_key, binning, min_rows), binning.width,
+        [_per_value(nulls[k], binning, min_rows) for k in sorted(nulls)]))
   return out
 
 
@@ -160,13 +210,21 @@ def decide(distances: Sequence[FeatureDistance], schema: SearchLogSchema,
     row = dict(name=spec.name, part=spec.part, previous=spec.md_group,
                decision=spec.md_group, distance=None,
                wasserstein=None, jensen_shannon=None,
-               regions_scored=0, regions_skipped={})
+               regions_scored=0, regions_skipped={}, null_quantile=None,
+               null_mean=None, p_value=None, permutations=0,
+               within_null=False)
     if d is not None:
       row.update(distance=d.average(metric, weighting),
                  wasserstein=d.average("wasserstein", weighting),
                  jensen_shannon=d.average("jensen_shannon", weighting),
                  regions_scored=len(d.per_value),
                  regions_skipped=d.skipped)
+      null = d.null_averages(metric, weighting)
+      if len(null) and not np.isnan(null).all():
+        null = null[~np.isnan(null)]
+        row.update(null_quantile=float(np.quantile(null, NULL_QUANTILE)),
+                   null_mean=float(null.mean()), permutations=len(null),
+                   p_value=permutation_p_value(row["distance"], null))
     if spec.md_group == "country":
       row["reason"] = "country feature (schema)"
     elif spec.name in overrides:
@@ -183,8 +241,10 @@ def decide(distances: Sequence[FeatureDistance], schema: SearchLogSchema,
           f"too few rows to score (rows: {d.rows}); lower --min-rows or use "
           "more data")
     else:
-      row.update(decision="dependent" if row["distance"] > threshold
-                 else "invariant", reason="selector")
+      above_null = row["p_value"] is None or row["p_value"] <= NULL_ALPHA
+      row.update(decision="dependent" if row["distance"] > threshold and
+                 above_null else "invariant", reason="selector",
+                 within_null=row["distance"] > threshold and not above_null)
     assert row["decision"] in MD_GROUPS
     rows.append(row)
   return FeatureSplit(tuple(source), metric, weighting, float(threshold),

@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
+from seqmd_tf.progress import progress as progress_bar
 
 from seqmd_tf.data import elwc
 from seqmd_tf.data.dataset_schema import keep_schema
@@ -180,8 +180,8 @@ def generate(out_dir: str, config: Optional[WorldConfig] = None, seed: int = 0,
     for name in os.listdir(os.path.join(out_dir, split)):
       if os.path.join(split, name) not in expected:
         os.remove(os.path.join(out_dir, split, name))
-  bar = tqdm(total=len(jobs), desc="generate shards", unit="shard",
-             disable=not progress)
+  bar = progress_bar(total=len(jobs), desc="generate shards", unit="shard",
+                     enabled=progress)
   results = []
   if workers == 1:
     for job in jobs:

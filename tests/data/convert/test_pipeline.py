@@ -290,3 +290,66 @@ def test_too_many_rejects_fail_loudly_and_a_raised_limit_accepts_them(
   assert os.path.join(out, "rejects") in text
   assert not os.path.exists(os.path.join(out, "failed.json"))
   assert _manifest(out)["rows"]["written"] == 2910
+
+
+def test_given_split_files_are_kept(tmp_path, impressions):
+  """--split-files: every group lands in the split of its file, for a table
+  and for LibSVM; a group split across two files is rejected, and a file
+  given twice or beside --input is an error."""
+  groups = impressions["query_id"].unique()
+  parts = {"train": groups[:150], "valid": groups[150:190],
+           "test": groups[190:]}
+  for split, members in parts.items():
+    impressions[impressions["query_id"].isin(members)].to_parquet(
+        tmp_path / f"{split}.parquet")
+  out = str(tmp_path / "given")
+  assert cli.main(["convert", "--split-files",
+                   f"train={tmp_path / 'train.parquet'},valid="
+                   f"{tmp_path / 'valid.parquet'}",
+                   "--split-files", f"test={tmp_path / 'test.parquet'}",
+                   "--out", out]) == 0
+  schema = load_schema()
+  for split, members in parts.items():
+    frame = elwc_to_frame(split_files(out, split), schema)
+    assert set(frame["query_id"]) == set(int(g) for g in members), split
+  # A group whose rows sit in two split files is rejected, row by row.
+  moved = impressions[impressions["query_id"] == groups[0]].iloc[:1]
+  moved.to_parquet(tmp_path / "extra.parquet")
+  mixed = str(tmp_path / "mixed")
+  manifest = convert_files([], mixed, ConvertConfig(
+      "parquet", split_files={"train": [str(tmp_path / "train.parquet")],
+                              "test": [str(tmp_path / "extra.parquet")]},
+      max_reject_fraction=0.1))
+  assert manifest["rejects"]["by_field"] == {    # the group and the moved row
+      "split file": int((impressions["query_id"] == groups[0]).sum()) + 1}
+  with pytest.raises(ConvertError, match="given for both"):
+    convert_files([], str(tmp_path / "twice"), ConvertConfig(
+        "parquet", split_files={"train": [str(tmp_path / "train.parquet")],
+                                "test": [str(tmp_path / "train.parquet")]}))
+  with pytest.raises(ConvertError, match="drop --input"):
+    convert_files([str(tmp_path / "test.parquet")], str(tmp_path / "both"),
+                  ConvertConfig("parquet", split_files={
+                      "train": [str(tmp_path / "train.parquet")]}))
+  # LibSVM keeps given splits the same way.
+  svm = {}
+  for split, members in parts.items():
+    os.makedirs(tmp_path / f"svm-{split}")
+    svm[split] = write_libsvm(
+        impressions[impressions["query_id"].isin(members)],
+        str(tmp_path / f"svm-{split}"))
+  regions = str(tmp_path / "regions.csv")
+  with open(regions, "w", encoding="utf-8") as f:
+    f.write("group_id,region\n")
+    for qid, country in impressions.groupby("query_id")["country"].first(
+        ).items():
+      f.write(f"{qid},{country}\n")
+  out = str(tmp_path / "given-svm")
+  assert cli.main(["convert", "--format", "libsvm", "--out", out,
+                   "--split-files", ",".join(f"{k}={v['data']}"
+                                             for k, v in svm.items()),
+                   "--feature-map", svm["train"]["feature_map"],
+                   "--grades", "click=1,cart=2,purchase=3",
+                   "--region-map", regions, "--constant", "platform=web"]) == 0
+  for split, members in parts.items():
+    frame = elwc_to_frame(split_files(out, split), schema)
+    assert set(frame["query_id"]) == set(int(g) for g in members), split

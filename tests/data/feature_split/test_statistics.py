@@ -49,6 +49,35 @@ def test_merged_shard_statistics_match_one_pass(tiny_data, schema, name):
     np.testing.assert_array_equal(counts, binning.counts(values[keys == key]))
 
 
+
+@pytest.mark.parametrize("name", ["query_length", "price_local"])
+def test_null_permutes_whole_groups(tiny_data, schema, name):
+  """Each permutation of the null relabels whole query groups: every bin keeps
+  its total, every source value its number of groups (and, for a context
+  feature, its rows), and the labels do move."""
+  files = split_files(tiny_data, "train")
+  moments = st.merge_moments(st.shard_moments(f, schema, [name], ["country"])
+                             for f in files)
+  binning = st.binnings(moments, bins=16)[name]
+  hists = st.merge_histograms(
+      st.shard_histograms(f, schema, {name: binning}, ["country"], 3)
+      for f in files)[name]
+  observed = {k: v for k, v in hists.items() if st.split_null_key(k) is None}
+  total = sum(observed.values())
+  moved = 0
+  for k in range(3):
+    null = {st.split_null_key(key)[1]: v for key, v in hists.items()
+            if (st.split_null_key(key) or (None,))[0] == k}
+    assert set(null) == set(observed)
+    np.testing.assert_array_equal(sum(null.values()), total)
+    for key, counts in null.items():
+      if schema.feature(name).part == "context":
+        assert counts.sum() == observed[key].sum()
+      moved += int(np.any(counts != observed[key]))
+  assert moved > 0
+  assert st.split_null_key(st.null_key(12, "US×web")) == (12, "US×web")
+  assert st.split_null_key("US") is None
+
 def test_binning_clips_into_the_end_bins():
   b = st.Binning(mean=0.0, std=1.0, lo=-2.0, hi=2.0, bins=4)
   counts = b.counts(np.array([-100.0, -1.5, 0.1, 1.9, 100.0]))
