@@ -16,6 +16,7 @@
     seqmd infer-schema --input PATH ... --out DIR --group-column C --region-column C
                      --tasks task=column,... [--platform-column C] [--position-column C]
                      [--oracle task=column,...] [--exclude C,...] [--no-split]
+                     (LibSVM: --grades click=1,... [--feature-map M] [--region-map F])
     seqmd promote-schema --from DIR [--to data_schema/schema.pbtxt] [--dry-run]
     seqmd validate-schema [--schema FILE]
 """
@@ -319,15 +320,24 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--input", nargs="+", required=True,
                  help="files, folders or globs")
   p.add_argument("--out", required=True, help="folder to write")
-  p.add_argument("--format", default=None, choices=("parquet", "csv"),
+  p.add_argument("--format", default=None,
+                 choices=("parquet", "csv", "libsvm"),
                  help="default: from the file extension")
-  p.add_argument("--group-column", dest="group_column", required=True,
-                 help="the query-group id column")
-  p.add_argument("--tasks", required=True,
-                 help="tasks in funnel order with their 0/1 label columns, "
-                 "e.g. click=clicked,cart=added,purchase=bought")
-  p.add_argument("--region-column", dest="region_column", required=True,
-                 help="the column holding each group's region (market)")
+  p.add_argument("--group-column", dest="group_column", default=None,
+                 help="tables: the query-group id column")
+  p.add_argument("--tasks", default=None,
+                 help="tables: tasks in funnel order with their 0/1 label "
+                 "columns, e.g. click=clicked,cart=added,purchase=bought")
+  p.add_argument("--region-column", dest="region_column", default=None,
+                 help="tables: the column holding each group's region")
+  p.add_argument("--grades", default=None,
+                 help="LibSVM: tasks in funnel order with their least grade, "
+                 "e.g. click=1,cart=2,purchase=3")
+  p.add_argument("--feature-map", dest="feature_map", default=None,
+                 help="LibSVM: index=name,... or a JSON file (default: every "
+                 "index, named f<index>)")
+  p.add_argument("--region-map", dest="region_map", default=None,
+                 help="LibSVM: CSV group_id,region (default: one region)")
   p.add_argument("--platform-column", dest="platform_column", default=None,
                  help="the platform column (default: none, one platform)")
   p.add_argument("--position-column", dest="position_column", default=None,
@@ -484,9 +494,25 @@ def table_roles(args):
 
 
 def infer_schema(args, stages) -> None:
+  from seqmd_tf.data.convert import config as cc  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.convert.sources import expand_inputs  # pylint: disable=import-outside-toplevel
+  fmt = args.format or cc.infer_format(expand_inputs(args.input))
+  roles, libsvm = None, None
+  if fmt == "libsvm":
+    libsvm = dict(feature_map=cc.parse_feature_map(args.feature_map) or None,
+                  grades={k: int(v) for k, v in cc.parse_pairs(
+                      [args.grades] if args.grades else [], "--grades").items()},
+                  region_map=args.region_map)
+  else:
+    missing = [f for f in ("group_column", "tasks", "region_column")
+               if not getattr(args, f)]
+    if missing:
+      raise ValueError("infer-schema on a table needs " + ", ".join(
+          "--" + f.replace("_", "-") for f in missing))
+    roles = table_roles(args)
   out = stages.infer_schema_stage(
-      args.input, args.out, table_roles(args), args.format, args.split,
-      args.min_rows, args.sample_rows)
+      args.input, args.out, roles, fmt, args.split, args.min_rows,
+      args.sample_rows, libsvm=libsvm)
   fields = out["decisions"]
   features = [d for d in fields if d.role == "feature"]
   print(f"{len(fields)} fields, {len(features)} model features; "

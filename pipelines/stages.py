@@ -237,12 +237,16 @@ def infer_schema_stage(inputs: Sequence[str], out_dir: str, roles,
                        fmt: Optional[str] = None, split: bool = True,
                        min_rows: Optional[int] = None,
                        sample_rows: Optional[int] = None,
-                       permutations: Optional[int] = None) -> Dict:
+                       permutations: Optional[int] = None,
+                       libsvm: Optional[Dict] = None) -> Dict:
   """A schema from a table of logs, with the reasons for each field.
 
-  Reads `inputs` (Parquet or CSV files, folders or globs) once. `roles` is a
-  `schema_inference.TableRoles` naming the group id, the tasks, the region
-  and the other columns no statistic can tell. With `split`, selector F runs
+  Reads `inputs` (Parquet, CSV or LibSVM files, folders or globs) once.
+  `roles` is a `schema_inference.TableRoles` naming the group id, the tasks,
+  the region and the other columns no statistic can tell; for LibSVM it is
+  None and `libsvm` gives `feature_map` (or None: every index), `grades`
+  (task -> least grade, in funnel order) and `region_map` (or None). With
+  `split`, selector F runs
   on the sample by region (with its permutation null) and sets the MD groups;
   without, every feature stays invariant until `seqmd split-features` runs on
   the converted data.
@@ -261,7 +265,6 @@ def infer_schema_stage(inputs: Sequence[str], out_dir: str, roles,
   files = expand_inputs(inputs)
   fmt = fmt or infer_format(files)
   min_rows = selector.DEFAULT_MIN_ROWS if min_rows is None else min_rows
-  roles.check(si.profile.columns_of(files, fmt), files[0])
   bars = []
 
   def progress(done: int, total: int) -> None:
@@ -269,10 +272,16 @@ def infer_schema_stage(inputs: Sequence[str], out_dir: str, roles,
       bars.append(progress_bar(total=total, desc="infer-schema: read",
                                unit="rows"))
     bars[0].update(done - bars[0].n)
-  profile = si.profile_table(
-      files, fmt, roles.group,
-      sample_rows=sample_rows or si.profile.DEFAULT_SAMPLE_ROWS,
-      progress=progress)
+  sample_rows = sample_rows or si.profile.DEFAULT_SAMPLE_ROWS
+  if fmt == "libsvm":
+    profile, roles, extra = si.libsvm.profile_libsvm(
+        files, libsvm.get("feature_map"), libsvm.get("grades") or {},
+        libsvm.get("region_map"), sample_rows, progress)
+  else:
+    roles.check(si.profile.columns_of(files, fmt), files[0])
+    profile = si.profile_table(files, fmt, roles.group, sample_rows,
+                               progress=progress)
+    extra = {}
   for bar in bars:
     bar.close()
   decisions = si.infer(profile, roles)
@@ -286,7 +295,7 @@ def infer_schema_stage(inputs: Sequence[str], out_dir: str, roles,
   paths = {name: os.path.join(out_dir, name) for name in (
       "schema.pbtxt", "convert.json", "inference.md", "inference.json")}
   write_text(paths["schema.pbtxt"], render.schema_text(decisions, roles, files))
-  write_json(paths["convert.json"], config)
+  write_json(paths["convert.json"], render.for_format(config, extra))
   write_text(paths["inference.md"], render.summary_markdown(
       profile, decisions, roles, split_note))
   write_json(paths["inference.json"], dict(

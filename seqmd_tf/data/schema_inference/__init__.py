@@ -6,6 +6,7 @@ the convert config and the summary. `pipelines/stages.infer_schema_stage`
 puts them together.
 """
 
+from seqmd_tf.data.schema_inference import libsvm
 from seqmd_tf.data.schema_inference.infer import (TableRoles, ColumnDecision,
                                                   infer)
 from seqmd_tf.data.schema_inference.profile import (InferenceError,

@@ -11,7 +11,7 @@ skew) and is what selector F reads.
 """
 
 import dataclasses
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -79,6 +79,7 @@ class TableProfile:
   columns: Dict[str, ColumnProfile]
   sample: pd.DataFrame            # whole groups, up to sample_rows rows
   sample_rate: float
+  notes: List[str] = dataclasses.field(default_factory=list)
 
 
 def _kind(arrow_type) -> str:
@@ -122,34 +123,47 @@ def profile_table(files: Sequence[str], fmt: str, group_column: str,
                   max_distinct: int = DEFAULT_MAX_DISTINCT,
                   progress: Optional[Callable[[int, int], None]] = None
                   ) -> TableProfile:
-  """Profiles every column of `files` in one pass (see the module doc)."""
-  if sample_rows < 1:
-    raise InferenceError(f"sample_rows must be >= 1, got {sample_rows}")
+  """Profiles every column of Parquet or CSV `files` in one pass (see the
+  module doc)."""
   data = _dataset(files, fmt)
   names = data.schema.names
   if group_column not in names:
     raise InferenceError(f"{files[0]}: no group id column '{group_column}' "
                          f"(columns: {names})")
-  columns = {}
+  kinds = {}
   for field in data.schema:
     try:
-      columns[field.name] = ColumnProfile(field.name, _kind(field.type))
+      kinds[field.name] = _kind(field.type)
     except InferenceError as e:
       raise InferenceError(f"{files[0]}: column '{field.name}': {e}") from None
-  total = data.count_rows()
+  frames = (batch.to_pandas() for batch in data.to_batches(batch_size=65536))
+  return profile_frames(frames, data.count_rows(), kinds, files, group_column,
+                        sample_rows, max_distinct, progress)
+
+
+def profile_frames(frames: Iterable[pd.DataFrame], total: int,
+                   kinds: Dict[str, str], files: Sequence[str],
+                   group_column: str, sample_rows: int = DEFAULT_SAMPLE_ROWS,
+                   max_distinct: int = DEFAULT_MAX_DISTINCT,
+                   progress: Optional[Callable[[int, int], None]] = None
+                   ) -> TableProfile:
+  """Profiles a table given as a stream of frames with columns `kinds`
+  (name -> float | int | bool | string) and `total` rows in all."""
+  if sample_rows < 1:
+    raise InferenceError(f"sample_rows must be >= 1, got {sample_rows}")
+  columns = {name: ColumnProfile(name, kind) for name, kind in kinds.items()}
   rate = min(1.0, sample_rows / max(total, 1))
   keep_below = int(np.ceil(rate * _HASH_BUCKETS))
   sampled, done = [], 0
-  for batch in data.to_batches(batch_size=65536):
-    frame = batch.to_pandas()
+  for frame in frames:
     for name, column in columns.items():
       column.update(frame[name], max_distinct)
     sampled.append(frame[_group_hash(frame[group_column]) < keep_below])
     done += len(frame)
     if progress is not None:
       progress(done, total)
-  sample = pd.concat(sampled, ignore_index=True) if sampled else pd.DataFrame(
-      columns=names)
+  sample = (pd.concat(sampled, ignore_index=True) if sampled else
+            pd.DataFrame(columns=list(kinds)))
   return TableProfile(files=list(files), rows=done,
                       groups=int(sample[group_column].nunique()),
                       columns=columns, sample=sample, sample_rate=rate)

@@ -78,6 +78,17 @@ def convert_config(decisions: Sequence[ColumnDecision], roles: TableRoles,
               constants=constants)
 
 
+def for_format(config: Dict[str, Any], extra: Dict[str, Any]
+               ) -> Dict[str, Any]:
+  """The convert config with a format's own fields (LibSVM: the feature map,
+  grades and region map replace the column names)."""
+  if extra.get("input_format") != "libsvm":
+    return config
+  constants = dict(config.get("constants", {}), **extra.get("constants", {}))
+  return dict({k: v for k, v in extra.items() if k != "constants"},
+              constants=constants)
+
+
 def summary_markdown(profile: TableProfile, decisions: List[ColumnDecision],
                      roles: TableRoles, split: Optional[str] = None) -> str:
   """What was inferred and why, one row per schema field."""
@@ -98,7 +109,8 @@ def summary_markdown(profile: TableProfile, decisions: List[ColumnDecision],
                                sorted(parts.items())),
       "- feature split: " + (split or "none; every feature is invariant until "
                              "`seqmd split-features` runs on the converted "
-                             "data"), "",
+                             "data")] + [f"- {note}" for note in profile.notes] + [
+      "",
       "| field | column | type | part | role | MD group | transform | range | "
       "why |", "|---|---|---|---|---|---|---|---|---|"]
   for d in decisions:

@@ -100,3 +100,35 @@ def test_bad_roles_and_labels_fail_naming_the_column(tmp_path, change, roles,
                      .replace(")", r"\)").replace("[", r"\[")
                      .replace("]", r"\]")):
     _infer(tmp_path, change(_table()), roles)
+
+
+def test_libsvm_with_grades_and_a_region_map(tmp_path, impressions, capsys):
+  """LibSVM: indices named f<index> (no feature map), tasks from the grades,
+  the region from the region map; the convert config converts the files."""
+  import json
+  import os
+
+  from pipelines import cli
+  from tests.data.convert.libsvm_input import LIBSVM_FEATURES, write_libsvm
+  paths = write_libsvm(impressions, str(tmp_path))
+  inferred, data = str(tmp_path / "inferred"), str(tmp_path / "data")
+  assert cli.main(["infer-schema", "--input", paths["data"], "--out",
+                   inferred, "--grades", "click=1,cart=2,purchase=3",
+                   "--region-map", paths["regions"], "--no-split"]) == 0
+  fields = json.load(open(os.path.join(inferred, "inference.json")))["fields"]
+  by_name = {f["name"]: f for f in fields}
+  assert {f"f{i + 1}" for i in range(len(LIBSVM_FEATURES))} <= set(by_name)
+  assert by_name["f1"]["part"] == "context"            # query_length
+  assert by_name["f9"]["transform"] == "log1p"         # price_local
+  assert by_name["purchase"]["role"] == "label"
+  assert set(by_name["country"]["vocabulary"]) == set(impressions["country"])
+  config = json.load(open(os.path.join(inferred, "convert.json")))
+  assert config["grade_thresholds"] == {"click": 1, "cart": 2, "purchase": 3}
+  assert cli.main(["convert", "--input", paths["data"], "--out", data,
+                   "--schema", os.path.join(inferred, "schema.pbtxt"),
+                   "--config", os.path.join(inferred, "convert.json")]) == 0
+  manifest = json.load(open(os.path.join(data, "manifest.json")))
+  assert manifest["rows"]["written"] == len(impressions)
+  assert cli.main(["infer-schema", "--input", paths["data"], "--out",
+                   inferred, "--grades", "click=2,cart=1"]) == 2
+  assert "non-decreasing" in capsys.readouterr().err
