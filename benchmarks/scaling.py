@@ -1,6 +1,8 @@
 """Benchmark: wall time and peak memory at 1x, 4x and 8x the data.
 
     python benchmarks/scaling.py [--scales 1,4,8] [--cap-minutes 20] [--cap-gb 16]
+                                 [--stages generate,convert,convert-beam,train]
+                                 [--name scaling]
 
 1x is the data of `make run` (pipelines/configs/quickstart.json: 2,500
 queries a day, 14 train, 2 valid and 3 test days); kx has k times the
@@ -8,7 +10,8 @@ queries a day. Each stage runs as its own `seqmd` command in a child process:
 
 * generate: `seqmd generate --workers 1`;
 * convert: `seqmd convert` of the same rows from Parquet (the Parquet file is
-  made beforehand and not timed), DirectRunner;
+  made beforehand and not timed), on the local engine (the default);
+* convert-beam: the same on Beam's DirectRunner (`--engine beam`);
 * train: `seqmd train` of SEQ+MD for one epoch, batch 128 (includes the
   feature statistics pass and one validation pass).
 
@@ -30,6 +33,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import common  # pylint: disable=wrong-import-position
 
 BASE_QPD = 2500
+STAGES = {"generate": "generate", "convert": "convert (local engine)",
+          "convert-beam": "convert (Beam DirectRunner)",
+          "train": "train one epoch"}
 SEQMD = [sys.executable, "-m", "pipelines.cli"]
 
 
@@ -111,12 +117,21 @@ def main():
   parser.add_argument("--scales", default="1,4,8")
   parser.add_argument("--cap-minutes", type=float, default=20)
   parser.add_argument("--cap-gb", type=float, default=16)
+  parser.add_argument("--stages", default="generate,convert,train",
+                      help="of generate, convert, convert-beam, train (data "
+                      "is always generated; its cell is reported when listed)")
+  parser.add_argument("--name", default="scaling",
+                      help="results file name in benchmarks/results")
   args = parser.parse_args()
+  stages = args.stages.split(",")
+  unknown = sorted(set(stages) - set(STAGES))
+  if unknown:
+    parser.error(f"unknown stage(s) {unknown}; valid: {list(STAGES)}")
   scales = [int(s) for s in args.scales.split(",")]
   info = common.machine()
   cap_s, cap_kb = args.cap_minutes * 60, args.cap_gb * 1024 ** 2
   work = os.path.join(common.WORK, "scaling")
-  results = {"generate": [], "convert": [], "train one epoch": []}
+  results = {STAGES[s]: [] for s in stages}
   sizes = []
   for k in scales:
     folder = os.path.join(work, f"x{k}")
@@ -124,20 +139,26 @@ def main():
     os.makedirs(folder)
     data = os.path.join(folder, "data")
     log = os.path.join(folder, "{}.log")
-    results["generate"].append(_run(
+    generated = _run(
         SEQMD + ["generate", "--out", data, "--queries-per-day",
                  str(BASE_QPD * k), "--workers", "1"],
-        cap_s, cap_kb, log.format("generate")))
+        cap_s, cap_kb, log.format("generate"))
+    if "generate" in stages:
+      results["generate"].append(generated)
     with open(os.path.join(data, "manifest.json"), encoding="utf-8") as f:
       splits = json.load(f)["splits"]
     sizes.append(sum(s["totals"]["impressions"] for s in splits.values()))
     parquet = os.path.join(folder, "rows.parquet")
     _parquet(data, parquet)
-    results["convert"].append(_run(
-        SEQMD + ["convert", "--input", parquet, "--out",
-                 os.path.join(folder, "converted")],
-        cap_s, cap_kb, log.format("convert")))
-    results["train one epoch"].append(_run(
+    for stage, engine in (("convert", "local"), ("convert-beam", "beam")):
+      if stage in stages:
+        results[STAGES[stage]].append(_run(
+            SEQMD + ["convert", "--input", parquet, "--out",
+                     os.path.join(folder, f"converted-{engine}"),
+                     "--engine", engine],
+            cap_s, cap_kb, log.format(stage)))
+    if "train" in stages:
+      results["train one epoch"].append(_run(
         SEQMD + ["train", "--data", data, "--run-dir",
                  os.path.join(folder, "run"), "--model", "seq", "--md",
                  "per_task", "--epochs", "1", "--batch-size", "128",
@@ -145,7 +166,7 @@ def main():
         cap_s, cap_kb, log.format("train")))
     print(k, {s: c[-1] for s, c in results.items()}, flush=True)
     shutil.rmtree(folder, ignore_errors=True)
-  png = os.path.join(common.RESULTS, "scaling.png")
+  png = os.path.join(common.RESULTS, f"{args.name}.png")
   os.makedirs(common.RESULTS, exist_ok=True)
   _plot(results, scales, png)
   lines = [common.header("Scaling with the data size", info),
@@ -164,9 +185,10 @@ def main():
                  " | ".join(peak) + " |")
   lines.append("\nListings per scale: " + ", ".join(
       f"{k}x {n:,}" for k, n in zip(scales, sizes)) + "\n")
-  lines.append("![scaling](scaling.png)\n")
-  common.write("scaling", "\n".join(lines), dict(
-      machine=info, scales=scales, listings=sizes, results=results))
+  lines.append(f"![scaling]({args.name}.png)\n")
+  common.write(args.name, "\n".join(lines), dict(
+      machine=info, scales=scales, listings=sizes, results=results,
+      command="python benchmarks/scaling.py " + " ".join(sys.argv[1:])))
 
 
 if __name__ == "__main__":

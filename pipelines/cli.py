@@ -309,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
                  action="store_true", default=None,
                  help="fill required features the input lacks with their "
                  "schema defaults")
+  p.add_argument("--engine", default=None, choices=("local", "beam"),
+                 help="local: one machine, flat memory (default without Beam "
+                 "options); beam: any Beam runner (default with them)")
   p.add_argument("--max-reject-fraction", dest="max_reject_fraction",
                  type=float, default=None,
                  help="largest share of rows that may be rejected before the "
@@ -598,7 +601,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error("convert needs --input or --split-files")
       manifest = stages.convert_stage(args.input, args.out,
                                       _convert_config(args), args.schema,
-                                      pipeline_args=extra)
+                                      pipeline_args=extra, engine=args.engine)
       print_summary(manifest, args.out)
     elif args.command == "infer-schema":
       infer_schema(args, stages)

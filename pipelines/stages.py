@@ -59,12 +59,16 @@ def generate_stage(out_dir: str, world: WorldConfig, seed: int = 0,
 
 def convert_stage(inputs: List[str], out_dir: str, config, schema_path:
                   Optional[str] = None,
-                  pipeline_args: Optional[List[str]] = None) -> Dict:
-  """Users' logs -> ELWC dataset folder (seqmd_tf.data.convert)."""
+                  pipeline_args: Optional[List[str]] = None,
+                  engine: Optional[str] = None) -> Dict:
+  """Users' logs -> ELWC dataset folder (seqmd_tf.data.convert). `engine`:
+  local (flat memory on one machine) or beam (any runner); by default Beam
+  when Beam options are given, local otherwise."""
   from seqmd_tf.data.convert.pipeline import convert_files  # pylint: disable=import-outside-toplevel
   start = time.time()
   schema = load_schema(schema_path)
-  manifest = convert_files(inputs, out_dir, config, schema, pipeline_args)
+  manifest = convert_files(inputs, out_dir, config, schema, pipeline_args,
+                           engine)
   _record(out_dir, "convert", dict(inputs=list(inputs), schema=schema.path),
           dict(data=out_dir), time.time() - start, dict(rows=manifest["rows"]))
   return manifest

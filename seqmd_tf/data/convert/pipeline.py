@@ -1,4 +1,9 @@
-"""The conversion as one Apache Beam pipeline, and its Python API.
+"""The conversion's rules, its Apache Beam pipeline, and its Python API.
+
+The rules are engine-neutral generators (`read_piece` for rows,
+`assemble_group` for groups, `write_groups`, `write_rejects`, `finalize`).
+Two engines run them: Beam (below; any runner) and `local` (one machine,
+grouping through disk with flat memory). Both write the same bytes.
 
     pieces --FlatMap(read, check rows)--> (group id, row)    + rejects, counts
            --GroupByKey--> FlatMap(order, check group, encode) --> ((split, shard), group)
@@ -46,38 +51,40 @@ def _reject(source: str, row: int, reason: str, field: Optional[str],
               raw=sources.json_safe(raw))
 
 
-def _read(piece: sources.Piece, plan: RowPlan,
-          file_splits: Dict[str, str]):
-  import apache_beam as beam  # pylint: disable=import-outside-toplevel
+ROWS, REJECTS, COUNTS, GROUPS = "rows", "rejects", "counts", "groups"
+
+
+def read_piece(piece: sources.Piece, plan: RowPlan,
+               file_splits: Dict[str, str]):
+  """The row rules, for every engine: (tag, value) per row of a piece, with
+  tag ROWS ((group id, GroupRow)) or REJECTS (a reject record), then one
+  COUNTS ((path, rows read))."""
   n = 0
   given = file_splits.get(piece.path)
   try:
     for row_no, raw, error in sources.read_piece(piece):
       n += 1
       if error is not None:
-        yield beam.pvalue.TaggedOutput(
-            "rejects", _reject(piece.path, row_no, error, None, "parse", raw))
+        yield REJECTS, _reject(piece.path, row_no, error, None, "parse", raw)
         continue
       try:
         gid, values, repaired, split = check_row(plan, raw)
       except Reject as r:
-        yield beam.pvalue.TaggedOutput(
-            "rejects", _reject(piece.path, row_no, r.reason, r.field, r.kind,
-                               raw))
+        yield REJECTS, _reject(piece.path, row_no, r.reason, r.field, r.kind,
+                               raw)
         continue
-      yield gid, grp.row_record(plan, piece.index, row_no, piece.path,
-                                values, repaired, split or given)
+      yield ROWS, (gid, grp.row_record(plan, piece.index, row_no, piece.path,
+                                       values, repaired, split or given))
   except (OSError, ValueError) as e:
     where = (f" row group {piece.row_group}" if piece.kind == "parquet" else "")
     raise ConvertError(f"{piece.path}:{where} cannot read: {e}") from None
-  yield beam.pvalue.TaggedOutput("counts", (piece.path, n))
+  yield COUNTS, (piece.path, n)
 
 
-def _assemble(item, schema: SearchLogSchema, plan: RowPlan,
-              config: ConvertConfig):
-  import apache_beam as beam  # pylint: disable=import-outside-toplevel
-  del schema  # the plan carries the specs
-  gid, rows = item
+def assemble_group(gid: str, rows: Iterable[grp.GroupRow], plan: RowPlan,
+                   config: ConvertConfig):
+  """The group rules, for every engine: (GROUPS, ((split, shard), (gid,
+  ELWC bytes, stats))) for a good group, or (REJECTS, record) per row."""
   rows = sorted(rows, key=lambda r: (r.piece, r.row))
   conflict = grp.context_conflict(plan, rows)
   if conflict is not None:
@@ -85,14 +92,33 @@ def _assemble(item, schema: SearchLogSchema, plan: RowPlan,
     for r in rows:
       # The listing is already serialized: the reject keeps the row's
       # context values; `source` and `row` point at the full input row.
-      yield beam.pvalue.TaggedOutput("rejects", _reject(
+      yield REJECTS, _reject(
           r.source, r.row, f"context feature '{name}' differs within group "
           f"{gid} ({a!r} vs {b!r})", name, "context_conflict",
-          dict(zip(plan.context_names, r.context), split=r.split)))
+          dict(zip(plan.context_names, r.context), split=r.split))
     return
   split = rows[0].split or grp.split_of(gid, config.split)
-  yield ((split, grp.shard_of(gid, config.shards)),
-         (gid, grp.encode(plan, rows), grp.group_stats(plan, rows)))
+  yield GROUPS, ((split, grp.shard_of(gid, config.shards)),
+                 (gid, grp.encode(plan, rows), grp.group_stats(plan, rows)))
+
+
+def _tagged(outputs):
+  """Beam's form of the engine-neutral outputs: the main output for ROWS and
+  GROUPS, tagged outputs for the others."""
+  import apache_beam as beam  # pylint: disable=import-outside-toplevel
+  for tag, value in outputs:
+    yield value if tag in (ROWS, GROUPS) else beam.pvalue.TaggedOutput(tag,
+                                                                      value)
+
+
+def _read(piece: sources.Piece, plan: RowPlan, file_splits: Dict[str, str]):
+  return _tagged(read_piece(piece, plan, file_splits))
+
+
+def _assemble(item, schema: SearchLogSchema, plan: RowPlan,
+              config: ConvertConfig):
+  del schema  # the plan carries the specs
+  return _tagged(assemble_group(item[0], item[1], plan, config))
 
 
 def shard_name(split: str, index: int, shards: int) -> str:
@@ -101,29 +127,39 @@ def shard_name(split: str, index: int, shards: int) -> str:
 
 def _write_shard(item, out_dir: str, shards: int) -> Dict[str, Any]:
   (split, index), groups = item
-  groups = sorted(groups, key=lambda g: g[0])
+  return write_groups(split, index, sorted(groups, key=lambda g: g[0]),
+                      out_dir, shards)
+
+
+def write_groups(split: str, index: int, groups: Iterable, out_dir: str,
+                 shards: int) -> Dict[str, Any]:
+  """Writes one shard from its groups in group-id order (an iterable, so an
+  engine may stream them); returns the shard's stats."""
   rel = shard_name(split, index, shards)
-  write_atomically(inside(out_dir, rel), (g[1] for g in groups))
   stats = dict(split=split, shard=rel, groups=0, impressions=0, repaired=0,
                labels=collections.Counter(), by_region={}, by_platform={})
-  for _, _, s in groups:
-    for key in ("groups", "impressions", "repaired"):
-      stats[key] += s[key]
-    stats["labels"].update(s["labels"])
-    for table, name in (("by_region", s["region"]),
-                        ("by_platform", s["platform"])):
-      cell = stats[table].setdefault(name, dict(groups=0, impressions=0))
-      cell["groups"] += 1
-      cell["impressions"] += s["impressions"]
+
+  def records():
+    for _, record, s in groups:
+      for key in ("groups", "impressions", "repaired"):
+        stats[key] += s[key]
+      stats["labels"].update(s["labels"])
+      for table, name in (("by_region", s["region"]),
+                          ("by_platform", s["platform"])):
+        cell = stats[table].setdefault(name, dict(groups=0, impressions=0))
+        cell["groups"] += 1
+        cell["impressions"] += s["impressions"]
+      yield record
+  write_atomically(inside(out_dir, rel), records())
   stats["labels"] = dict(stats["labels"])
   return stats
 
 
-def _reject_shard(reject: Dict[str, Any], shards: int) -> int:
+def reject_shard(reject: Dict[str, Any], shards: int) -> int:
   return grp.shard_of(f"{reject['source']}\0{reject['row']}", shards)
 
 
-def _write_rejects(item, out_dir: str, shards: int) -> Dict[str, Any]:
+def write_rejects(item, out_dir: str, shards: int) -> Dict[str, Any]:
   index, rejects = item
   rejects = sorted(rejects, key=lambda r: (r["source"], r["row"],
                                            r["reason"]))
@@ -195,7 +231,7 @@ def _summarise_splits(shard_stats: List[Dict[str, Any]]) -> Dict[str, Any]:
   return out
 
 
-def _finalize(_, out_dir: str, identity: Dict[str, Any],
+def finalize(_, out_dir: str, identity: Dict[str, Any],
               shard_stats: List[Dict[str, Any]],
               reject_stats: List[Dict[str, Any]], counts: List[Any]) -> Dict:
   rows_in = collections.Counter()
@@ -237,7 +273,7 @@ def _finalize(_, out_dir: str, identity: Dict[str, Any],
   return manifest
 
 
-def _raise_if_failed(out_dir: str) -> None:
+def raise_if_failed(out_dir: str) -> None:
   path = os.path.join(out_dir, FAILED)
   if not os.path.exists(path):
     return
@@ -252,7 +288,7 @@ def _raise_if_failed(out_dir: str) -> None:
       "or raise --max-reject-fraction to accept the loss.")
 
 
-def _prepare_out_dir(out_dir: str) -> None:
+def prepare_out_dir(out_dir: str) -> None:
   if os.path.isdir(out_dir) and os.listdir(out_dir) and not os.path.exists(
       os.path.join(out_dir, MARKER)):
     raise ConvertError(f"{out_dir}: not empty and not a `seqmd convert` "
@@ -284,6 +320,27 @@ def _plan_inputs(files: List[str], fmt: str, schema: SearchLogSchema,
   return plan
 
 
+def identity(schema: SearchLogSchema, config: ConvertConfig, plan: RowPlan,
+             inputs: Sequence[str]) -> Dict[str, Any]:
+  """What the manifest says about the conversion itself (any engine)."""
+  out = dict(
+      source="convert", converter_version=CONVERTER_VERSION,
+      format=config.input_format, inputs=list(inputs),
+      config={k: v for k, v in dataclasses.asdict(config).items()},
+      schema_sha256=schema.digest, schema_path=schema.path,
+      tasks=list(schema.tasks), has_region=plan.has_region,
+      filled_features=plan.filled_features)
+  out["config"]["feature_map"] = {
+      str(k): v for k, v in config.feature_map.items()}
+  return out
+
+
+def read_manifest_or_fail(out_dir: str) -> Dict[str, Any]:
+  raise_if_failed(out_dir)
+  with open(os.path.join(out_dir, MANIFEST), "r", encoding="utf-8") as f:
+    return json.load(f)
+
+
 def run(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
         schema: SearchLogSchema, config: ConvertConfig, inputs: Sequence[str],
         pipeline_args: Optional[List[str]] = None,
@@ -295,16 +352,8 @@ def run(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
   rejected."""
   import apache_beam as beam  # pylint: disable=import-outside-toplevel
   from apache_beam.options.pipeline_options import PipelineOptions  # pylint: disable=import-outside-toplevel
-  _prepare_out_dir(out_dir)
-  identity = dict(
-      source="convert", converter_version=CONVERTER_VERSION,
-      format=config.input_format, inputs=list(inputs),
-      config={k: v for k, v in dataclasses.asdict(config).items()},
-      schema_sha256=schema.digest, schema_path=schema.path,
-      tasks=list(schema.tasks), has_region=plan.has_region,
-      filled_features=plan.filled_features)
-  identity["config"]["feature_map"] = {
-      str(k): v for k, v in config.feature_map.items()}
+  prepare_out_dir(out_dir)
+  ident = identity(schema, config, plan, inputs)
   keep_schema(out_dir, schema)
   shards = config.shards
   options = PipelineOptions(list(pipeline_args or []))
@@ -312,30 +361,56 @@ def run(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
     read = (p | "Pieces" >> beam.Create(list(pieces), reshuffle=False)
             | "ReadAndCheckRows" >> beam.FlatMap(
                 _read, plan, dict(file_splits or {})).with_outputs(
-                "rejects", "counts", main="rows"))
+                    REJECTS, COUNTS, main=ROWS))
     grouped = (read.rows | "GroupByQuery" >> beam.GroupByKey()
                | "CheckAndEncodeGroups" >> beam.FlatMap(
                    _assemble, schema, plan, config).with_outputs(
-                       "rejects", main="groups"))
+                       REJECTS, main=GROUPS))
     shard_stats = (grouped.groups | "GroupByShard" >> beam.GroupByKey()
                    | "WriteShards" >> beam.Map(_write_shard, out_dir, shards))
     reject_stats = (
         (read.rejects, grouped.rejects) | "AllRejects" >> beam.Flatten()
-        | "KeyRejects" >> beam.Map(lambda r: (_reject_shard(r, shards), r))
+        | "KeyRejects" >> beam.Map(lambda r: (reject_shard(r, shards), r))
         | "GroupRejects" >> beam.GroupByKey()
-        | "WriteRejects" >> beam.Map(_write_rejects, out_dir, shards))
+        | "WriteRejects" >> beam.Map(write_rejects, out_dir, shards))
     _ = (p | "Once" >> beam.Create([None])
          | "Manifest" >> beam.Map(
-             _finalize, out_dir, identity, beam.pvalue.AsList(shard_stats),
+             finalize, out_dir, ident, beam.pvalue.AsList(shard_stats),
              beam.pvalue.AsList(reject_stats), beam.pvalue.AsList(read.counts)))
-  _raise_if_failed(out_dir)
-  with open(os.path.join(out_dir, MANIFEST), "r", encoding="utf-8") as f:
-    return json.load(f)
+  return read_manifest_or_fail(out_dir)
+
+
+ENGINES = ("local", "beam")
+
+
+def pick_engine(engine: Optional[str],
+                pipeline_args: Optional[List[str]]) -> str:
+  """`engine`, or by default: Beam when Beam options are given (a runner,
+  workers), the local engine otherwise."""
+  if engine is None:
+    return "beam" if pipeline_args else "local"
+  if engine not in ENGINES:
+    raise ConvertError(f"convert: unknown engine {engine!r}; valid choices: "
+                       f"{list(ENGINES)}")
+  if engine == "local" and pipeline_args:
+    raise ConvertError(f"convert: Beam options {pipeline_args} need "
+                       "--engine beam")
+  return engine
+
+
+def _run(pieces, plan, out_dir, schema, config, inputs, pipeline_args,
+         file_splits, engine):
+  if pick_engine(engine, pipeline_args) == "beam":
+    return run(pieces, plan, out_dir, schema, config, inputs, pipeline_args,
+               file_splits)
+  from seqmd_tf.data.convert.local import run_local  # pylint: disable=import-outside-toplevel
+  return run_local(pieces, plan, out_dir, schema, config, inputs, file_splits)
 
 
 def convert_files(inputs: Sequence[str], out_dir: str, config: ConvertConfig,
                   schema: Optional[SearchLogSchema] = None,
-                  pipeline_args: Optional[List[str]] = None) -> Dict[str, Any]:
+                  pipeline_args: Optional[List[str]] = None,
+                  engine: Optional[str] = None) -> Dict[str, Any]:
   """Converts Parquet, CSV or LibSVM files (files, folders or globs), or
   the files of `config.split_files` (then `inputs` must be empty)."""
   file_splits = _file_splits(config.split_files, inputs)
@@ -349,8 +424,8 @@ def convert_files(inputs: Sequence[str], out_dir: str, config: ConvertConfig,
   region_map = load_region_map(config.region_map) if config.region_map else None
   plan = _plan_inputs(files, config.input_format, schema, config, region_map)
   pieces = sources.plan_pieces(files, config.input_format)
-  return run(pieces, plan, out_dir, schema, config, files, pipeline_args,
-             file_splits)
+  return _run(pieces, plan, out_dir, schema, config, files, pipeline_args,
+              file_splits, engine)
 
 
 def _file_splits(split_files: Dict[str, List[str]],
@@ -375,7 +450,8 @@ def convert_dataframe(frame, out_dir: str,
                       config: Optional[ConvertConfig] = None,
                       schema: Optional[SearchLogSchema] = None,
                       pipeline_args: Optional[List[str]] = None,
-                      chunk_rows: int = 10000) -> Dict[str, Any]:
+                      chunk_rows: int = 10000,
+                      engine: Optional[str] = None) -> Dict[str, Any]:
   """Converts a pandas DataFrame of one row per impression.
 
   Its rows travel inside the pipeline's pieces, so this is for data that
@@ -391,8 +467,8 @@ def convert_dataframe(frame, out_dir: str,
   plan = dataclasses.replace(plan, fmt="dataframe")
   records = frame.to_dict(orient="records")
   pieces = sources.records_pieces(records, chunk_rows)
-  return run(pieces, plan, out_dir, schema, config, [sources.DATAFRAME_SOURCE],
-             pipeline_args)
+  return _run(pieces, plan, out_dir, schema, config,
+              [sources.DATAFRAME_SOURCE], pipeline_args, None, engine)
 
 
 def print_summary(manifest: Dict[str, Any], out_dir: str,

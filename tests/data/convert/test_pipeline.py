@@ -138,6 +138,25 @@ def test_rerun_and_two_workers_give_same_bytes(parquet_in, parquet_out,
   assert _digest(other) == reference
 
 
+def test_local_engine_in_many_buckets_gives_the_same_bytes(
+    parquet_in, parquet_out, tmp_path, monkeypatch):
+  """The local engine (the default without Beam options, which made
+  `parquet_out`; Beam with 2 workers gives the same bytes above) spread over
+  many small buckets: more spill files, runs merged per shard, the same
+  shards, rejects and manifest, and no spill files left."""
+  from seqmd_tf.data.convert import local
+  monkeypatch.setattr(local, "ROWS_PER_BUCKET", 700)
+  monkeypatch.setattr(local, "SPILL_ROWS", 300)
+  other = str(tmp_path / "buckets")
+  assert cli.main(["convert", "--input", parquet_in, "--out", other,
+                   "--shards", "3", "--engine", "local"]) == 0
+  assert _digest(other) == _digest(parquet_out)
+  assert not [n for n in os.listdir(other) if n.startswith(local.SPILL_PREFIX)]
+  with pytest.raises(ConvertError, match="need --engine beam"):
+    convert_files([parquet_in], str(tmp_path / "x"), ConvertConfig("parquet"),
+                  pipeline_args=["--direct_num_workers=2"], engine="local")
+
+
 def test_dataframe_api_matches_parquet(seeded, parquet_out, tmp_path):
   out = str(tmp_path / "frame")
   m = convert_dataframe(seeded[0], out, ConvertConfig("dataframe", shards=3),
