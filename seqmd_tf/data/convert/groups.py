@@ -72,12 +72,6 @@ def shard_of(gid: str, shards: int) -> int:
   return _unit(gid, "shard") % shards
 
 
-def bucket_of(gid: str, buckets: int) -> int:
-  """A hash independent of the shard's: spreads a shard's groups over the
-  local engine's buckets."""
-  return _unit(gid, "bucket") % buckets
-
-
 def context_conflict(plan: RowPlan, rows: Sequence[GroupRow]):
   """(field, first value, other value) of the first context feature (or the
   split column) that differs between rows, or None."""

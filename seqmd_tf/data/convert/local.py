@@ -1,28 +1,26 @@
-"""The conversion on one machine with flat memory: grouping through disk.
+"""The conversion on one machine with flat memory: DuckDB does the grouping.
 
 Beam's DirectRunner holds every group in memory for its GroupByKey (about
 3.8 KB per listing: 16 GB ran out at 4x the default data). This engine runs
 the same rules (`pipeline.read_piece`, `pipeline.assemble_group`,
 `pipeline.write_groups`, `pipeline.write_rejects`, `pipeline.finalize`) and
-replaces the two groupings by hash partitions on disk:
+hands the grouping to DuckDB, an embedded engine whose sort spills to disk
+under a memory limit:
 
-    pieces --read_piece--> rows spilled to bucket files by hash of group id
-    bucket --group in memory, assemble_group--> per output shard, a run of
-               groups sorted by id (one run per bucket)
-    shard  --merge its runs by group id--> write_groups (streamed)
+    pieces --read_piece--> rows appended to a DuckDB table on disk
+           (shard, group id, piece, row, the checked row pickled)
+    SELECT ... ORDER BY shard, group id, piece, row   (out-of-core sort)
+           --consecutive rows of a group--> assemble_group
+           --per split, groups in id order--> a run file --> write_groups
     rejects spilled by reject shard --> write_rejects; then finalize
 
-A bucket holds the rows of the groups whose id hashes to it; the number of
-buckets is chosen from the input's size so that one bucket is about
-`rows_per_bucket` rows, and memory is that bucket, the spill buffers and
-one group per run while merging. Every file this engine writes goes through
-the same functions as Beam's, in the same order (groups by id, listings by
-where they were read), so the shards, rejects and manifest are the same
-bytes as Beam's (tests/data/convert/test_pipeline.py).
+Memory is DuckDB's limit (`MEMORY_LIMIT`), one fetched batch and one group.
+Every file goes through the same functions as Beam's, in the same order
+(groups by id, listings by where they were read), so the shards, rejects and
+manifest are the same bytes as Beam's (tests/data/convert/test_pipeline.py).
 """
 
 import collections
-import heapq
 import os
 import pickle
 import shutil
@@ -37,10 +35,11 @@ from seqmd_tf.data.convert.rows import RowPlan
 from seqmd_tf.data.dataset_schema import keep_schema
 from seqmd_tf.data.schema import SearchLogSchema
 
-ROWS_PER_BUCKET = 400_000     # rows grouped in memory at a time
-SPILL_ROWS = 50_000           # rows buffered before they go to disk
-_CSV_BYTES_PER_ROW = 200      # to size buckets before a CSV is read
+MEMORY_LIMIT = "1GB"          # DuckDB's; its sort spills to disk beyond it
+INSERT_ROWS = 50_000          # rows appended to DuckDB at a time
+FETCH_ROWS = 20_000           # sorted rows fetched at a time
 SPILL_PREFIX = ".convert-spill-"
+_COLUMNS = ("shard", "gid", "piece", "row", "payload")
 
 
 class _Spill:
@@ -57,7 +56,7 @@ class _Spill:
   def add(self, key, item) -> None:
     self.buffers[key].append(item)
     self.buffered += 1
-    if self.buffered >= SPILL_ROWS:
+    if self.buffered >= INSERT_ROWS:
       self.flush()
 
   def flush(self) -> None:
@@ -80,27 +79,31 @@ class _Spill:
         yield from batch
 
 
-def estimate_rows(pieces: Sequence[sources.Piece]) -> int:
-  """Rows of the input, from Parquet metadata or file sizes."""
-  total, sized = 0, set()
-  for piece in pieces:
-    if piece.kind == "parquet":
-      import pyarrow.parquet as pq  # pylint: disable=import-outside-toplevel
-      total += pq.ParquetFile(piece.path).metadata.row_group(
-          piece.row_group).num_rows
-    elif piece.kind == "records":
-      total += len(piece.records)
-    elif piece.path not in sized:
-      sized.add(piece.path)
-      total += os.path.getsize(piece.path) // _CSV_BYTES_PER_ROW + 1
-  return total
+def _connect(folder: str):
+  import duckdb  # pylint: disable=import-outside-toplevel
+  con = duckdb.connect(os.path.join(folder, "rows.duckdb"))
+  con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+  con.execute(f"SET temp_directory = '{os.path.join(folder, 'duckdb-tmp')}'")
+  con.execute("CREATE TABLE rows (shard INTEGER, gid VARCHAR, piece INTEGER, "
+              "row BIGINT, payload BLOB)")
+  return con
+
+
+def _insert(con, batch: List[tuple]) -> None:
+  import pyarrow as pa  # pylint: disable=import-outside-toplevel
+  columns = list(zip(*batch))
+  table = pa.table({name: pa.array(values, type=kind) for name, values, kind in
+                    zip(_COLUMNS, columns, (pa.int32(), pa.string(), pa.int32(),
+                                            pa.int64(), pa.binary()))})
+  con.register("batch", table)
+  con.execute("INSERT INTO rows SELECT * FROM batch")
+  con.unregister("batch")
 
 
 def run_local(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
               schema: SearchLogSchema, config: ConvertConfig,
               inputs: Sequence[str],
               file_splits: Optional[Dict[str, str]] = None,
-              rows_per_bucket: Optional[int] = None,
               work_dir: Optional[str] = None, log=None) -> Dict[str, Any]:
   """Converts the pieces with flat memory; returns the manifest."""
   pl.prepare_out_dir(out_dir)
@@ -109,38 +112,18 @@ def run_local(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
       shutil.rmtree(os.path.join(out_dir, name), ignore_errors=True)
   ident = pl.identity(schema, config, plan, inputs)
   keep_schema(out_dir, schema)
-  shards = config.shards
-  rows_per_bucket = rows_per_bucket or ROWS_PER_BUCKET
-  per_shard = max(1, -(-estimate_rows(pieces) // (rows_per_bucket * shards)))
   tmp = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=work_dir or out_dir)
   try:
-    rows, rejects = _Spill(tmp, "rows"), _Spill(tmp, "rejects")
-    counts = []
-    for i, piece in enumerate(pieces):
-      for tag, value in pl.read_piece(piece, plan, dict(file_splits or {})):
-        if tag == pl.ROWS:
-          rows.add(_bucket(value[0], shards, per_shard), value)
-        elif tag == pl.REJECTS:
-          rejects.add(pl.reject_shard(value, shards), value)
-        else:
-          counts.append(value)
-      if log:
-        log(f"convert: read {i + 1}/{len(pieces)} pieces")
-    rows.flush()
-    runs = _Spill(tmp, "run")
-    for bucket in range(shards * per_shard):
-      _group_bucket(rows, bucket, runs, rejects, plan, config)
-      if os.path.exists(rows.path(bucket)):
-        os.remove(rows.path(bucket))      # the disk holds one copy at a time
+    con = _connect(tmp)
+    rejects = _Spill(tmp, "rejects")
+    counts = _read_all(con, pieces, plan, config, file_splits or {}, rejects,
+                       log)
+    shard_stats = _write_all(con, tmp, plan, config, rejects, out_dir)
+    con.close()
     rejects.flush()
-    shard_stats = [_write_shard(runs, split, index, per_shard, out_dir,
-                                shards)
-                   for split in sorted(pl.SPLITS)
-                   for index in range(shards)
-                   if _has_runs(runs, split, index, per_shard)]
     reject_stats = [pl.write_rejects((k, list(rejects.read(k))), out_dir,
-                                     shards)
-                    for k in range(shards)
+                                     config.shards)
+                    for k in range(config.shards)
                     if os.path.exists(rejects.path(k))]
     pl.finalize(None, out_dir, ident, shard_stats, reject_stats, counts)
   finally:
@@ -148,40 +131,82 @@ def run_local(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
   return pl.read_manifest_or_fail(out_dir)
 
 
-def _bucket(gid: str, shards: int, per_shard: int) -> int:
-  """Buckets shard-major: a bucket's groups all go to one output shard
-  index, so a shard's runs come from its own `per_shard` buckets."""
-  return (grp.shard_of(gid, shards) * per_shard
-          + grp.bucket_of(gid, per_shard))
+def _read_all(con, pieces, plan: RowPlan, config: ConvertConfig,
+              file_splits: Dict[str, str], rejects: _Spill, log) -> List:
+  """The row rules over every piece: good rows into DuckDB, rejects to the
+  spill; returns the rows read per piece."""
+  counts, batch = [], []
+  for i, piece in enumerate(pieces):
+    for tag, value in pl.read_piece(piece, plan, file_splits):
+      if tag == pl.ROWS:
+        gid, row = value
+        batch.append((grp.shard_of(gid, config.shards), gid, row.piece,
+                      row.row, pickle.dumps(row, pickle.HIGHEST_PROTOCOL)))
+        if len(batch) >= INSERT_ROWS:
+          _insert(con, batch)
+          batch = []
+      elif tag == pl.REJECTS:
+        rejects.add(pl.reject_shard(value, config.shards), value)
+      else:
+        counts.append(value)
+    if log:
+      log(f"convert: read {i + 1}/{len(pieces)} pieces")
+  if batch:
+    _insert(con, batch)
+  return counts
 
 
-def _group_bucket(rows: _Spill, bucket: int, runs: _Spill, rejects: _Spill,
-                  plan: RowPlan, config: ConvertConfig) -> None:
-  """Groups one bucket's rows in memory, applies the group rules, and writes
-  each output shard's groups, sorted by id, as this bucket's run."""
-  by_group: Dict[str, List] = collections.defaultdict(list)
-  for gid, row in rows.read(bucket):
-    by_group[gid].append(row)
-  out: Dict[Any, List] = collections.defaultdict(list)
-  for gid in sorted(by_group):
-    for tag, value in pl.assemble_group(gid, by_group[gid], plan, config):
+def _sorted_groups(con) -> Iterator:
+  """(shard, gid, rows) per group, in shard then group-id order, with each
+  group's rows in read order: DuckDB's out-of-core sort, fetched in batches."""
+  reader = con.sql(
+      "SELECT shard, gid, payload FROM rows ORDER BY shard, gid, piece, row"
+  ).to_arrow_reader(FETCH_ROWS)
+  key, rows = None, []
+  for batch in reader:
+    shard, gid = batch.column(0).to_pylist(), batch.column(1).to_pylist()
+    payload = batch.column(2).to_pylist()
+    for s, g, p in zip(shard, gid, payload):
+      if (s, g) != key:
+        if rows:
+          if (s, g) < key:        # a group must never come back in two parts
+            raise RuntimeError(f"convert: DuckDB returned group {g} of shard "
+                               f"{s} after {key}; the sort order is broken")
+          yield key[0], key[1], rows
+        key, rows = (s, g), []
+      rows.append(pickle.loads(p))
+  if rows:
+    yield key[0], key[1], rows
+
+
+def _write_all(con, tmp: str, plan: RowPlan, config: ConvertConfig,
+               rejects: _Spill, out_dir: str) -> List[Dict[str, Any]]:
+  """The group rules over the sorted groups; each shard index's groups go
+  to one run file per split (already in id order), then to its shards."""
+  stats, runs, current = [], {}, None
+
+  def close_shard_index():
+    for (split, index), path in sorted(runs.items()):
+      runs[(split, index)].close()
+      stats.append(pl.write_groups(split, index, _stream(path.name), out_dir,
+                                   config.shards))
+      os.remove(path.name)
+    runs.clear()
+
+  for shard, gid, rows in _sorted_groups(con):
+    if shard != current:
+      close_shard_index()
+      current = shard
+    for tag, value in pl.assemble_group(gid, rows, plan, config):
       if tag == pl.GROUPS:
-        out[value[0]].append(value[1])
+        if value[0] not in runs:
+          runs[value[0]] = open(os.path.join(  # pylint: disable=consider-using-with
+              tmp, f"run-{value[0][0]}-{value[0][1]}.pkl"), "wb")
+        pickle.dump(value[1], runs[value[0]], pickle.HIGHEST_PROTOCOL)
       else:
         rejects.add(pl.reject_shard(value, config.shards), value)
-  for (split, index), groups in out.items():
-    with open(runs.path(_run_key(split, index, bucket)), "wb") as f:
-      for group in groups:                      # one pickle per group:
-        pickle.dump(group, f, protocol=pickle.HIGHEST_PROTOCOL)  # streamed
-
-
-def _run_key(split: str, index: int, bucket: int) -> str:
-  return f"{split}-{index:05d}-{bucket:06d}"
-
-
-def _has_runs(runs: _Spill, split: str, index: int, per_shard: int) -> bool:
-  return any(os.path.exists(runs.path(_run_key(split, index, b)))
-             for b in range(index * per_shard, (index + 1) * per_shard))
+  close_shard_index()
+  return stats
 
 
 def _stream(path: str) -> Iterator:
@@ -191,14 +216,3 @@ def _stream(path: str) -> Iterator:
         yield pickle.load(f)
       except EOFError:
         return
-
-
-def _write_shard(runs: _Spill, split: str, index: int, per_shard: int,
-                 out_dir: str, shards: int) -> Dict[str, Any]:
-  """Merges a shard's runs by group id into the shard file."""
-  paths = [runs.path(_run_key(split, index, b))
-           for b in range(index * per_shard, (index + 1) * per_shard)]
-  streams = [_stream(p) for p in paths if os.path.exists(p)]
-  return pl.write_groups(split, index,
-                         heapq.merge(*streams, key=lambda g: g[0]),
-                         out_dir, shards)

@@ -138,15 +138,15 @@ def test_rerun_and_two_workers_give_same_bytes(parquet_in, parquet_out,
   assert _digest(other) == reference
 
 
-def test_local_engine_in_many_buckets_gives_the_same_bytes(
+def test_local_engine_in_small_batches_gives_the_same_bytes(
     parquet_in, parquet_out, tmp_path, monkeypatch):
   """The local engine (the default without Beam options, which made
-  `parquet_out`; Beam with 2 workers gives the same bytes above) spread over
-  many small buckets: more spill files, runs merged per shard, the same
-  shards, rejects and manifest, and no spill files left."""
+  `parquet_out`; Beam with 2 workers gives the same bytes above) with small
+  insert and fetch batches, so that groups straddle fetched batches: the
+  same shards, rejects and manifest, and no spill files left."""
   from seqmd_tf.data.convert import local
-  monkeypatch.setattr(local, "ROWS_PER_BUCKET", 700)
-  monkeypatch.setattr(local, "SPILL_ROWS", 300)
+  monkeypatch.setattr(local, "INSERT_ROWS", 700)
+  monkeypatch.setattr(local, "FETCH_ROWS", 97)
   other = str(tmp_path / "buckets")
   assert cli.main(["convert", "--input", parquet_in, "--out", other,
                    "--shards", "3", "--engine", "local"]) == 0
