@@ -170,14 +170,16 @@ def summarize(scored: Dict, tasks: Sequence[str], model_name: str,
          f"{FIRST_TASK_ORACLE}_ndcg": {}, "n_lists": {},
          "too_small_regions": {}, "bootstrap": {}, "classification": {},
          "min_region_lists": min_region_lists,
-         "total_lists": int(len(frame))}
+         "total_lists": int(len(frame)),
+         "platforms": sorted(str(p) for p in frame["platform"].unique())}
   keys = {"model": "ndcg", "oracle": "oracle_ndcg", "random": "random_ndcg",
           FIRST_TASK_ORACLE: f"{FIRST_TASK_ORACLE}_ndcg"}
   for task in tasks:
     used = frame[frame[f"{task}/has_positive"]]
     slices = {"all": used}
-    for platform in ("web", "app"):
-      slices[platform] = used[used["platform"] == platform]
+    for platform in out["platforms"]:
+      if platform != "all":       # the name of the whole slice
+        slices[platform] = used[used["platform"] == platform]
     regions = sorted(frame["country"].unique())
     for ranker in rankers:
       entry = {name: _means(part, task, ranker) for name, part in slices.items()}

@@ -2,7 +2,7 @@
 
 import json
 import os
-from typing import Dict
+from typing import Dict, List
 
 import matplotlib
 
@@ -14,11 +14,18 @@ RANKERS = (("random", "random_ndcg", "#bbbbbb"), ("model", "ndcg", "#1f77b4"),
            ("oracle", "oracle_ndcg", "#2ca02c"))
 
 
+def platform_slices(metrics: Dict) -> List[str]:
+  """"all", then each platform of the data (web and app before the
+  platforms were read from the data)."""
+  return ["all"] + [p for p in metrics.get("platforms", ("web", "app"))
+                    if p != "all"]
+
+
 def plot_ndcg(metrics: Dict, path: str) -> None:
   """NDCG@10 per task and platform: random order, model, the first task's
   oracle and the oracle."""
   tasks = metrics["tasks"]
-  slices = ("all", "web", "app")
+  slices = platform_slices(metrics)
   fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.8),
                            squeeze=False)
   width = 0.8 / len(RANKERS)
@@ -48,7 +55,8 @@ def plot_ndcg(metrics: Dict, path: str) -> None:
 
 
 def _fmt(x) -> str:
-  return "n/a" if x is None else f"{x:.4f}"
+  """A metric, or "n/a" where there was nothing to measure (no list)."""
+  return "n/a" if x is None or x != x else f"{x:.4f}"
 
 
 def markdown_report(metrics: Dict, png_name: str) -> str:
@@ -106,7 +114,7 @@ def markdown_report(metrics: Dict, png_name: str) -> str:
             " | ".join(h for _, h in references) + " |",
             "|---|---|---|---|---|---|" + "---|" * len(references)]
   for task in tasks:
-    for s in ("all", "web", "app"):
+    for s in platform_slices(metrics):
       m = metrics["ndcg"][task][s]
       refs = [_fmt(metrics[key][task][s]["10"]) for key, _ in references]
       lines.append(f"| {task} | {s} | {metrics['n_lists'][task][s]} | "

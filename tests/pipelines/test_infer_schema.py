@@ -24,6 +24,7 @@ def test_logs_to_served_model_without_editing_a_file(tmp_path, impressions):
   logs = impressions.rename(columns=RENAMED)
   logs["slot"] = logs["slot"] - 1                        # 0-based positions
   logs["market"] = "mkt_" + logs["market"].str.lower()   # the user's codes
+  logs["device"] = logs["device"].map({"web": "desktop", "app": "mobile"})
   os.makedirs(tmp_path / "logs")
   half = len(logs) // 2
   logs.iloc[:half].to_parquet(tmp_path / "logs" / "part-0.parquet")
@@ -52,6 +53,13 @@ def test_logs_to_served_model_without_editing_a_file(tmp_path, impressions):
                    "--config", str(config)]) == 0
   assert cli.main(["export", "--run-dir", run, "--export-base",
                    str(tmp_path / "export"), "--version", "1"]) == 0
+  assert cli.main(["evaluate", "--data", data, "--run-dir", run, "--out",
+                   str(tmp_path / "eval")]) == 0
+  metrics = json.load(open(tmp_path / "eval" / "metrics.json"))
+  assert metrics["tasks"] == ["view", "save", "order"]
+  assert metrics["platforms"] == ["desktop", "mobile"]    # from the data
+  assert set(metrics["ndcg"]["view"]) >= {"all", "desktop", "mobile"}
+  assert "| view | desktop |" in open(tmp_path / "eval" / "report.md").read()
   served = tf.saved_model.load(str(tmp_path / "export" / "1"))
   records = [r.numpy() for r in
              tf.data.TFRecordDataset(split_files(data, "test")).take(4)]

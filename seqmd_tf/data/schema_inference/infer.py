@@ -38,7 +38,7 @@ from seqmd_tf.data.schema_inference.profile import (InferenceError,
                                                     constant_within_groups)
 
 REGION, PLATFORM, GROUP_ID = "country", "platform", "query_id"
-NO_PLATFORM = "all"           # the platform of a log without a platform column
+NO_PLATFORM = "any"           # the platform of a log without a platform column
 CLOSED_MAX = 50               # most values of a closed vocabulary
 MIN_VALUE_ROWS = 20           # fewest rows of a value kept in a vocabulary
 SKEW_FOR_LOG1P = 2.0          # sample skewness above which log1p is suggested
@@ -52,7 +52,7 @@ class TableRoles:
     group: the query-group id column.
     tasks: (task, label column) pairs in funnel order.
     region: the column holding each group's region (market, country).
-    platform: the platform column, if any (otherwise one platform, "all").
+    platform: the platform column, if any (otherwise one platform, "any").
     position: the logged position column, if any (never a model input).
     oracles: task -> true-probability column (synthetic data only).
     exclude: columns that must never be model inputs (ids, timestamps).

@@ -70,7 +70,7 @@ def test_each_column_gets_its_rule(tmp_path):
   assert {f.name for f in schema.select(role="label")} == {"viewed", "bought"}
   config = convert_config(list(d.values()), ROLES, "parquet")
   assert config["columns"] == {"country": "market"}
-  assert config["constants"] == {"platform": "all"}
+  assert config["constants"] == {"platform": "any"}
   summary = summary_markdown(profile, list(d.values()), ROLES)
   assert "| price | price | float | example | feature |" in summary
   assert "log1p" in summary and "skewness" in summary
