@@ -155,6 +155,11 @@ EXPERIMENTS: Dict[str, Dict] = {
                 _v("seq", world="independent"))]),
 }
 
+EXPERIMENTS["convergence"] = dict(
+    title="Convergence check: Shared-Bottom and SEQ+MD trained until the "
+          "validation metric stops improving",
+    variants=[_v("seq", "per_task")])
+
 # Dose-response: each model's gain over Shared-Bottom in every dose world of
 # a dial, plotted against the measured headroom of the mechanism the dial
 # moves (pipelines/experiments/dose.py).
