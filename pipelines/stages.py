@@ -320,7 +320,10 @@ def _split_table(profile, decisions, roles, config, min_rows: int,
   from seqmd_tf.data.schema import parse_schema  # pylint: disable=import-outside-toplevel
   from seqmd_tf.data.schema_inference import split as table_split  # pylint: disable=import-outside-toplevel
   groups = profile.sample.groupby(roles.region)[roles.group].nunique()
-  if groups.max() < min_rows or len(groups) < 2:
+  if len(groups) < 2:
+    return (f"not run: one region only ({groups.index[0]}); every feature "
+            "invariant")
+  if groups.max() < min_rows:
     return (f"not run: no region has {min_rows} query groups in the sample "
             f"(largest {groups.idxmax()}: {groups.max()}); every feature "
             "invariant. Lower --min-rows, or run `seqmd split-features` on "
