@@ -8,21 +8,23 @@ hands the grouping to DuckDB, an embedded engine whose sort spills to disk
 under a memory limit:
 
     pieces --read_piece--> rows appended to a DuckDB table on disk
-           (shard, group id, piece, row, the checked row pickled)
+           (shard, group id, piece, row, and the checked row as columns)
     SELECT ... ORDER BY shard, group id, piece, row   (out-of-core sort)
            --consecutive rows of a group--> assemble_group
            --per split, groups in id order--> a run file --> write_groups
     rejects spilled by reject shard --> write_rejects; then finalize
 
 Memory is DuckDB's limit (`MEMORY_LIMIT`), one fetched batch and one group.
+Nothing is pickled: a checked row is stored as columns (its context and
+labels as JSON), runs and rejects as framed records and JSON lines.
 Every file goes through the same functions as Beam's, in the same order
 (groups by id, listings by where they were read), so the shards, rejects and
 manifest are the same bytes as Beam's (tests/data/convert/test_pipeline.py).
 """
 
 import collections
+import json
 import os
-import pickle
 import shutil
 import tempfile
 from typing import Any, Dict, Iterator, List, Optional, Sequence
@@ -32,6 +34,7 @@ from seqmd_tf.data.convert import pipeline as pl
 from seqmd_tf.data.convert import sources
 from seqmd_tf.data.convert.config import ConvertConfig
 from seqmd_tf.data.convert.rows import RowPlan
+from seqmd_tf.data.convert.tfrecord_io import frame, read_frames
 from seqmd_tf.data.dataset_schema import keep_schema
 from seqmd_tf.data.schema import SearchLogSchema
 
@@ -39,11 +42,13 @@ MEMORY_LIMIT = "1GB"          # DuckDB's; its sort spills to disk beyond it
 INSERT_ROWS = 50_000          # rows appended to DuckDB at a time
 FETCH_ROWS = 20_000           # sorted rows fetched at a time
 SPILL_PREFIX = ".convert-spill-"
-_COLUMNS = ("shard", "gid", "piece", "row", "payload")
+_COLUMNS = ("shard", "gid", "piece", "row", "source", "context", "listing",
+            "labels", "repaired", "split")
 
 
 class _Spill:
-  """Append-only pickle files, one per key, written in buffered batches."""
+  """Append-only JSON-lines files, one per key, written in buffered batches
+  (the rejects: JSON already, as their files are)."""
 
   def __init__(self, folder: str, prefix: str):
     self.folder, self.prefix = folder, prefix
@@ -51,7 +56,7 @@ class _Spill:
     self.buffered = 0
 
   def path(self, key) -> str:
-    return os.path.join(self.folder, f"{self.prefix}-{key}.pkl")
+    return os.path.join(self.folder, f"{self.prefix}-{key}.jsonl")
 
   def add(self, key, item) -> None:
     self.buffers[key].append(item)
@@ -61,8 +66,8 @@ class _Spill:
 
   def flush(self) -> None:
     for key, items in self.buffers.items():
-      with open(self.path(key), "ab") as f:
-        pickle.dump(items, f, protocol=pickle.HIGHEST_PROTOCOL)
+      with open(self.path(key), "a", encoding="utf-8") as f:
+        f.writelines(json.dumps(item) + "\n" for item in items)
     self.buffers.clear()
     self.buffered = 0
 
@@ -70,13 +75,9 @@ class _Spill:
     """The items of `key` in the order they were added."""
     if not os.path.exists(self.path(key)):
       return
-    with open(self.path(key), "rb") as f:
-      while True:
-        try:
-          batch = pickle.load(f)
-        except EOFError:
-          return
-        yield from batch
+    with open(self.path(key), "r", encoding="utf-8") as f:
+      for line in f:
+        yield json.loads(line)
 
 
 def _connect(folder: str):
@@ -85,16 +86,18 @@ def _connect(folder: str):
   con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
   con.execute(f"SET temp_directory = '{os.path.join(folder, 'duckdb-tmp')}'")
   con.execute("CREATE TABLE rows (shard INTEGER, gid VARCHAR, piece INTEGER, "
-              "row BIGINT, payload BLOB)")
+              "row BIGINT, source VARCHAR, context VARCHAR, listing BLOB, "
+              "labels VARCHAR, repaired BOOLEAN, split VARCHAR)")
   return con
 
 
 def _insert(con, batch: List[tuple]) -> None:
   import pyarrow as pa  # pylint: disable=import-outside-toplevel
   columns = list(zip(*batch))
+  kinds = (pa.int32(), pa.string(), pa.int32(), pa.int64(), pa.string(),
+           pa.string(), pa.binary(), pa.string(), pa.bool_(), pa.string())
   table = pa.table({name: pa.array(values, type=kind) for name, values, kind in
-                    zip(_COLUMNS, columns, (pa.int32(), pa.string(), pa.int32(),
-                                            pa.int64(), pa.binary()))})
+                    zip(_COLUMNS, columns, kinds)})
   con.register("batch", table)
   con.execute("INSERT INTO rows SELECT * FROM batch")
   con.unregister("batch")
@@ -141,7 +144,9 @@ def _read_all(con, pieces, plan: RowPlan, config: ConvertConfig,
       if tag == pl.ROWS:
         gid, row = value
         batch.append((grp.shard_of(gid, config.shards), gid, row.piece,
-                      row.row, pickle.dumps(row, pickle.HIGHEST_PROTOCOL)))
+                      row.row, row.source, json.dumps(row.context),
+                      row.listing, json.dumps(row.labels), row.repaired,
+                      row.split))
         if len(batch) >= INSERT_ROWS:
           _insert(con, batch)
           batch = []
@@ -160,13 +165,12 @@ def _sorted_groups(con) -> Iterator:
   """(shard, gid, rows) per group, in shard then group-id order, with each
   group's rows in read order: DuckDB's out-of-core sort, fetched in batches."""
   reader = con.sql(
-      "SELECT shard, gid, payload FROM rows ORDER BY shard, gid, piece, row"
-  ).to_arrow_reader(FETCH_ROWS)
+      f"SELECT {', '.join(_COLUMNS)} FROM rows "
+      "ORDER BY shard, gid, piece, row").to_arrow_reader(FETCH_ROWS)
   key, rows = None, []
   for batch in reader:
-    shard, gid = batch.column(0).to_pylist(), batch.column(1).to_pylist()
-    payload = batch.column(2).to_pylist()
-    for s, g, p in zip(shard, gid, payload):
+    for r in zip(*(batch.column(i).to_pylist() for i in range(len(_COLUMNS)))):
+      s, g = r[0], r[1]
       if (s, g) != key:
         if rows:
           if (s, g) < key:        # a group must never come back in two parts
@@ -174,7 +178,8 @@ def _sorted_groups(con) -> Iterator:
                                f"{s} after {key}; the sort order is broken")
           yield key[0], key[1], rows
         key, rows = (s, g), []
-      rows.append(pickle.loads(p))
+      rows.append(grp.GroupRow(r[2], r[3], r[4], tuple(json.loads(r[5])),
+                               r[6], tuple(json.loads(r[7])), r[8], r[9]))
   if rows:
     yield key[0], key[1], rows
 
@@ -188,8 +193,8 @@ def _write_all(con, tmp: str, plan: RowPlan, config: ConvertConfig,
   def close_shard_index():
     for (split, index), path in sorted(runs.items()):
       runs[(split, index)].close()
-      stats.append(pl.write_groups(split, index, _stream(path.name), out_dir,
-                                   config.shards))
+      stats.append(pl.write_groups(split, index, _run_groups(path.name),
+                                   out_dir, config.shards))
       os.remove(path.name)
     runs.clear()
 
@@ -201,18 +206,20 @@ def _write_all(con, tmp: str, plan: RowPlan, config: ConvertConfig,
       if tag == pl.GROUPS:
         if value[0] not in runs:
           runs[value[0]] = open(os.path.join(  # pylint: disable=consider-using-with
-              tmp, f"run-{value[0][0]}-{value[0][1]}.pkl"), "wb")
-        pickle.dump(value[1], runs[value[0]], pickle.HIGHEST_PROTOCOL)
+              tmp, f"run-{value[0][0]}-{value[0][1]}.frames"), "wb")
+        gid, record, group_stats = value[1]
+        runs[value[0]].write(frame(json.dumps([gid, group_stats]).encode()))
+        runs[value[0]].write(frame(record))
       else:
         rejects.add(pl.reject_shard(value, config.shards), value)
   close_shard_index()
   return stats
 
 
-def _stream(path: str) -> Iterator:
-  with open(path, "rb") as f:
-    while True:
-      try:
-        yield pickle.load(f)
-      except EOFError:
-        return
+def _run_groups(path: str) -> Iterator:
+  """(gid, ELWC record, stats) of a run file: a JSON header, then the
+  record, per group."""
+  frames = iter(read_frames(path))
+  for header in frames:
+    gid, stats = json.loads(header)
+    yield gid, next(frames), stats

@@ -57,3 +57,19 @@ def write_atomically(path: str, records: Iterable[bytes]) -> int:
   else:
     os.replace(tmp, path)
   return n
+
+
+def read_frames(path: str) -> Iterable[bytes]:
+  """The records of a local file written with `frame`, checksums checked."""
+  with open(path, "rb") as f:
+    while True:
+      header = f.read(12)
+      if not header:
+        return
+      length, crc = struct.unpack("<QI", header)
+      if len(header) != 12 or masked_crc(header[:8]) != crc:
+        raise ValueError(f"{path}: corrupt record length")
+      data, tail = f.read(length), f.read(4)
+      if len(data) != length or struct.unpack("<I", tail)[0] != masked_crc(data):
+        raise ValueError(f"{path}: corrupt record")
+      yield data
