@@ -240,9 +240,9 @@ def _categorical_role(profile: TableProfile, column: str, name: str,
                       md_group: str, what: str) -> ColumnDecision:
   col = profile.columns[column]
   if col.distinct is None:
-    raise InferenceError(f"the {what} column '{column}' has more than "
-                         f"{len(col.distinct or ())} distinct values; is it "
-                         "the right column?")
+    raise InferenceError(f"the {what} column '{column}' has more distinct "
+                         "values than the profile keeps; is it the right "
+                         "column?")
   if col.nulls:
     raise InferenceError(f"the {what} column '{column}' has {col.nulls} null "
                          "rows; every group needs one")
