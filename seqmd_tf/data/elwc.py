@@ -2,8 +2,8 @@
 
 One query group is one ELWC: the context holds the query and user features,
 each example one listing. `feature_specs` turns the schema into the
-`tf.io.FixedLenFeature` specs TF-Ranking's parsers take; `encode_group`
-builds the record (wire format in `elwc_wire`); `read_groups` decodes records
+`tf.io.FixedLenFeature` specs TF-Ranking's parsers take; `encode_groups`
+builds records, many groups at once (`elwc_encoder`); `read_groups` decodes records
 back into numpy for tests and tools. `parse_fn` parses with TF-Ranking (the
 training pipeline's parser); `plain_parse_fn` gives the same tensors with
 TensorFlow alone, for runtimes where TF-Ranking does not install. TF-Ranking
@@ -15,7 +15,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
-from seqmd_tf.data import elwc_wire
+from seqmd_tf.data import elwc_encoder, elwc_wire
 from seqmd_tf.data.schema import FeatureSpec, SearchLogSchema
 
 MASK_FEATURE = "example_list_mask"
@@ -61,6 +61,8 @@ def label_spec(schema: SearchLogSchema, tasks: Sequence[str]
 
 
 def _set(feature_map, spec: FeatureSpec, value) -> None:
+  """Appends one value to a proto feature map (tests build reference
+  protos with it; the project's encoders are in `elwc_encoder`)."""
   feat = feature_map[spec.name]
   if spec.dtype == "float":
     feat.float_list.value.append(float(value))
@@ -70,41 +72,61 @@ def _set(feature_map, spec: FeatureSpec, value) -> None:
     feat.bytes_list.value.append(str(value).encode("utf-8"))
 
 
+def _columns(specs, values: Dict[str, Sequence[object]]):
+  return [(s.name, s.dtype, np.asarray(values[s.name], dtype=object
+                                       if s.dtype == "string" else None))
+          for s in specs if s.name in values]
+
+
+def encode_groups(schema: SearchLogSchema,
+                  context: Dict[str, Sequence[object]],
+                  examples: Dict[str, Sequence[object]],
+                  list_lengths: Sequence[int],
+                  roles: Optional[Sequence[str]] = None) -> List[bytes]:
+  """Serializes query groups at once, column by column (`elwc_encoder`).
+
+  Args:
+    schema: the features' names and types.
+    context: name -> one value per group.
+    examples: name -> one value per listing, the groups one after another.
+    list_lengths: the number of listings of each group (>= 1).
+    roles: when given, only features of these roles are written.
+
+  Returns:
+    One serialized ELWC per group. Its Examples are those of
+    `SerializeToString(deterministic=True)`; the context is left out when
+    `context` holds no feature of the schema.
+  """
+  def keep(part):
+    return [s for s in schema.select(part=part)
+            if roles is None or s.role in roles]
+  listing_columns = _columns(keep("example"), examples)
+  if not listing_columns:
+    raise ValueError("encode_groups: no example feature of the schema given")
+  lengths = np.asarray(list_lengths, np.int64)
+  n = len(listing_columns[0][2])
+  if lengths.sum() != n or (lengths < 1).any():
+    raise ValueError(f"encode_groups: list lengths {lengths.tolist()[:10]} "
+                     f"do not add up to the {n} listings given")
+  listings = elwc_encoder.encode_examples(listing_columns, field=1)
+  context_columns = _columns(keep("context"), context)
+  if context_columns:
+    contexts = elwc_encoder.encode_examples(context_columns, field=2)
+  else:
+    contexts = (np.zeros(0, np.uint8), np.zeros(len(lengths) + 1, np.int64))
+  return elwc_encoder.elwc_records(
+      listings, np.concatenate([[0], np.cumsum(lengths)]), contexts)
+
+
 def encode_group(schema: SearchLogSchema, context: Dict[str, object],
                  examples: Dict[str, Sequence[object]],
                  roles: Optional[Sequence[str]] = None) -> bytes:
-  """Serializes one query group. `examples` maps name -> per-listing values."""
-  ctx_specs = [s for s in schema.select(part="context")
-               if roles is None or s.role in roles]
-  ex_specs = [s for s in schema.select(part="example")
-              if roles is None or s.role in roles]
-  ctx = None
-  for spec in ctx_specs:
-    if spec.name in context:
-      ctx = ctx or tf.train.Example()
-      _set(ctx.features.feature, spec, context[spec.name])
-  columns = [(s, examples[s.name]) for s in ex_specs if s.name in examples]
-  if not columns:
-    raise ValueError("encode_group: no example feature of the schema given")
-  n = len(columns[0][1])
-  for spec, values in columns:
-    if len(values) != n:
-      raise ValueError(f"encode_group: feature '{spec.name}' has {len(values)} "
-                       f"values for a list of {n} listings")
-  rows = [examples_to_python(values) for _, values in columns]
-  listings = []
-  for i in range(n):
-    example = tf.train.Example()
-    for (spec, _), values in zip(columns, rows):
-      _set(example.features.feature, spec, values[i])
-    listings.append(example)
-  return elwc_wire.encode(ctx, listings)
-
-
-def examples_to_python(values) -> List[object]:
-  if isinstance(values, np.ndarray):
-    return values.tolist()
-  return list(values)
+  """Serializes one query group. `examples` maps name -> per-listing
+  values."""
+  first = next((examples[s.name] for s in schema.select(part="example")
+                if s.name in examples), [])
+  return encode_groups(schema, {k: [v] for k, v in context.items()},
+                       examples, [len(first)], roles)[0]
 
 
 def parse_fn(schema: SearchLogSchema, roles: Sequence[str],

@@ -18,7 +18,8 @@ def _records(tiny_data, n=64):
 @pytest.mark.tf_ranking
 def test_encode_matches_tf_serving_proto(tiny_data, schema):
   """encode_group's bytes equal those of the same ELWC built field by field
-  with TF Serving's input_pb2 (what encode_group used before)."""
+  with TF Serving's input_pb2, serialized canonically (feature maps in name
+  order)."""
   from tensorflow_serving.apis import input_pb2
   batch = next(elwc.read_groups(split_files(tiny_data, "valid"), schema,
                                 roles=("feature", "label")))
@@ -38,7 +39,7 @@ def test_encode_matches_tf_serving_proto(tiny_data, schema):
         if spec.name in examples:
           elwc._set(fmap, spec, examples[spec.name][j].item())  # pylint: disable=protected-access
     assert elwc.encode_group(schema, context, examples) == (
-        proto.SerializeToString())
+        proto.SerializeToString(deterministic=True))
 
 
 @pytest.mark.tf_ranking

@@ -64,11 +64,9 @@ def _write_chunk(args) -> Dict:
   tmp = final + ".tmp"
   offsets = np.concatenate([[0], np.cumsum(data.list_lengths)])
   with tf.io.TFRecordWriter(tmp) as writer:
-    for i in range(data.num_groups):
-      lo, hi = offsets[i], offsets[i + 1]
-      writer.write(elwc.encode_group(
-          schema, {k: v[i] for k, v in data.context.items()},
-          {k: v[lo:hi] for k, v in data.example.items()}))
+    for record in elwc.encode_groups(schema, data.context, data.example,
+                                     data.list_lengths):
+      writer.write(record)
   os.replace(tmp, final)
   counts = {}
   rows_region = np.repeat(data.context["country"], data.list_lengths)
