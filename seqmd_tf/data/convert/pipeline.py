@@ -25,8 +25,10 @@ import json
 import os
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
+import numpy as np
+
 from seqmd_tf.data.convert import groups as grp
-from seqmd_tf.data.convert import sources
+from seqmd_tf.data.convert import sources, vector_rows
 from seqmd_tf.data.convert.config import (ConvertConfig, ConvertError, SPLITS,
                                           infer_format)
 from seqmd_tf.data.convert.rows import (Reject, RowPlan, build_plan, check_row,
@@ -56,29 +58,69 @@ ROWS, REJECTS, COUNTS, GROUPS = "rows", "rejects", "counts", "groups"
 
 def read_piece(piece: sources.Piece, plan: RowPlan,
                file_splits: Dict[str, str]):
-  """The row rules, for every engine: (tag, value) per row of a piece, with
-  tag ROWS ((group id, GroupRow)) or REJECTS (a reject record), then one
-  COUNTS ((path, rows read))."""
+  """The row rules, for every engine: (tag, value) per block of a piece,
+  with tag ROWS (a `RowBatch` of checked rows) or REJECTS (a reject record),
+  then one COUNTS ((path, rows read)).
+
+  A Parquet piece goes through the vector path (`vector_rows`) a slice at
+  a time, with `check_row` deciding only the rows it hands back; other
+  pieces go row by row, in batches of `sources.TABLE_ROWS` rows.
+  """
   n = 0
   given = file_splits.get(piece.path)
+  collector = grp.RowCollector(plan, piece.index, piece.path)
   try:
-    for row_no, raw, error in sources.read_piece(piece):
-      n += 1
-      if error is not None:
-        yield REJECTS, _reject(piece.path, row_no, error, None, "parse", raw)
-        continue
-      try:
-        gid, values, repaired, split = check_row(plan, raw)
-      except Reject as r:
-        yield REJECTS, _reject(piece.path, row_no, r.reason, r.field, r.kind,
-                               raw)
-        continue
-      yield ROWS, (gid, grp.row_record(plan, piece.index, row_no, piece.path,
-                                       values, repaired, split or given))
+    if piece.kind == "parquet" and plan.fmt != "libsvm":
+      for first, table in sources.read_tables(piece):
+        n += table.num_rows
+        yield from _check_table(plan, piece, table, first, given, collector)
+        yield from _rows_of(collector)
+    else:
+      for row_no, raw, error in sources.read_piece(piece):
+        n += 1
+        yield from _check_one(plan, piece, row_no, raw, error, given,
+                              collector)
+        if len(collector) >= sources.TABLE_ROWS:
+          yield from _rows_of(collector)
+      yield from _rows_of(collector)
   except (OSError, ValueError) as e:
     where = (f" row group {piece.row_group}" if piece.kind == "parquet" else "")
     raise ConvertError(f"{piece.path}:{where} cannot read: {e}") from None
   yield COUNTS, (piece.path, n)
+
+
+def _rows_of(collector: grp.RowCollector):
+  batch = collector.batch()
+  if batch is not None:
+    yield ROWS, batch
+
+
+def _check_one(plan: RowPlan, piece: sources.Piece, row_no: int, raw, error,
+               given: Optional[str], collector: grp.RowCollector):
+  """`check_row` on one raw row: into the collector, or a reject."""
+  if error is not None:
+    yield REJECTS, _reject(piece.path, row_no, error, None, "parse", raw)
+    return
+  try:
+    gid, values, repaired, split = check_row(plan, raw)
+  except Reject as r:
+    yield REJECTS, _reject(piece.path, row_no, r.reason, r.field, r.kind, raw)
+    return
+  collector.add_row(row_no, gid, values, repaired, split or given)
+
+
+def _check_table(plan: RowPlan, piece: sources.Piece, table, first: int,
+                 given: Optional[str], collector: grp.RowCollector):
+  """The vector path over a table, `check_row` over the rows it leaves."""
+  checked = vector_rows.check_table(plan, table)
+  split = (checked.split if checked.split is not None
+           else np.full(len(checked.good), given, object))
+  collector.add_columns(first + checked.good, checked.gids, checked.values,
+                        split)
+  for pos, raw in zip(checked.slow.tolist(),
+                      vector_rows.slow_rows(table, checked.slow)):
+    yield from _check_one(plan, piece, first + pos, raw, None, given,
+                          collector)
 
 
 def assemble_group(gid: str, rows: Iterable[grp.GroupRow], plan: RowPlan,
@@ -112,7 +154,13 @@ def _tagged(outputs):
 
 
 def _read(piece: sources.Piece, plan: RowPlan, file_splits: Dict[str, str]):
-  return _tagged(read_piece(piece, plan, file_splits))
+  """Beam groups row by row: a batch of checked rows becomes (group id,
+  GroupRow) elements."""
+  for value in _tagged(read_piece(piece, plan, file_splits)):
+    if isinstance(value, grp.RowBatch):
+      yield from grp.group_rows(plan, value)
+    else:
+      yield value
 
 
 def _assemble(item, schema: SearchLogSchema, plan: RowPlan,

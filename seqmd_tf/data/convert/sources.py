@@ -122,6 +122,23 @@ def read_piece(piece: Piece) -> Iterator[Row]:
     raise ValueError(f"unknown piece kind {piece.kind!r}")
 
 
+TABLE_ROWS = 50_000  # rows of a Parquet piece checked at a time
+
+
+def read_tables(piece: Piece) -> Iterator[Tuple[int, Any]]:
+  """(first row number, pyarrow.Table) of a Parquet piece, in slices of
+  at most TABLE_ROWS rows: the vector path's input."""
+  import pyarrow as pa  # pylint: disable=import-outside-toplevel
+  import pyarrow.parquet as pq  # pylint: disable=import-outside-toplevel
+  if piece.kind != "parquet":
+    raise ValueError(f"read_tables reads Parquet pieces, not {piece.kind}")
+  first = piece.first_row
+  for batch in pq.ParquetFile(piece.path).iter_batches(
+      batch_size=TABLE_ROWS, row_groups=[piece.row_group]):
+    yield first, pa.Table.from_batches([batch])
+    first += batch.num_rows
+
+
 def _read_csv(path: str) -> Iterator[Row]:
   with open(path, "r", encoding="utf-8", errors="surrogateescape",
             newline="") as f:

@@ -144,8 +144,8 @@ def test_local_engine_in_small_batches_gives_the_same_bytes(
   `parquet_out`; Beam with 2 workers gives the same bytes above) with small
   insert and fetch batches, so that groups straddle fetched batches: the
   same shards, rejects and manifest, and no spill files left."""
-  from seqmd_tf.data.convert import local
-  monkeypatch.setattr(local, "INSERT_ROWS", 700)
+  from seqmd_tf.data.convert import local, sources
+  monkeypatch.setattr(sources, "TABLE_ROWS", 700)
   monkeypatch.setattr(local, "FETCH_ROWS", 97)
   other = str(tmp_path / "buckets")
   assert cli.main(["convert", "--input", parquet_in, "--out", other,
