@@ -1,13 +1,14 @@
 """Benchmark: the data stages in rows/s, beside simply writing the records.
 
-    python benchmarks/data_stages.py [--queries-per-day 2000] [--days 4]
+    python benchmarks/data_stages.py [--queries-per-day 2000] [--days 4] [--repeats 3]
 
 In one run: generation (`seqmd generate`'s code) with 1 and 2 worker
-processes; conversion (`seqmd convert`, Apache Beam DirectRunner) of the same
-rows from Parquet with 1 and 2 Beam workers; and the reference, the rate of
-writing the same serialized ELWC records, already in memory, with TF's
-TFRecordWriter. Then a profile of the conversion's per-row work, which says
-what bounds it.
+processes; conversion (`seqmd convert`) of the same rows from Parquet on the
+default local engine (DuckDB) and on Apache Beam's DirectRunner with 1 and 2
+workers; and the reference, the rate of writing the same serialized ELWC
+records, already in memory, with TF's TFRecordWriter. Each figure is the
+median of the repeats (Beam: one run). Then a profile of the local
+conversion, which says what bounds it.
 """
 
 import argparse
@@ -16,6 +17,7 @@ import io
 import os
 import pstats
 import shutil
+import statistics
 import sys
 import time
 
@@ -25,7 +27,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tensorflow as tf  # pylint: disable=wrong-import-position
 
 from benchmarks import common  # pylint: disable=wrong-import-position
-from seqmd_tf.data.convert import groups, rows, sources  # pylint: disable=wrong-import-position
 from seqmd_tf.data.convert.config import ConvertConfig  # pylint: disable=wrong-import-position
 from seqmd_tf.data.convert.pipeline import convert_files  # pylint: disable=wrong-import-position
 from seqmd_tf.data.schema import load_schema  # pylint: disable=wrong-import-position
@@ -40,32 +41,33 @@ def _timed(fn):
   return time.perf_counter() - start, out
 
 
-def _profile_rows(schema, parquet, limit=25000):
-  plan = rows.build_plan(schema, ConvertConfig("parquet"),
-                         sources.table_columns(parquet, "parquet"), parquet)
-  piece = sources.plan_pieces([parquet], "parquet")[0]
-
-  def work():
-    for n, (row_no, raw, _) in enumerate(sources.read_piece(piece)):
-      if n >= limit:
-        break
-      gid, values, repaired, split = rows.check_row(plan, raw)
-      groups.row_record(plan, 0, row_no, parquet, values, repaired, split)
+def _profile_convert(schema, parquet, out):
+  """The top functions by own time of one local conversion."""
   profile = cProfile.Profile()
   profile.enable()
-  work()
+  convert_files([parquet], out, ConvertConfig("parquet"), schema)
   profile.disable()
-  out = io.StringIO()
-  pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(6)
-  lines = [l for l in out.getvalue().splitlines() if l.strip()]
+  text = io.StringIO()
+  pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(8)
+  lines = [l for l in text.getvalue().splitlines() if l.strip()]
   start = next(i for i, l in enumerate(lines) if "ncalls" in l)
-  return "\n".join(lines[start:start + 7])
+  return "\n".join(l.replace(common.ROOT + "/", "")
+                   for l in lines[start:start + 9])
+
+
+def _median_time(fn, repeats):
+  times = []
+  for _ in range(repeats):
+    seconds, out = _timed(fn)
+    times.append(seconds)
+  return statistics.median(times), out
 
 
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--queries-per-day", type=int, default=2000)
   parser.add_argument("--days", type=int, default=4)
+  parser.add_argument("--repeats", type=int, default=3)
   args = parser.parse_args()
   info = common.machine()
   schema = load_schema()
@@ -76,9 +78,10 @@ def main():
   results = {}
   for workers in (1, 2):
     out = os.path.join(work, f"gen{workers}")
-    seconds, manifest = _timed(lambda o=out, w=workers: generate(
-        o, world, seed=0, workers=w, progress=False))
-    results[f"generate, {workers} worker(s)"] = seconds
+    results[f"generate, {workers} worker(s)"], manifest = _median_time(
+        lambda o=out, w=workers: generate(o, world, seed=0, workers=w,
+                                          progress=False, overwrite=True),
+        args.repeats)
   total_rows = sum(s["totals"]["impressions"]
                    for s in manifest["splits"].values())
   files = [f for split in ("train", "valid", "test")
@@ -89,23 +92,27 @@ def main():
     with tf.io.TFRecordWriter(os.path.join(work, "plain.tfrecord")) as w:
       for r in records:
         w.write(r)
-  results["write the same records (TFRecordWriter)"] = _timed(write_tf)[0]
+  write = results["write the same records (TFRecordWriter)"] = _median_time(
+      write_tf, max(args.repeats, 5))[0]
   parquet = os.path.join(work, "rows.parquet")
   elwc_to_frame(files, schema).to_parquet(parquet, row_group_size=25000)
-  for label, beam_args in (("1 Beam worker", []),
-                           ("2 Beam workers", [
-                               "--direct_num_workers=2",
-                               "--direct_running_mode=multi_processing"])):
+  engines = (("local engine (DuckDB), the default", None, args.repeats),
+             ("1 Beam worker", [], 1),
+             ("2 Beam workers", ["--direct_num_workers=2",
+                                 "--direct_running_mode=multi_processing"], 1))
+  for label, beam_args, repeats in engines:
     out = os.path.join(work, "conv-" + label.split()[0])
-    seconds, m = _timed(lambda o=out, a=beam_args: convert_files(
-        [parquet], o, ConvertConfig("parquet"), schema, a))
+    results[f"convert, {label}"], m = _median_time(
+        lambda o=out, a=beam_args: convert_files(
+            [parquet], o, ConvertConfig("parquet"), schema, a,
+            engine="beam" if a is not None else "local"), repeats)
     assert m["rows"]["written"] == total_rows
-    results[f"convert, {label}"] = seconds
-  write = results["write the same records (TFRecordWriter)"]
   lines = [common.header("Data stages", info),
            f"- {total_rows:,} rows (listings) in "
            f"{len(records):,} query groups: synthetic world, "
-           f"{args.queries_per_day} queries/day, {args.days + 2} days\n",
+           f"{args.queries_per_day} queries/day, {args.days + 2} days; "
+           f"each figure the median of {args.repeats} runs (writing: "
+           f"{max(args.repeats, 5)}; Beam: one)\n",
            "| stage | rows/s | ÷ writing the same records |", "|---|---|---|"]
   for label, seconds in results.items():
     lines.append(f"| {label} | {total_rows / seconds:,.0f} | "
@@ -114,12 +121,11 @@ def main():
   c1, c2 = (results["convert, 1 Beam worker"],
             results["convert, 2 Beam workers"])
   lines += ["", f"- 2 workers ÷ 1 worker, rows/s: generation {g1 / g2:.2f}, "
-            f"conversion {c1 / c2:.2f}", "",
-            "Where the conversion's time goes: its per-row work (read a "
-            "Parquet row, check it against the schema, serialize the "
-            "listing), profiled on the first Parquet row group (25,000 "
-            "rows), top functions by own time:",
-            "", "```", _profile_rows(schema, parquet), "```", ""]
+            f"Beam conversion {c1 / c2:.2f}", "",
+            "Where the local conversion's time goes (one run, cProfile, top "
+            "functions by own time):", "", "```",
+            _profile_convert(schema, parquet, os.path.join(work, "profiled")),
+            "```", ""]
   common.write("data_stages", "\n".join(lines), dict(
       machine=info, rows=total_rows, groups=len(records), seconds=results))
 

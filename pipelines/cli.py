@@ -312,6 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--engine", default=None, choices=("local", "beam"),
                  help="local: one machine, flat memory (default without Beam "
                  "options); beam: any Beam runner (default with them)")
+  p.add_argument("--workers", type=int, default=None,
+                 help="the local engine's processes (default: one for "
+                 "inputs under 500,000 rows, else one per CPU, at most 4); "
+                 "the output does not depend on it")
   p.add_argument("--max-reject-fraction", dest="max_reject_fraction",
                  type=float, default=None,
                  help="largest share of rows that may be rejected before the "
@@ -601,7 +605,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error("convert needs --input or --split-files")
       manifest = stages.convert_stage(args.input, args.out,
                                       _convert_config(args), args.schema,
-                                      pipeline_args=extra, engine=args.engine)
+                                      pipeline_args=extra, engine=args.engine,
+                                      workers=args.workers)
       print_summary(manifest, args.out)
     elif args.command == "infer-schema":
       infer_schema(args, stages)

@@ -60,15 +60,17 @@ def generate_stage(out_dir: str, world: WorldConfig, seed: int = 0,
 def convert_stage(inputs: List[str], out_dir: str, config, schema_path:
                   Optional[str] = None,
                   pipeline_args: Optional[List[str]] = None,
-                  engine: Optional[str] = None) -> Dict:
+                  engine: Optional[str] = None,
+                  workers: Optional[int] = None) -> Dict:
   """Users' logs -> ELWC dataset folder (seqmd_tf.data.convert). `engine`:
   local (flat memory on one machine) or beam (any runner); by default Beam
-  when Beam options are given, local otherwise."""
+  when Beam options are given, local otherwise. `workers`: the local
+  engine's processes (default: by the input's size)."""
   from seqmd_tf.data.convert.pipeline import convert_files  # pylint: disable=import-outside-toplevel
   start = time.time()
   schema = load_schema(schema_path)
   manifest = convert_files(inputs, out_dir, config, schema, pipeline_args,
-                           engine)
+                           engine, workers)
   _record(out_dir, "convert", dict(inputs=list(inputs), schema=schema.path),
           dict(data=out_dir), time.time() - start, dict(rows=manifest["rows"]))
   return manifest

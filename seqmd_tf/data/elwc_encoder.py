@@ -65,32 +65,83 @@ def _varint_row(value: int) -> Tuple[np.ndarray, int]:
       return np.array(out, np.uint8), len(out)
 
 
+_MAX_SHAPES = 64  # row shapes laid out class by class; beyond, one mask
+
+
 def _ragged(pieces: Sequence[Tuple[np.ndarray, np.ndarray]],
             length: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
   """Row-wise concatenation of padded byte blocks ([n, w], length [n]) whose
   lengths add up to `length`: (the rows' bytes one after another, offsets
   [n + 1]).
 
-  Adjacent blocks of one length on every row are laid side by side in one
-  [n, width] array; only the padding of the varying ones is dropped, with
-  one boolean mask over the whole array.
+  Rows whose blocks all have one length each (a "shape") are laid side by
+  side as one [rows, width] array with no padding. Most data have few
+  shapes (a varint's length varies over a few values); with more than
+  `_MAX_SHAPES`, one array holds every row and a mask drops the padding.
   """
-  n = len(pieces[0][1])
-  width = sum(b.shape[1] for b, _ in pieces)
-  blocks = np.empty((n, width), np.uint8)
-  keep = None
+  n = len(length)
+  offsets = np.zeros(n + 1, np.int64)
+  np.cumsum(length, out=offsets[1:])
+  varying = [i for i, (b, size) in enumerate(pieces)
+             if b.shape[1] and size.strides[0] != 0 and not (
+                 size == b.shape[1]).all()]
+  if not varying:
+    return _laid_out(pieces, None, None).reshape(-1), offsets
+  shapes, shape_of = _shapes([pieces[i] for i in varying])
+  if len(shapes) > _MAX_SHAPES:
+    return _masked(pieces), offsets
+  chunks: List = [None] * n
+  for c in range(len(shapes)):
+    rows = np.flatnonzero(shape_of == c)
+    widths = [int(size[rows[0]]) for _, size in pieces]
+    buf = _laid_out(pieces, rows, widths).tobytes()
+    width = sum(widths)
+    for k, r in enumerate(rows.tolist()):
+      chunks[r] = buf[k * width:(k + 1) * width]
+  return np.frombuffer(b"".join(chunks), np.uint8), offsets
+
+
+def _shapes(pieces) -> Tuple[np.ndarray, np.ndarray]:
+  """The distinct combinations of the pieces' lengths, and each row's."""
+  radix = [b.shape[1] + 1 for b, _ in pieces]
+  if np.prod(radix, dtype=object) < 2 ** 62:  # one int64 key per row
+    key = np.zeros(len(pieces[0][1]), np.int64)
+    for r, (_, size) in zip(radix, pieces):
+      key = key * r + size
+    return np.unique(key, return_inverse=True)
+  return np.unique(np.stack([size for _, size in pieces], 1), axis=0,
+                   return_inverse=True)
+
+
+def _laid_out(pieces, rows: Optional[np.ndarray],
+              widths: Optional[List[int]]) -> np.ndarray:
+  """The blocks side by side for `rows` (all when None), each cut to its
+  width (its full width when None): [rows, sum of widths]."""
+  n = len(pieces[0][1]) if rows is None else len(rows)
+  widths = widths or [b.shape[1] for b, _ in pieces]
+  out = np.empty((n, sum(widths)), np.uint8)
+  col = 0
+  for (block, _), w in zip(pieces, widths):
+    if w:
+      part = block[:, :w]
+      if rows is not None:
+        part = part[:1] if block.strides[0] == 0 else part[rows]
+      out[:, col:col + w] = part
+    col += w
+  return out
+
+
+def _masked(pieces) -> np.ndarray:
+  """Every row side by side at full width, the padding dropped by a mask."""
+  blocks = _laid_out(pieces, None, None)
+  keep = np.ones(blocks.shape, bool)
   col = 0
   for block, size in pieces:
     w = block.shape[1]
-    blocks[:, col:col + w] = block
-    if w and not (size == w).all():
-      if keep is None:
-        keep = np.ones((n, width), bool)
+    if w and size.strides[0] != 0:
       keep[:, col:col + w] = np.arange(w)[None, :] < size[:, None]
     col += w
-  offsets = np.zeros(n + 1, np.int64)
-  np.cumsum(length, out=offsets[1:])
-  return (blocks.reshape(-1) if keep is None else blocks[keep]), offsets
+  return blocks[keep]
 
 
 def _merged(pieces: Sequence[Tuple[np.ndarray, np.ndarray]]):

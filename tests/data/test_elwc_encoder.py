@@ -29,17 +29,34 @@ def _proto(columns, i) -> bytes:
 @given(st.integers(1, 6).flatmap(lambda n: st.tuples(
     st.lists(_FLOAT, min_size=n, max_size=n),
     st.lists(_INT64, min_size=n, max_size=n),
-    st.lists(_TEXT, min_size=n, max_size=n))))
-def test_examples_equal_protobuf_deterministic_bytes(values):
+    st.lists(_TEXT, min_size=n, max_size=n))), st.sampled_from([64, 1]))
+def test_examples_equal_protobuf_deterministic_bytes(values, max_shapes):
+  """Row by row, and with every row in one masked array (more row shapes
+  than the encoder lays out one by one)."""
   floats, ints, texts = values
+  elwc_encoder._MAX_SHAPES = max_shapes  # pylint: disable=protected-access
   columns = [("price", "float", np.array(floats, np.float64)),
              ("a_count", "int", np.array(ints, np.int64)),
              ("query", "string", np.array(texts, object)),
              ("x" * 200, "int", np.array(ints, np.int64)[::-1]),
              ("é-utf8", "float", -np.array(floats, np.float64))]
-  data, offsets = elwc_encoder.encode_examples(columns)
+  try:
+    data, offsets = elwc_encoder.encode_examples(columns)
+  finally:
+    elwc_encoder._MAX_SHAPES = 64  # pylint: disable=protected-access
   got = elwc_encoder.to_bytes(data, offsets)
   assert got == [_proto(columns, i) for i in range(len(floats))]
+
+
+def test_many_varint_columns_keep_their_shapes():
+  """More varying columns than one int64 key can number: rows still get
+  their own lengths."""
+  rng = np.random.default_rng(0)
+  columns = [(f"c{i:02d}", "int", rng.integers(-2, 2 ** 40, 50) *
+              rng.integers(0, 2, 50)) for i in range(25)]
+  data, offsets = elwc_encoder.encode_examples(columns)
+  assert elwc_encoder.to_bytes(data, offsets) == [
+      _proto(columns, i) for i in range(50)]
 
 
 def test_varints_match_protobuf():

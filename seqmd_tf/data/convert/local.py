@@ -2,24 +2,26 @@
 
 Beam's DirectRunner holds every group in memory for its GroupByKey (about
 3.8 KB per listing: 16 GB ran out at 4x the default data). This engine runs
-the same rules (`pipeline.read_piece`, `pipeline.assemble_group`,
-`pipeline.write_groups`, `pipeline.write_rejects`, `pipeline.finalize`) and
-hands the grouping to DuckDB, an embedded engine whose sort spills to disk
-under a memory limit:
+the same rules (`pipeline.read_piece`, the group rules of
+`pipeline.assemble_group`, `pipeline.ShardWriter`, `pipeline.write_rejects`,
+`pipeline.finalize`) column by column, and hands the grouping to DuckDB, an
+embedded engine whose sort spills to disk under a memory limit:
 
-    pieces --read_piece--> rows appended to a DuckDB table on disk
-           (shard, group id, piece, row, and the checked row as columns)
-    SELECT ... ORDER BY shard, group id, piece, row   (out-of-core sort)
-           --consecutive rows of a group--> assemble_group
-           --per split, groups in id order--> a run file --> write_groups
+    pieces --read_piece--> RowBatches --> Parquet row spill (columns: shard,
+           group id, piece, row, context values, listing bytes, labels,
+           repaired, split)
+    SELECT ... FROM read_parquet(spill) ORDER BY shard, group id, piece, row
+           (out-of-core sort), fetched in blocks of whole groups
+           --group rules, vectorized--> records --> the shards of one
+           shard index side by side, one per split
     rejects spilled by reject shard --> write_rejects; then finalize
 
-Memory is DuckDB's limit (`MEMORY_LIMIT`), one fetched batch and one group.
-Nothing is pickled: a checked row is stored as columns (its context and
-labels as JSON), runs and rejects as framed records and JSON lines.
-Every file goes through the same functions as Beam's, in the same order
-(groups by id, listings by where they were read), so the shards, rejects and
-manifest are the same bytes as Beam's (tests/data/convert/test_pipeline.py).
+Memory is DuckDB's limit (`MEMORY_LIMIT`), one row batch and one fetched
+block. Nothing is pickled: rows are spilled as Parquet, rejects as JSON
+lines. Groups come in the order Beam writes them (by shard, then group id,
+listings by where they were read), and a group is encoded by the same
+encoder, so the shards, rejects and manifest are the same bytes as Beam's
+(tests/data/convert/test_pipeline.py).
 """
 
 import collections
@@ -37,7 +39,6 @@ from seqmd_tf.data.convert import pipeline as pl
 from seqmd_tf.data.convert import sources
 from seqmd_tf.data.convert.config import ConvertConfig
 from seqmd_tf.data.convert.rows import RowPlan
-from seqmd_tf.data.convert.tfrecord_io import frame, read_frames
 from seqmd_tf.data.dataset_schema import keep_schema
 from seqmd_tf.data.schema import SearchLogSchema
 
@@ -72,16 +73,27 @@ class _Spill:
     self.buffers.clear()
     self.buffered = 0
 
-  def read(self, key) -> Iterator:
-    """The items of `key` in the order they were added."""
-    if not os.path.exists(self.path(key)):
-      return
-    with open(self.path(key), "r", encoding="utf-8") as f:
-      for line in f:
-        yield json.loads(line)
+  @staticmethod
+  def _files(folder: str, key) -> List[str]:
+    return sorted(os.path.join(folder, n) for n in os.listdir(folder)
+                  if n.startswith("rejects-") and n.endswith(f"-{key}.jsonl"))
+
+  @staticmethod
+  def has(folder: str, key) -> bool:
+    return bool(_Spill._files(folder, key))
+
+  @staticmethod
+  def read_all(folder: str, key) -> Iterator:
+    """The items of `key` in every spill of the folder (any order)."""
+    for path in _Spill._files(folder, key):
+      with open(path, "r", encoding="utf-8") as f:
+        for line in f:
+          yield json.loads(line)
 
 
-_SQL_TYPES = {"float": "DOUBLE", "int": "BIGINT", "string": "VARCHAR"}
+def _arrow_types():
+  import pyarrow as pa  # pylint: disable=import-outside-toplevel
+  return {"float": pa.float64(), "int": pa.int64(), "string": pa.string()}
 
 
 def _columns(plan: RowPlan) -> List[str]:
@@ -94,16 +106,13 @@ def _columns(plan: RowPlan) -> List[str]:
           + ["repaired", "split"])
 
 
-def _connect(folder: str, plan: RowPlan):
+def _connect(folder: str, threads: Optional[int] = None):
   import duckdb  # pylint: disable=import-outside-toplevel
-  con = duckdb.connect(os.path.join(folder, "rows.duckdb"))
+  con = duckdb.connect()
   con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+  if threads:
+    con.execute(f"SET threads = {threads}")
   con.execute(f"SET temp_directory = '{os.path.join(folder, 'duckdb-tmp')}'")
-  types = (["INTEGER", "VARCHAR", "INTEGER", "BIGINT"]
-           + [_SQL_TYPES[s.dtype] for s in plan.context_specs]
-           + ["BLOB"] + ["TINYINT"] * len(plan.tasks) + ["BOOLEAN", "VARCHAR"])
-  con.execute("CREATE TABLE rows (" + ", ".join(
-      f"{name} {kind}" for name, kind in zip(_columns(plan), types)) + ")")
   return con
 
 
@@ -114,81 +123,154 @@ def _binary(data: np.ndarray, offsets: np.ndarray):
       None, pa.py_buffer(offsets.astype(np.int64)), pa.py_buffer(data)])
 
 
-def _insert(con, plan: RowPlan, batch: grp.RowBatch, shards: int) -> None:
-  """Appends a batch of checked rows to the row table."""
+def _spill(folder: str, plan: RowPlan, batch: grp.RowBatch, shards: int,
+           piece: int, number: int) -> None:
+  """Writes a batch of checked rows to a Parquet file of the row spill."""
   import pandas as pd  # pylint: disable=import-outside-toplevel
   import pyarrow as pa  # pylint: disable=import-outside-toplevel
+  import pyarrow.parquet as pq  # pylint: disable=import-outside-toplevel
   codes, uniques = pd.factorize(batch.gids)
   shard = np.array([grp.shard_of(g, shards) for g in uniques], np.int32)
   values = ([shard[codes], pa.array(batch.gids, pa.string()),
              np.full(len(batch), batch.piece, np.int32), batch.rows]
-            + [batch.context[s.name] for s in plan.context_specs]
+            + [pa.array(batch.context[s.name], _arrow_types()[s.dtype])
+               for s in plan.context_specs]
             + [_binary(*batch.listings)]
             + [batch.labels[:, i].astype(np.int8)
                for i in range(len(plan.tasks))]
             + [batch.repaired, pa.array(batch.split, pa.string())])
-  table = pa.table(dict(zip(_columns(plan), values)))
-  con.register("batch", table)
-  con.execute("INSERT INTO rows SELECT * FROM batch")
-  con.unregister("batch")
+  pq.write_table(pa.table(dict(zip(_columns(plan), values))),
+                 os.path.join(folder, f"rows-{piece:06d}-{number:06d}.parquet"),
+                 compression="none", use_dictionary=False,
+                 write_statistics=False)
+
+
+AUTO_WORKERS_ROWS = 500_000   # from about this many input rows, 2+ workers
+MAX_WORKERS = 4
+
+
+def auto_workers(pieces: Sequence[sources.Piece]) -> int:
+  """Worker processes for the pieces: one for small inputs (a process
+  costs seconds to start), else one per CPU, at most MAX_WORKERS."""
+  rows = 0
+  for piece in pieces:
+    if piece.kind == "parquet":
+      import pyarrow.parquet as pq  # pylint: disable=import-outside-toplevel
+      rows += pq.ParquetFile(piece.path).metadata.row_group(
+          piece.row_group).num_rows
+    elif piece.kind == "records":
+      rows += len(piece.records)
+    else:  # a text file: about 200 bytes per row
+      rows += os.path.getsize(piece.path) // 200
+  if rows < AUTO_WORKERS_ROWS or len(pieces) < 2:
+    return 1
+  return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
 def run_local(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
               schema: SearchLogSchema, config: ConvertConfig,
               inputs: Sequence[str],
               file_splits: Optional[Dict[str, str]] = None,
-              work_dir: Optional[str] = None, log=None) -> Dict[str, Any]:
-  """Converts the pieces with flat memory; returns the manifest."""
+              work_dir: Optional[str] = None, log=None,
+              workers: Optional[int] = None) -> Dict[str, Any]:
+  """Converts the pieces with flat memory; returns the manifest.
+
+  `workers` processes (default: `auto_workers`) check the pieces, then
+  each sorts and writes the shards of its shard indices (index % workers);
+  the output does not depend on their number.
+  """
   pl.prepare_out_dir(out_dir)
   for name in os.listdir(out_dir):        # a killed run's spill files
     if name.startswith(SPILL_PREFIX):
       shutil.rmtree(os.path.join(out_dir, name), ignore_errors=True)
   ident = pl.identity(schema, config, plan, inputs)
   keep_schema(out_dir, schema)
+  workers = workers or auto_workers(pieces)
   tmp = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=work_dir or out_dir)
   try:
-    con = _connect(tmp, plan)
-    rejects = _Spill(tmp, "rejects")
-    counts = _read_all(con, pieces, plan, config, file_splits or {}, rejects,
-                       log)
-    shard_stats = _write_all(con, tmp, plan, config, rejects, out_dir,
-                             pieces)
-    con.close()
-    rejects.flush()
-    reject_stats = [pl.write_rejects((k, list(rejects.read(k))), out_dir,
-                                     config.shards)
+    counts = [c for result in _map(_read_job, [
+        (piece, plan, config, file_splits or {}, tmp) for piece in pieces],
+                                   workers, log, "read")
+              for c in result]
+    paths = [p.path for p in pieces]
+    shard_stats = [s for result in _map(_write_job, [
+        (k, workers, plan, config, out_dir, tmp, paths)
+        for k in range(workers)], workers, log, "wrote")
+                   for s in result]
+    reject_stats = [pl.write_rejects((k, list(_Spill.read_all(tmp, k))),
+                                     out_dir, config.shards)
                     for k in range(config.shards)
-                    if os.path.exists(rejects.path(k))]
+                    if _Spill.has(tmp, k)]
     pl.finalize(None, out_dir, ident, shard_stats, reject_stats, counts)
   finally:
     shutil.rmtree(tmp, ignore_errors=True)
   return pl.read_manifest_or_fail(out_dir)
 
 
-def _read_all(con, pieces, plan: RowPlan, config: ConvertConfig,
-              file_splits: Dict[str, str], rejects: _Spill, log) -> List:
-  """The row rules over every piece: good rows into DuckDB, rejects to the
-  spill; returns the rows read per piece."""
-  counts = []
-  for i, piece in enumerate(pieces):
-    for tag, value in pl.read_piece(piece, plan, file_splits):
-      if tag == pl.ROWS:
-        _insert(con, plan, value, config.shards)
-      elif tag == pl.REJECTS:
-        rejects.add(pl.reject_shard(value, config.shards), value)
-      else:
-        counts.append(value)
-    if log:
-      log(f"convert: read {i + 1}/{len(pieces)} pieces")
+def _map(fn, jobs: List, workers: int, log, verb: str) -> List:
+  """fn over the jobs, in order: in this process, or in `workers` spawned
+  processes."""
+  if workers == 1:
+    out = []
+    for i, job in enumerate(jobs):
+      out.append(fn(job))
+      if log:
+        log(f"convert: {verb} {i + 1}/{len(jobs)}")
+    return out
+  import concurrent.futures  # pylint: disable=import-outside-toplevel
+  import multiprocessing  # pylint: disable=import-outside-toplevel
+  with concurrent.futures.ProcessPoolExecutor(
+      workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    futures = [pool.submit(fn, job) for job in jobs]
+    for i, _ in enumerate(concurrent.futures.as_completed(futures)):
+      if log:
+        log(f"convert: {verb} {i + 1}/{len(jobs)}")
+    return [f.result() for f in futures]
+
+
+def _read_job(job) -> List:
+  """The row rules over one piece: good rows to the Parquet row spill,
+  rejects to the piece's reject spill; returns the piece's counts."""
+  piece, plan, config, file_splits, tmp = job
+  rejects = _Spill(tmp, f"rejects-r{piece.index}")
+  counts, spilled = [], 0
+  for tag, value in pl.read_piece(piece, plan, file_splits):
+    if tag == pl.ROWS:
+      _spill(tmp, plan, value, config.shards, piece.index, spilled)
+      spilled += 1
+    elif tag == pl.REJECTS:
+      rejects.add(pl.reject_shard(value, config.shards), value)
+    else:
+      counts.append(value)
+  rejects.flush()
   return counts
 
 
-def _sorted_blocks(con, plan: RowPlan) -> Iterator:
+def _write_job(job) -> List[Dict[str, Any]]:
+  """Sorts and writes the shards of shard indices k, k + workers, ...;
+  returns their stats."""
+  k, workers, plan, config, out_dir, tmp, paths = job
+  con = _connect(tmp, threads=None if workers == 1 else 1)
+  rejects = _Spill(tmp, f"rejects-w{k}")
+  try:
+    stats = _write_all(con, tmp, plan, config, rejects, out_dir, paths,
+                       f"shard % {workers} = {k}")
+  finally:
+    con.close()
+  rejects.flush()
+  return stats
+
+
+def _sorted_blocks(con, tmp: str, plan: RowPlan, where: str) -> Iterator:
   """Tables of whole groups, in shard then group-id order, each group's
   rows in read order: DuckDB's out-of-core sort, fetched in batches (the
   rows of a group cut by a batch boundary wait for the next batch)."""
   import pyarrow as pa  # pylint: disable=import-outside-toplevel
-  reader = con.sql(f"SELECT {', '.join(_columns(plan))} FROM rows "
+  if not any(n.startswith("rows-") for n in os.listdir(tmp)):
+    return
+  spill = os.path.join(tmp, "rows-*.parquet")
+  reader = con.sql(f"SELECT {', '.join(_columns(plan))} FROM "
+                   f"read_parquet('{spill}') WHERE {where} "
                    "ORDER BY shard, gid, piece, row").to_arrow_reader(
                        FETCH_ROWS)
   carry = None
@@ -228,7 +310,7 @@ def _check_order(table, starts: np.ndarray) -> None:
 
 
 def _assemble_block(block, plan: RowPlan, config: ConvertConfig,
-                    pieces: Sequence[sources.Piece]) -> Iterator:
+                    paths: Sequence[str]) -> Iterator:
   """The group rules over a block of whole groups, column by column:
   (pl.GROUPS, ((split, shard), (gid, ELWC bytes, stats))) per good group;
   a group whose context differs between rows goes through
@@ -243,7 +325,7 @@ def _assemble_block(block, plan: RowPlan, config: ConvertConfig,
   clean = np.logical_and.reduceat(same, starts)
   if not clean.all():
     for j in np.flatnonzero(~clean):
-      gid, rows = _group_rows(block.slice(starts[j], sizes[j]), plan, pieces)
+      gid, rows = _group_rows(block.slice(starts[j], sizes[j]), plan, paths)
       yield from pl.assemble_group(gid, rows, plan, config)
     block = block.filter(np.repeat(clean, sizes))
     starts, sizes = _group_starts(block), sizes[clean]
@@ -288,12 +370,12 @@ def _bytes_and_offsets(array) -> Tuple[np.ndarray, np.ndarray]:
   return np.frombuffer(array.buffers()[2], np.uint8), offsets
 
 
-def _group_rows(group, plan: RowPlan, pieces: Sequence[sources.Piece]):
+def _group_rows(group, plan: RowPlan, paths: Sequence[str]):
   """(gid, GroupRows) of one group's table, for the row-by-row rules."""
   cols = {name: group.column(name).to_pylist() for name in _columns(plan)}
   k = len(plan.context_specs)
   rows = [grp.GroupRow(
-      cols["piece"][i], cols["row"][i], pieces[cols["piece"][i]].path,
+      cols["piece"][i], cols["row"][i], paths[cols["piece"][i]],
       tuple(cols[f"c{c}"][i] for c in range(k)), cols["listing"][i],
       tuple(cols[f"l{t}"][i] for t in range(len(plan.tasks))),
       cols["repaired"][i], cols["split"][i]) for i in range(group.num_rows)]
@@ -301,43 +383,30 @@ def _group_rows(group, plan: RowPlan, pieces: Sequence[sources.Piece]):
 
 
 def _write_all(con, tmp: str, plan: RowPlan, config: ConvertConfig,
-               rejects: _Spill, out_dir: str,
-               pieces: Sequence[sources.Piece]) -> List[Dict[str, Any]]:
-  """The group rules over the sorted groups; each shard index's groups go
-  to one run file per split (already in id order), then to its shards."""
-  stats, runs, current = [], {}, None
+               rejects: _Spill, out_dir: str, paths: Sequence[str],
+               where: str) -> List[Dict[str, Any]]:
+  """The group rules over the sorted groups. They come by shard index, then
+  group id: the shards of one index (one per split) are written side by
+  side, and completed when the next index begins."""
+  stats: List[Dict[str, Any]] = []
+  writers: Dict[Tuple[str, int], pl.ShardWriter] = {}
 
-  def close_shard_index():
-    for (split, index), path in sorted(runs.items()):
-      runs[(split, index)].close()
-      stats.append(pl.write_groups(split, index, _run_groups(path.name),
-                                   out_dir, config.shards))
-      os.remove(path.name)
-    runs.clear()
+  def close_all():
+    for key in sorted(writers):
+      stats.append(writers[key].close())
+    writers.clear()
 
-  for block in _sorted_blocks(con, plan):
-    for tag, value in _assemble_block(block, plan, config, pieces):
+  for block in _sorted_blocks(con, tmp, plan, where):
+    for tag, value in _assemble_block(block, plan, config, paths):
       if tag == pl.REJECTS:
         rejects.add(pl.reject_shard(value, config.shards), value)
         continue
-      (split, shard), (gid, record, group_stats) = value
-      if shard != current:
-        close_shard_index()
-        current = shard
-      if (split, shard) not in runs:
-        runs[(split, shard)] = open(os.path.join(  # pylint: disable=consider-using-with
-            tmp, f"run-{split}-{shard}.frames"), "wb")
-      runs[(split, shard)].write(frame(json.dumps([gid, group_stats]
-                                                  ).encode()))
-      runs[(split, shard)].write(frame(record))
-  close_shard_index()
+      (split, shard), (_, record, group_stats) = value
+      if writers and shard != next(iter(writers))[1]:
+        close_all()
+      if (split, shard) not in writers:
+        writers[(split, shard)] = pl.ShardWriter(split, shard, out_dir,
+                                                 config.shards)
+      writers[(split, shard)].add(record, group_stats)
+  close_all()
   return stats
-
-
-def _run_groups(path: str) -> Iterator:
-  """(gid, ELWC record, stats) of a run file: a JSON header, then the
-  record, per group."""
-  frames = iter(read_frames(path))
-  for header in frames:
-    gid, stats = json.loads(header)
-    yield gid, next(frames), stats

@@ -33,12 +33,12 @@ from seqmd_tf.data.convert.config import (ConvertConfig, ConvertError, SPLITS,
                                           infer_format)
 from seqmd_tf.data.convert.rows import (Reject, RowPlan, build_plan, check_row,
                                         load_region_map)
-from seqmd_tf.data.convert.tfrecord_io import write_atomically
+from seqmd_tf.data.convert.tfrecord_io import AtomicWriter
 from seqmd_tf.data.dataset_schema import keep_schema
 from seqmd_tf.data.schema import SearchLogSchema, load_schema
 from seqmd_tf.paths import inside, write_json
 
-CONVERTER_VERSION = "1.0.0"
+CONVERTER_VERSION = "1.1.0"  # 1.1.0: canonical Examples (features in name order)
 MANIFEST = "manifest.json"
 FAILED = "failed.json"      # a run that rejected too much: what it would have
                             # written as the manifest, and why it failed
@@ -179,28 +179,43 @@ def _write_shard(item, out_dir: str, shards: int) -> Dict[str, Any]:
                       out_dir, shards)
 
 
+class ShardWriter:
+  """One shard, written from its groups in group-id order as they come;
+  `close` completes the file and returns the shard's stats."""
+
+  def __init__(self, split: str, index: int, out_dir: str, shards: int):
+    self.rel = shard_name(split, index, shards)
+    self.stats = dict(split=split, shard=self.rel, groups=0, impressions=0,
+                      repaired=0, labels=collections.Counter(),
+                      by_region={}, by_platform={})
+    self.writer = AtomicWriter(inside(out_dir, self.rel))
+
+  def add(self, record: bytes, group_stats: Dict[str, Any]) -> None:
+    stats = self.stats
+    for key in ("groups", "impressions", "repaired"):
+      stats[key] += group_stats[key]
+    stats["labels"].update(group_stats["labels"])
+    for table, name in (("by_region", group_stats["region"]),
+                        ("by_platform", group_stats["platform"])):
+      cell = stats[table].setdefault(name, dict(groups=0, impressions=0))
+      cell["groups"] += 1
+      cell["impressions"] += group_stats["impressions"]
+    self.writer.write(record)
+
+  def close(self) -> Dict[str, Any]:
+    self.writer.close()
+    self.stats["labels"] = dict(self.stats["labels"])
+    return self.stats
+
+
 def write_groups(split: str, index: int, groups: Iterable, out_dir: str,
                  shards: int) -> Dict[str, Any]:
-  """Writes one shard from its groups in group-id order (an iterable, so an
-  engine may stream them); returns the shard's stats."""
-  rel = shard_name(split, index, shards)
-  stats = dict(split=split, shard=rel, groups=0, impressions=0, repaired=0,
-               labels=collections.Counter(), by_region={}, by_platform={})
-
-  def records():
-    for _, record, s in groups:
-      for key in ("groups", "impressions", "repaired"):
-        stats[key] += s[key]
-      stats["labels"].update(s["labels"])
-      for table, name in (("by_region", s["region"]),
-                          ("by_platform", s["platform"])):
-        cell = stats[table].setdefault(name, dict(groups=0, impressions=0))
-        cell["groups"] += 1
-        cell["impressions"] += s["impressions"]
-      yield record
-  write_atomically(inside(out_dir, rel), records())
-  stats["labels"] = dict(stats["labels"])
-  return stats
+  """Writes one shard from its (gid, record, stats) groups in group-id
+  order; returns the shard's stats."""
+  writer = ShardWriter(split, index, out_dir, shards)
+  for _, record, group_stats in groups:
+    writer.add(record, group_stats)
+  return writer.close()
 
 
 def reject_shard(reject: Dict[str, Any], shards: int) -> int:
@@ -447,20 +462,29 @@ def pick_engine(engine: Optional[str],
 
 
 def _run(pieces, plan, out_dir, schema, config, inputs, pipeline_args,
-         file_splits, engine):
+         file_splits, engine, workers):
+  if workers is not None and workers < 1:
+    raise ConvertError(f"convert: --workers must be >= 1, got {workers}")
   if pick_engine(engine, pipeline_args) == "beam":
+    if workers:
+      raise ConvertError("convert: --workers is the local engine's; Beam "
+                         "takes its own options (--direct_num_workers, ...)")
     return run(pieces, plan, out_dir, schema, config, inputs, pipeline_args,
                file_splits)
   from seqmd_tf.data.convert.local import run_local  # pylint: disable=import-outside-toplevel
-  return run_local(pieces, plan, out_dir, schema, config, inputs, file_splits)
+  return run_local(pieces, plan, out_dir, schema, config, inputs, file_splits,
+                   workers=workers)
 
 
 def convert_files(inputs: Sequence[str], out_dir: str, config: ConvertConfig,
                   schema: Optional[SearchLogSchema] = None,
                   pipeline_args: Optional[List[str]] = None,
-                  engine: Optional[str] = None) -> Dict[str, Any]:
+                  engine: Optional[str] = None,
+                  workers: Optional[int] = None) -> Dict[str, Any]:
   """Converts Parquet, CSV or LibSVM files (files, folders or globs), or
-  the files of `config.split_files` (then `inputs` must be empty)."""
+  the files of `config.split_files` (then `inputs` must be empty).
+  `workers`: the local engine's processes (default: by the input's size).
+  """
   file_splits = _file_splits(config.split_files, inputs)
   files = sorted(file_splits) if file_splits else sources.expand_inputs(inputs)
   if not config.input_format:
@@ -473,7 +497,7 @@ def convert_files(inputs: Sequence[str], out_dir: str, config: ConvertConfig,
   plan = _plan_inputs(files, config.input_format, schema, config, region_map)
   pieces = sources.plan_pieces(files, config.input_format)
   return _run(pieces, plan, out_dir, schema, config, files, pipeline_args,
-              file_splits, engine)
+              file_splits, engine, workers)
 
 
 def _file_splits(split_files: Dict[str, List[str]],
@@ -499,7 +523,8 @@ def convert_dataframe(frame, out_dir: str,
                       schema: Optional[SearchLogSchema] = None,
                       pipeline_args: Optional[List[str]] = None,
                       chunk_rows: int = 10000,
-                      engine: Optional[str] = None) -> Dict[str, Any]:
+                      engine: Optional[str] = None,
+                      workers: Optional[int] = None) -> Dict[str, Any]:
   """Converts a pandas DataFrame of one row per impression.
 
   Its rows travel inside the pipeline's pieces, so this is for data that
@@ -516,7 +541,7 @@ def convert_dataframe(frame, out_dir: str,
   records = frame.to_dict(orient="records")
   pieces = sources.records_pieces(records, chunk_rows)
   return _run(pieces, plan, out_dir, schema, config,
-              [sources.DATAFRAME_SOURCE], pipeline_args, None, engine)
+              [sources.DATAFRAME_SOURCE], pipeline_args, None, engine, workers)
 
 
 def print_summary(manifest: Dict[str, Any], out_dir: str,

@@ -31,32 +31,39 @@ def frame(record: bytes) -> bytes:
           struct.pack("<I", masked_crc(record)))
 
 
-def write_atomically(path: str, records: Iterable[bytes]) -> int:
-  """Writes the records to `path` (temp name, then rename); returns count.
+class AtomicWriter:
+  """Records written to `path` under a temporary name; `close` renames it.
 
   Local files are fsynced before the rename; other file systems (gs://...)
   go through tf.io.gfile.
   """
-  tmp = path + ".tmp"
-  remote = "://" in path
-  if remote:
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    f = tf.io.gfile.GFile(tmp, "wb")
-  else:
-    f = open(tmp, "wb")  # pylint: disable=consider-using-with
-  n = 0
-  with f:
-    for record in records:
-      f.write(frame(record))
-      n += 1
-    if not remote:
-      f.flush()
-      os.fsync(f.fileno())
-  if remote:
-    tf.io.gfile.rename(tmp, path, overwrite=True)
-  else:
-    os.replace(tmp, path)
-  return n
+
+  def __init__(self, path: str):
+    self.path, self.tmp = path, path + ".tmp"
+    self.remote = "://" in path
+    if self.remote:
+      import tensorflow as tf  # pylint: disable=import-outside-toplevel
+      self.file = tf.io.gfile.GFile(self.tmp, "wb")
+    else:
+      self.file = open(self.tmp, "wb")  # pylint: disable=consider-using-with
+    self.count = 0
+
+  def write(self, record: bytes) -> None:
+    self.file.write(frame(record))
+    self.count += 1
+
+  def close(self) -> int:
+    """Completes the file; returns the number of records."""
+    if not self.remote:
+      self.file.flush()
+      os.fsync(self.file.fileno())
+    self.file.close()
+    if self.remote:
+      import tensorflow as tf  # pylint: disable=import-outside-toplevel
+      tf.io.gfile.rename(self.tmp, self.path, overwrite=True)
+    else:
+      os.replace(self.tmp, self.path)
+    return self.count
 
 
 def read_frames(path: str) -> Iterable[bytes]:

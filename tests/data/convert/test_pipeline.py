@@ -152,6 +152,12 @@ def test_local_engine_in_small_batches_gives_the_same_bytes(
                    "--shards", "3", "--engine", "local"]) == 0
   assert _digest(other) == _digest(parquet_out)
   assert not [n for n in os.listdir(other) if n.startswith(local.SPILL_PREFIX)]
+  # Two worker processes: the pieces read in parallel, each worker sorting
+  # and writing its own shard indices.
+  two = str(tmp_path / "two")
+  assert cli.main(["convert", "--input", parquet_in, "--out", two,
+                   "--shards", "3", "--workers", "2"]) == 0
+  assert _digest(two) == _digest(parquet_out)
   with pytest.raises(ConvertError, match="need --engine beam"):
     convert_files([parquet_in], str(tmp_path / "x"), ConvertConfig("parquet"),
                   pipeline_args=["--direct_num_workers=2"], engine="local")
