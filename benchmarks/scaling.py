@@ -1,23 +1,28 @@
-"""Benchmark: wall time and peak memory at 1x, 4x and 8x the data.
+"""Benchmark: wall time, rows/s and peak memory at 1x, 4x and 16x the data.
 
-    python benchmarks/scaling.py [--scales 1,4,8] [--cap-minutes 20] [--cap-gb 16]
+    python benchmarks/scaling.py [--scales 1,4,16] [--cap-minutes 30] [--cap-gb 16]
                                  [--stages generate,convert,convert-beam,train]
-                                 [--name scaling]
+                                 [--workers N] [--name scaling]
 
 1x is the data of `make run` (pipelines/configs/quickstart.json: 2,500
 queries a day, 14 train, 2 valid and 3 test days); kx has k times the
 queries a day. Each stage runs as its own `seqmd` command in a child process:
 
-* generate: `seqmd generate --workers 1`;
+* generate: `seqmd generate --workers N` (N: --workers, default 1);
 * convert: `seqmd convert` of the same rows from Parquet (the Parquet file is
-  made beforehand and not timed), on the local engine (the default);
+  made beforehand and not timed), on the local engine (the default) with
+  its default workers;
 * convert-beam: the same on Beam's DirectRunner (`--engine beam`);
 * train: `seqmd train` of SEQ+MD for one epoch, batch 128 (includes the
   feature statistics pass and one validation pass).
 
 Peak memory is the largest resident set of the child's process tree, polled
 every 0.2 s. A cell that passes the time or memory cap is stopped and
-reported as such. Plots: benchmarks/results/scaling.png.
+reported as such. The reference rate is that of simply writing the 1x
+data's serialized records, already in memory, with TF's TFRecordWriter
+(median of 5, in a child process of the same run); generation and
+conversion rates are given as a share of it. Plots:
+benchmarks/results/scaling.png.
 """
 
 import argparse
@@ -77,14 +82,39 @@ def _run(cmd, cap_s, cap_kb, log):
 
 
 def _parquet(data, out):
-  code = ("import sys; from seqmd_tf.data.schema import load_schema;"
+  code = ("import sys; import pyarrow as pa, pyarrow.parquet as pq;"
+          "from seqmd_tf.data.schema import load_schema;"
           "from seqmd_tf.data.tables import elwc_to_frame;"
           "from seqmd_tf.data.synthetic.generate import split_files;"
-          "d, o = sys.argv[1:3]; s = load_schema();"
-          "f = [x for p in ('train','valid','test') for x in split_files(d, p)];"
-          "elwc_to_frame(f, s).to_parquet(o, row_group_size=50000)")
+          "d, o = sys.argv[1:3]; s = load_schema(); w = None\n"
+          "for x in [x for p in ('train','valid','test') for x in split_files(d, p)]:\n"
+          "  t = pa.Table.from_pandas(elwc_to_frame([x], s), preserve_index=False)\n"
+          "  w = w or pq.ParquetWriter(o, t.schema)\n"
+          "  w.write_table(t, row_group_size=50000)\n"
+          "w.close()")
   subprocess.run([sys.executable, "-c", code, data, out], cwd=common.ROOT,
                  check=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+
+
+def _write_rate(data):
+  """Rows (listings) per second of writing the data's records, already in
+  memory, with TFRecordWriter: the median of 5, in a child process."""
+  code = ("import json, statistics, sys, time; import tensorflow as tf;"
+          "from seqmd_tf.data.synthetic.generate import split_files;"
+          "d = sys.argv[1]; m = json.load(open(d + '/manifest.json'));"
+          "n = sum(s['totals']['impressions'] for s in m['splits'].values());"
+          "f = [x for p in ('train','valid','test') for x in split_files(d, p)];"
+          "r = [x.numpy() for x in tf.data.TFRecordDataset(f)]; t = []\n"
+          "for _ in range(5):\n"
+          "  a = time.perf_counter()\n"
+          "  with tf.io.TFRecordWriter(d + '/../plain.tfrecord') as w:\n"
+          "    [w.write(x) for x in r]\n"
+          "  t.append(time.perf_counter() - a)\n"
+          "print(n / statistics.median(t))")
+  out = subprocess.run([sys.executable, "-c", code, data], cwd=common.ROOT,
+                       check=True, capture_output=True, text=True,
+                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+  return float(out.stdout.strip().splitlines()[-1])
 
 
 def _plot(results, scales, path):
@@ -114,12 +144,14 @@ def _plot(results, scales, path):
 
 def main():
   parser = argparse.ArgumentParser()
-  parser.add_argument("--scales", default="1,4,8")
-  parser.add_argument("--cap-minutes", type=float, default=20)
+  parser.add_argument("--scales", default="1,4,16")
+  parser.add_argument("--cap-minutes", type=float, default=30)
   parser.add_argument("--cap-gb", type=float, default=16)
   parser.add_argument("--stages", default="generate,convert,train",
                       help="of generate, convert, convert-beam, train (data "
                       "is always generated; its cell is reported when listed)")
+  parser.add_argument("--workers", type=int, default=1,
+                      help="generation's worker processes")
   parser.add_argument("--name", default="scaling",
                       help="results file name in benchmarks/results")
   args = parser.parse_args()
@@ -132,7 +164,7 @@ def main():
   cap_s, cap_kb = args.cap_minutes * 60, args.cap_gb * 1024 ** 2
   work = os.path.join(common.WORK, "scaling")
   results = {STAGES[s]: [] for s in stages}
-  sizes = []
+  sizes, write_rate = [], None
   for k in scales:
     folder = os.path.join(work, f"x{k}")
     shutil.rmtree(folder, ignore_errors=True)
@@ -141,13 +173,15 @@ def main():
     log = os.path.join(folder, "{}.log")
     generated = _run(
         SEQMD + ["generate", "--out", data, "--queries-per-day",
-                 str(BASE_QPD * k), "--workers", "1"],
+                 str(BASE_QPD * k), "--workers", str(args.workers)],
         cap_s, cap_kb, log.format("generate"))
     if "generate" in stages:
       results["generate"].append(generated)
     with open(os.path.join(data, "manifest.json"), encoding="utf-8") as f:
       splits = json.load(f)["splits"]
     sizes.append(sum(s["totals"]["impressions"] for s in splits.values()))
+    if write_rate is None:
+      write_rate = _write_rate(data)
     parquet = os.path.join(folder, "rows.parquet")
     _parquet(data, parquet)
     for stage, engine in (("convert", "local"), ("convert-beam", "beam")):
@@ -183,11 +217,23 @@ def main():
                                      f" ({c['status']})") for c in cells]
     lines.append(f"| {stage} | " + " | ".join(ratio) + " | " +
                  " | ".join(peak) + " |")
+  lines += ["", f"Rows (listings) per second, and ÷ the rate of writing "
+            f"the 1x records with TFRecordWriter ({write_rate:,.0f} rows/s, "
+            "this run):", "",
+            "| stage | " + " | ".join(f"{k}x: rows/s | {k}x: ÷ write"
+                                      for k in scales) + " |",
+            "|---|" + "---|" * (2 * len(scales))]
+  for stage, cells in results.items():
+    rates = [(f"{n / c['seconds']:,.0f} | {n / c['seconds'] / write_rate:.3f}"
+              if c["status"] == "ok" else f"{c['status']} | -")
+             for n, c in zip(sizes, cells)]
+    lines.append(f"| {stage} | " + " | ".join(rates) + " |")
   lines.append("\nListings per scale: " + ", ".join(
       f"{k}x {n:,}" for k, n in zip(scales, sizes)) + "\n")
   lines.append(f"![scaling]({args.name}.png)\n")
   common.write(args.name, "\n".join(lines), dict(
       machine=info, scales=scales, listings=sizes, results=results,
+      write_rows_per_second=write_rate,
       command="python benchmarks/scaling.py " + " ".join(sys.argv[1:])))
 
 
