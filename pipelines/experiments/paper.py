@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 from seqmd_tf.progress import progress as progress_bar  # pylint: disable=wrong-import-position
 
-from pipelines.experiments import dose, lr_search, stats  # pylint: disable=wrong-import-position
+from pipelines.experiments import dose, lr_search, power, stats  # pylint: disable=wrong-import-position
 from pipelines.experiments.growth import parameter_growth  # pylint: disable=wrong-import-position
 from pipelines.experiments.plan import (EXPERIMENTS, Variant,  # pylint: disable=wrong-import-position
                                         plan_variants)
@@ -253,6 +253,19 @@ def _training_markdown(training: Dict) -> List[str]:
   return lines + [""]
 
 
+def _power_markdown(rows: List[Dict], task: str, info: Dict) -> List[str]:
+  """The power plan of each comparison's last-task cell over all traffic."""
+  runs = sum(len(t["runs"]) for t in info.get("training", {}).values())
+  minutes = info["compute_minutes"] / max(runs, 1)
+  lines = []
+  for row in rows:
+    cell = row["cells"][task]["all"]
+    if len(cell.get("per_seed", [])) >= 2:
+      lines += power.markdown(f"{row['label']} vs {row['reference_label']}",
+                              power.plan(cell), minutes)
+  return lines
+
+
 def _markdown(report: Dict) -> str:
   info = report["run_info"]
   lines = ["# SEQ+MD paper experiments (synthetic data)", "",
@@ -326,6 +339,8 @@ def _markdown(report: Dict) -> str:
                      + " | ".join(cells) +
                      f" | [{b[0]:+.2f}, {b[1]:+.2f}] | {last['mde']:.2f}% |")
       lines.append("")
+      if EXPERIMENTS.get(name, {}).get("power"):
+        lines += _power_markdown(rows, tasks[-1], info)
     lines += [f"![{name}]({exp['plot']})", ""]
   return "\n".join(lines) + "\n"
 

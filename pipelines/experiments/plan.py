@@ -158,7 +158,8 @@ EXPERIMENTS: Dict[str, Dict] = {
 EXPERIMENTS["convergence"] = dict(
     title="Convergence check: Shared-Bottom and SEQ+MD trained until the "
           "validation metric stops improving",
-    variants=[_v("seq", "per_task")])
+    variants=[_v("seq", "per_task")],
+    power=True)  # the report adds the MDE against seeds and test lists
 
 # Dose-response: each model's gain over Shared-Bottom in every dose world of
 # a dial, plotted against the measured headroom of the mechanism the dial

@@ -184,11 +184,16 @@ def encode(plan: RowPlan, rows: Sequence[GroupRow]) -> bytes:
 
 
 def group_stats(plan: RowPlan, rows: Sequence[GroupRow]) -> Dict[str, Any]:
-  context = dict(zip(plan.context_names, rows[0].context))
-  return dict(
-      groups=1, impressions=len(rows),
-      repaired=sum(1 for r in rows if r.repaired),
-      region=str(context.get("country", "")),
-      platform=str(context.get("platform", "")),
-      labels={t: sum(r.labels[i] for r in rows)
-              for i, t in enumerate(plan.tasks)})
+  return summary(plan, dict(zip(plan.context_names, rows[0].context)),
+                 len(rows), sum(1 for r in rows if r.repaired),
+                 [sum(r.labels[i] for r in rows)
+                  for i in range(len(plan.tasks))])
+
+
+def summary(plan: RowPlan, context: Dict[str, Any], impressions: int,
+            repaired: int, label_sums: Sequence[int]) -> Dict[str, Any]:
+  """A good group's counts for the shard stats and the manifest."""
+  return dict(groups=1, impressions=impressions, repaired=repaired,
+              region=str(context.get("country", "")),
+              platform=str(context.get("platform", "")),
+              labels=dict(zip(plan.tasks, label_sums)))

@@ -352,11 +352,8 @@ def _good_groups(block, starts: np.ndarray, sizes: np.ndarray,
   for j, (gid, shard, split) in enumerate(zip(
       first.column("gid").to_pylist(), first.column("shard").to_pylist(),
       first.column("split").to_pylist())):
-    ctx = {n: context[n][j] for n in names}
-    stats = dict(groups=1, impressions=int(sizes[j]), repaired=repaired[j],
-                 region=str(ctx.get("country", "")),
-                 platform=str(ctx.get("platform", "")),
-                 labels=dict(zip(plan.tasks, label_sums[j])))
+    stats = grp.summary(plan, {n: context[n][j] for n in names},
+                        int(sizes[j]), repaired[j], label_sums[j])
     split = split or grp.split_of(gid, config.split)
     yield pl.GROUPS, ((split, shard), (gid, records[j], stats))
 
