@@ -312,10 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--engine", default=None, choices=("local", "beam"),
                  help="local: one machine, flat memory (default without Beam "
                  "options); beam: any Beam runner (default with them)")
-  p.add_argument("--workers", type=int, default=None,
-                 help="the local engine's processes (default: one for "
-                 "inputs under 500,000 rows, else one per CPU, at most 4); "
-                 "the output does not depend on it")
+  p.add_argument("--workers", type=_workers, default="auto",
+                 help="the local engine's processes: a number, or auto (the "
+                 "default: one for inputs under 500,000 rows, else one per "
+                 "CPU, at most 4); the output does not depend on it")
   p.add_argument("--max-reject-fraction", dest="max_reject_fraction",
                  type=float, default=None,
                  help="largest share of rows that may be rejected before the "
@@ -387,6 +387,20 @@ def _split_files(items: List[str]) -> Dict[str, List[str]]:
     for split, path in cc.parse_pairs([item], "--split-files").items():
       out.setdefault(split, []).append(path)
   return out
+
+
+def _workers(text: str):
+  """--workers: 'auto' or a positive number."""
+  if text == "auto":
+    return text
+  try:
+    value = int(text)
+  except ValueError:
+    value = 0
+  if value < 1:
+    raise argparse.ArgumentTypeError(f"expected auto or a number >= 1, got "
+                                     f"{text!r}")
+  return value
 
 
 def _convert_config(args):

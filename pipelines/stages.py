@@ -16,14 +16,15 @@ import os
 import platform
 import shutil
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from seqmd_tf.config_utils import dataclass_from_dict
 from seqmd_tf.data.dataset_schema import check_fits, dataset_schema, fields_read
 from seqmd_tf.data.schema import load_schema
 from seqmd_tf.data.synthetic import generate as generator
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, WorldConfig
-from seqmd_tf.models import ModelConfig
+if TYPE_CHECKING:  # the models import TensorFlow; convert needs none
+  from seqmd_tf.models import ModelConfig
 from seqmd_tf.progress import progress as progress_bar
 
 STAGE_RECORD = "stage.json"
@@ -61,11 +62,11 @@ def convert_stage(inputs: List[str], out_dir: str, config, schema_path:
                   Optional[str] = None,
                   pipeline_args: Optional[List[str]] = None,
                   engine: Optional[str] = None,
-                  workers: Optional[int] = None) -> Dict:
+                  workers=1) -> Dict:
   """Users' logs -> ELWC dataset folder (seqmd_tf.data.convert). `engine`:
   local (flat memory on one machine) or beam (any runner); by default Beam
   when Beam options are given, local otherwise. `workers`: the local
-  engine's processes (default: by the input's size)."""
+  engine's processes, or "auto" (the `seqmd convert` default)."""
   from seqmd_tf.data.convert.pipeline import convert_files  # pylint: disable=import-outside-toplevel
   start = time.time()
   schema = load_schema(schema_path)
@@ -76,7 +77,7 @@ def convert_stage(inputs: List[str], out_dir: str, config, schema_path:
   return manifest
 
 
-def train_stage(data_dir: str, run_dir: str, model_config: ModelConfig,
+def train_stage(data_dir: str, run_dir: str, model_config: "ModelConfig",
                 train_config, schema_path: Optional[str] = None,
                 verbose: int = 1) -> Dict:
   from seqmd_tf.training import pipeline  # pylint: disable=import-outside-toplevel
@@ -193,6 +194,7 @@ def add_task_stage(run_dir: str, task: str, position: int, out_run: str,
   loaded = pipeline.load_trained_model(run_dir)
   config = loaded["run_config"]
   schema = load_schema(config["schema_path"])
+  from seqmd_tf.models import ModelConfig  # pylint: disable=import-outside-toplevel,redefined-outer-name
   result = add_task(loaded["model"], ModelConfig.from_dict(config["model"]),
                     config["feature_config"], config["tasks"], task, position,
                     elwc.MASK_FEATURE)

@@ -3,7 +3,8 @@
 One query group is one ELWC: the context holds the query and user features,
 each example one listing. `feature_specs` turns the schema into the
 `tf.io.FixedLenFeature` specs TF-Ranking's parsers take; `encode_groups`
-builds records, many groups at once (`elwc_encoder`); `read_groups` decodes records
+builds records, many groups at once (from `elwc_encoder`, which needs no
+TensorFlow); `read_groups` decodes records
 back into numpy for tests and tools. `parse_fn` parses with TF-Ranking (the
 training pipeline's parser); `plain_parse_fn` gives the same tensors with
 TensorFlow alone, for runtimes where TF-Ranking does not install. TF-Ranking
@@ -15,7 +16,8 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow as tf
 
-from seqmd_tf.data import elwc_encoder, elwc_wire
+from seqmd_tf.data import elwc_wire
+from seqmd_tf.data.elwc_encoder import encode_group, encode_groups  # pylint: disable=unused-import
 from seqmd_tf.data.schema import FeatureSpec, SearchLogSchema
 
 MASK_FEATURE = "example_list_mask"
@@ -70,63 +72,6 @@ def _set(feature_map, spec: FeatureSpec, value) -> None:
     feat.int64_list.value.append(int(value))
   else:
     feat.bytes_list.value.append(str(value).encode("utf-8"))
-
-
-def _columns(specs, values: Dict[str, Sequence[object]]):
-  return [(s.name, s.dtype, np.asarray(values[s.name], dtype=object
-                                       if s.dtype == "string" else None))
-          for s in specs if s.name in values]
-
-
-def encode_groups(schema: SearchLogSchema,
-                  context: Dict[str, Sequence[object]],
-                  examples: Dict[str, Sequence[object]],
-                  list_lengths: Sequence[int],
-                  roles: Optional[Sequence[str]] = None) -> List[bytes]:
-  """Serializes query groups at once, column by column (`elwc_encoder`).
-
-  Args:
-    schema: the features' names and types.
-    context: name -> one value per group.
-    examples: name -> one value per listing, the groups one after another.
-    list_lengths: the number of listings of each group (>= 1).
-    roles: when given, only features of these roles are written.
-
-  Returns:
-    One serialized ELWC per group. Its Examples are those of
-    `SerializeToString(deterministic=True)`; the context is left out when
-    `context` holds no feature of the schema.
-  """
-  def keep(part):
-    return [s for s in schema.select(part=part)
-            if roles is None or s.role in roles]
-  listing_columns = _columns(keep("example"), examples)
-  if not listing_columns:
-    raise ValueError("encode_groups: no example feature of the schema given")
-  lengths = np.asarray(list_lengths, np.int64)
-  n = len(listing_columns[0][2])
-  if lengths.sum() != n or (lengths < 1).any():
-    raise ValueError(f"encode_groups: list lengths {lengths.tolist()[:10]} "
-                     f"do not add up to the {n} listings given")
-  listings = elwc_encoder.encode_examples(listing_columns, field=1)
-  context_columns = _columns(keep("context"), context)
-  if context_columns:
-    contexts = elwc_encoder.encode_examples(context_columns, field=2)
-  else:
-    contexts = (np.zeros(0, np.uint8), np.zeros(len(lengths) + 1, np.int64))
-  return elwc_encoder.elwc_records(
-      listings, np.concatenate([[0], np.cumsum(lengths)]), contexts)
-
-
-def encode_group(schema: SearchLogSchema, context: Dict[str, object],
-                 examples: Dict[str, Sequence[object]],
-                 roles: Optional[Sequence[str]] = None) -> bytes:
-  """Serializes one query group. `examples` maps name -> per-listing
-  values."""
-  first = next((examples[s.name] for s in schema.select(part="example")
-                if s.name in examples), [])
-  return encode_groups(schema, {k: [v] for k, v in context.items()},
-                       examples, [len(first)], roles)[0]
 
 
 def parse_fn(schema: SearchLogSchema, roles: Sequence[str],

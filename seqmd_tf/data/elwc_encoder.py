@@ -26,9 +26,11 @@ Example`), as `elwc_wire.encode` writes.
     True
 """
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from seqmd_tf.data.schema import SearchLogSchema
 
 Column = Tuple[str, str, np.ndarray]  # (name, "float" | "int" | "string", [n])
 _WIRE = {"string": 0x0A, "float": 0x12, "int": 0x1A}  # Feature's oneof tags
@@ -289,6 +291,63 @@ def elwc_records(listings: Tuple[np.ndarray, np.ndarray],
   cb = coff.tolist()
   return [lbuf[bounds[j]:bounds[j + 1]] + cbuf[cb[j]:cb[j + 1]]
           for j in range(g)]
+
+
+def _columns(specs, values: Dict[str, Sequence[object]]):
+  return [(s.name, s.dtype, np.asarray(values[s.name], dtype=object
+                                       if s.dtype == "string" else None))
+          for s in specs if s.name in values]
+
+
+def encode_groups(schema: SearchLogSchema,
+                  context: Dict[str, Sequence[object]],
+                  examples: Dict[str, Sequence[object]],
+                  list_lengths: Sequence[int],
+                  roles: Optional[Sequence[str]] = None) -> List[bytes]:
+  """Serializes query groups at once, column by column (`elwc_encoder`).
+
+  Args:
+    schema: the features' names and types.
+    context: name -> one value per group.
+    examples: name -> one value per listing, the groups one after another.
+    list_lengths: the number of listings of each group (>= 1).
+    roles: when given, only features of these roles are written.
+
+  Returns:
+    One serialized ELWC per group. Its Examples are those of
+    `SerializeToString(deterministic=True)`; the context is left out when
+    `context` holds no feature of the schema.
+  """
+  def keep(part):
+    return [s for s in schema.select(part=part)
+            if roles is None or s.role in roles]
+  listing_columns = _columns(keep("example"), examples)
+  if not listing_columns:
+    raise ValueError("encode_groups: no example feature of the schema given")
+  lengths = np.asarray(list_lengths, np.int64)
+  n = len(listing_columns[0][2])
+  if lengths.sum() != n or (lengths < 1).any():
+    raise ValueError(f"encode_groups: list lengths {lengths.tolist()[:10]} "
+                     f"do not add up to the {n} listings given")
+  listings = encode_examples(listing_columns, field=1)
+  context_columns = _columns(keep("context"), context)
+  if context_columns:
+    contexts = encode_examples(context_columns, field=2)
+  else:
+    contexts = (np.zeros(0, np.uint8), np.zeros(len(lengths) + 1, np.int64))
+  return elwc_records(
+      listings, np.concatenate([[0], np.cumsum(lengths)]), contexts)
+
+
+def encode_group(schema: SearchLogSchema, context: Dict[str, object],
+                 examples: Dict[str, Sequence[object]],
+                 roles: Optional[Sequence[str]] = None) -> bytes:
+  """Serializes one query group. `examples` maps name -> per-listing
+  values."""
+  first = next((examples[s.name] for s in schema.select(part="example")
+                if s.name in examples), [])
+  return encode_groups(schema, {k: [v] for k, v in context.items()},
+                       examples, [len(first)], roles)[0]
 
 
 def to_bytes(data: np.ndarray, offsets: np.ndarray) -> List[bytes]:

@@ -29,7 +29,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -124,8 +124,10 @@ def _binary(data: np.ndarray, offsets: np.ndarray):
 
 
 def _spill(folder: str, plan: RowPlan, batch: grp.RowBatch, shards: int,
-           piece: int, number: int) -> None:
-  """Writes a batch of checked rows to a Parquet file of the row spill."""
+           piece: int, number: int, workers: int) -> None:
+  """Writes a batch of checked rows to the row spill: one Parquet file per
+  writing worker (shard index % workers), so that each reads only its
+  own."""
   import pandas as pd  # pylint: disable=import-outside-toplevel
   import pyarrow as pa  # pylint: disable=import-outside-toplevel
   import pyarrow.parquet as pq  # pylint: disable=import-outside-toplevel
@@ -139,10 +141,15 @@ def _spill(folder: str, plan: RowPlan, batch: grp.RowBatch, shards: int,
             + [batch.labels[:, i].astype(np.int8)
                for i in range(len(plan.tasks))]
             + [batch.repaired, pa.array(batch.split, pa.string())])
-  pq.write_table(pa.table(dict(zip(_columns(plan), values))),
-                 os.path.join(folder, f"rows-{piece:06d}-{number:06d}.parquet"),
-                 compression="none", use_dictionary=False,
-                 write_statistics=False)
+  table = pa.table(dict(zip(_columns(plan), values)))
+  worker = values[0] % workers
+  for k in range(workers):
+    part = table.filter(worker == k) if workers > 1 else table
+    if part.num_rows:
+      pq.write_table(part, os.path.join(
+          folder, f"rows-w{k}-{piece:06d}-{number:06d}.parquet"),
+                     compression="none", use_dictionary=False,
+                     write_statistics=False)
 
 
 AUTO_WORKERS_ROWS = 500_000   # from about this many input rows, 2+ workers
@@ -172,12 +179,14 @@ def run_local(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
               inputs: Sequence[str],
               file_splits: Optional[Dict[str, str]] = None,
               work_dir: Optional[str] = None, log=None,
-              workers: Optional[int] = None) -> Dict[str, Any]:
+              workers: Union[int, str] = 1) -> Dict[str, Any]:
   """Converts the pieces with flat memory; returns the manifest.
 
-  `workers` processes (default: `auto_workers`) check the pieces, then
-  each sorts and writes the shards of its shard indices (index % workers);
-  the output does not depend on their number.
+  `workers` processes ("auto": `auto_workers`) check the pieces, then each
+  sorts and writes the shards of its shard indices (index % workers); the
+  output does not depend on their number. More than one spawns processes,
+  so a calling script must guard its entry point with
+  `if __name__ == "__main__":` (the `seqmd` command does).
   """
   pl.prepare_out_dir(out_dir)
   for name in os.listdir(out_dir):        # a killed run's spill files
@@ -185,12 +194,12 @@ def run_local(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
       shutil.rmtree(os.path.join(out_dir, name), ignore_errors=True)
   ident = pl.identity(schema, config, plan, inputs)
   keep_schema(out_dir, schema)
-  workers = workers or auto_workers(pieces)
+  workers = auto_workers(pieces) if workers == "auto" else int(workers)
   tmp = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=work_dir or out_dir)
   try:
     counts = [c for result in _map(_read_job, [
-        (piece, plan, config, file_splits or {}, tmp) for piece in pieces],
-                                   workers, log, "read")
+        (piece, plan, config, file_splits or {}, tmp, workers)
+        for piece in pieces], workers, log, "read")
               for c in result]
     paths = [p.path for p in pieces]
     shard_stats = [s for result in _map(_write_job, [
@@ -231,12 +240,12 @@ def _map(fn, jobs: List, workers: int, log, verb: str) -> List:
 def _read_job(job) -> List:
   """The row rules over one piece: good rows to the Parquet row spill,
   rejects to the piece's reject spill; returns the piece's counts."""
-  piece, plan, config, file_splits, tmp = job
+  piece, plan, config, file_splits, tmp, workers = job
   rejects = _Spill(tmp, f"rejects-r{piece.index}")
   counts, spilled = [], 0
   for tag, value in pl.read_piece(piece, plan, file_splits):
     if tag == pl.ROWS:
-      _spill(tmp, plan, value, config.shards, piece.index, spilled)
+      _spill(tmp, plan, value, config.shards, piece.index, spilled, workers)
       spilled += 1
     elif tag == pl.REJECTS:
       rejects.add(pl.reject_shard(value, config.shards), value)
@@ -253,24 +262,25 @@ def _write_job(job) -> List[Dict[str, Any]]:
   con = _connect(tmp, threads=None if workers == 1 else 1)
   rejects = _Spill(tmp, f"rejects-w{k}")
   try:
-    stats = _write_all(con, tmp, plan, config, rejects, out_dir, paths,
-                       f"shard % {workers} = {k}")
+    stats = _write_all(con, tmp, plan, config, rejects, out_dir, paths, k)
   finally:
     con.close()
   rejects.flush()
   return stats
 
 
-def _sorted_blocks(con, tmp: str, plan: RowPlan, where: str) -> Iterator:
-  """Tables of whole groups, in shard then group-id order, each group's
-  rows in read order: DuckDB's out-of-core sort, fetched in batches (the
-  rows of a group cut by a batch boundary wait for the next batch)."""
+def _sorted_blocks(con, tmp: str, plan: RowPlan, worker: int) -> Iterator:
+  """Tables of whole groups of a worker's shard indices, in shard then
+  group-id order, each group's rows in read order: DuckDB's out-of-core
+  sort, fetched in batches (the rows of a group cut by a batch boundary
+  wait for the next batch)."""
   import pyarrow as pa  # pylint: disable=import-outside-toplevel
-  if not any(n.startswith("rows-") for n in os.listdir(tmp)):
+  prefix = f"rows-w{worker}-"
+  if not any(n.startswith(prefix) for n in os.listdir(tmp)):
     return
-  spill = os.path.join(tmp, "rows-*.parquet")
+  spill = os.path.join(tmp, prefix + "*.parquet")
   reader = con.sql(f"SELECT {', '.join(_columns(plan))} FROM "
-                   f"read_parquet('{spill}') WHERE {where} "
+                   f"read_parquet('{spill}') "
                    "ORDER BY shard, gid, piece, row").to_arrow_reader(
                        FETCH_ROWS)
   carry = None
@@ -381,7 +391,7 @@ def _group_rows(group, plan: RowPlan, paths: Sequence[str]):
 
 def _write_all(con, tmp: str, plan: RowPlan, config: ConvertConfig,
                rejects: _Spill, out_dir: str, paths: Sequence[str],
-               where: str) -> List[Dict[str, Any]]:
+               worker: int) -> List[Dict[str, Any]]:
   """The group rules over the sorted groups. They come by shard index, then
   group id: the shards of one index (one per split) are written side by
   side, and completed when the next index begins."""
@@ -393,7 +403,7 @@ def _write_all(con, tmp: str, plan: RowPlan, config: ConvertConfig,
       stats.append(writers[key].close())
     writers.clear()
 
-  for block in _sorted_blocks(con, tmp, plan, where):
+  for block in _sorted_blocks(con, tmp, plan, worker):
     for tag, value in _assemble_block(block, plan, config, paths):
       if tag == pl.REJECTS:
         rejects.add(pl.reject_shard(value, config.shards), value)

@@ -23,7 +23,7 @@ import collections
 import dataclasses
 import json
 import os
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from seqmd_tf.data.convert.config import (ConvertConfig, ConvertError, SPLITS,
                                           infer_format)
 from seqmd_tf.data.convert.rows import (Reject, RowPlan, build_plan, check_row,
                                         load_region_map)
-from seqmd_tf.data.convert.tfrecord_io import AtomicWriter
+from seqmd_tf.data.tfrecord_io import AtomicWriter
 from seqmd_tf.data.dataset_schema import keep_schema
 from seqmd_tf.data.schema import SearchLogSchema, load_schema
 from seqmd_tf.paths import inside, write_json
@@ -463,10 +463,11 @@ def pick_engine(engine: Optional[str],
 
 def _run(pieces, plan, out_dir, schema, config, inputs, pipeline_args,
          file_splits, engine, workers):
-  if workers is not None and workers < 1:
-    raise ConvertError(f"convert: --workers must be >= 1, got {workers}")
+  if workers != "auto" and (not isinstance(workers, int) or workers < 1):
+    raise ConvertError(f"convert: --workers must be 'auto' or >= 1, got "
+                       f"{workers!r}")
   if pick_engine(engine, pipeline_args) == "beam":
-    if workers:
+    if workers not in (1, "auto"):
       raise ConvertError("convert: --workers is the local engine's; Beam "
                          "takes its own options (--direct_num_workers, ...)")
     return run(pieces, plan, out_dir, schema, config, inputs, pipeline_args,
@@ -480,10 +481,11 @@ def convert_files(inputs: Sequence[str], out_dir: str, config: ConvertConfig,
                   schema: Optional[SearchLogSchema] = None,
                   pipeline_args: Optional[List[str]] = None,
                   engine: Optional[str] = None,
-                  workers: Optional[int] = None) -> Dict[str, Any]:
+                  workers: Union[int, str] = 1) -> Dict[str, Any]:
   """Converts Parquet, CSV or LibSVM files (files, folders or globs), or
   the files of `config.split_files` (then `inputs` must be empty).
-  `workers`: the local engine's processes (default: by the input's size).
+  `workers`: the local engine's processes, or "auto" (by the input's size;
+  see `local.run_local` for what more than one needs).
   """
   file_splits = _file_splits(config.split_files, inputs)
   files = sorted(file_splits) if file_splits else sources.expand_inputs(inputs)
@@ -524,7 +526,7 @@ def convert_dataframe(frame, out_dir: str,
                       pipeline_args: Optional[List[str]] = None,
                       chunk_rows: int = 10000,
                       engine: Optional[str] = None,
-                      workers: Optional[int] = None) -> Dict[str, Any]:
+                      workers: Union[int, str] = 1) -> Dict[str, Any]:
   """Converts a pandas DataFrame of one row per impression.
 
   Its rows travel inside the pipeline's pieces, so this is for data that

@@ -25,6 +25,7 @@ tables and compares every row.
 """
 
 import dataclasses
+import functools
 import sys
 from typing import Dict, List, Optional
 
@@ -36,9 +37,6 @@ from seqmd_tf.data.convert import rows as rules
 from seqmd_tf.data.convert.config import SPLITS
 from seqmd_tf.data.schema import FeatureSpec
 
-# The characters str.strip() removes, so that Arrow trims exactly as Python.
-_WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1)
-                      if chr(c).isspace())
 _NULL_WORDS = ("", "nan", "null", "none")
 _EXACT_INT = 2 ** 53  # beyond, float and int comparisons are not exact
 
@@ -64,10 +62,17 @@ def _np(array: pa.Array) -> np.ndarray:
   return array.to_numpy(zero_copy_only=False)
 
 
+@functools.lru_cache(maxsize=1)
+def _whitespace() -> str:
+  """The characters str.strip() removes, so that Arrow trims as Python."""
+  return "".join(chr(c) for c in range(sys.maxunicode + 1)
+                 if chr(c).isspace())
+
+
 def _clean_strings(array: pa.Array):
   """(values as an object array, ok [n]): ok where the value is a non-null
   string that str.strip() would not change and that is not a null word."""
-  trimmed = pc.utf8_trim(array, _WHITESPACE)
+  trimmed = pc.utf8_trim(array, _whitespace())
   ok = pc.and_(pc.equal(array, trimmed), pc.invert(pc.is_in(
       pc.utf8_lower(array), pa.array(_NULL_WORDS))))
   return _np(array), _np(pc.fill_null(ok, False))
@@ -78,7 +83,7 @@ def _absent(array: pa.Array) -> np.ndarray:
   if pa.types.is_floating(array.type):
     return _np(pc.fill_null(pc.is_nan(array), True))
   if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-    words = pc.is_in(pc.utf8_lower(pc.utf8_trim(array, _WHITESPACE)),
+    words = pc.is_in(pc.utf8_lower(pc.utf8_trim(array, _whitespace())),
                      pa.array(_NULL_WORDS))
     return _np(pc.fill_null(words, True))
   return _np(array.is_null())

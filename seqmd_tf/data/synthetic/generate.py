@@ -22,10 +22,10 @@ import os
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
-import tensorflow as tf
 from seqmd_tf.progress import progress as progress_bar
 
-from seqmd_tf.data import elwc
+from seqmd_tf.data.elwc_encoder import encode_groups
+from seqmd_tf.data.tfrecord_io import AtomicWriter
 from seqmd_tf.data.dataset_schema import keep_schema
 from seqmd_tf.paths import inside, write_json
 from seqmd_tf.data.schema import SearchLogSchema, load_schema
@@ -60,14 +60,12 @@ def _write_chunk(args) -> Dict:
   schema = load_schema(schema_path)
   data = sample_chunk(config, seed, day, chunk, size)
   split = config.split_of_day(day)
-  final = inside(out_dir, split, _shard_name(day, chunk))
-  tmp = final + ".tmp"
+  writer = AtomicWriter(inside(out_dir, split, _shard_name(day, chunk)))
+  for record in encode_groups(schema, data.context, data.example,
+                              data.list_lengths):
+    writer.write(record)
+  writer.close()
   offsets = np.concatenate([[0], np.cumsum(data.list_lengths)])
-  with tf.io.TFRecordWriter(tmp) as writer:
-    for record in elwc.encode_groups(schema, data.context, data.example,
-                                     data.list_lengths):
-      writer.write(record)
-  os.replace(tmp, final)
   counts = {}
   rows_region = np.repeat(data.context["country"], data.list_lengths)
   rows_platform = np.repeat(data.context["platform"], data.list_lengths)

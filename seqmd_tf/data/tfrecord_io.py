@@ -1,7 +1,8 @@
 """TFRecord files written directly: length, masked CRC-32C, data, masked CRC.
 
-The converter writes its shards itself (Beam's TFRecord sink numbers shards
-from a random start, so reruns would differ). The framing is TFRecord's:
+The converter and the generator write their shards themselves (Beam's
+TFRecord sink numbers shards from a random start, so reruns would differ;
+TensorFlow is not needed to write). The framing is TFRecord's:
 
     uint64 length | uint32 masked_crc32c(length) | data | uint32 masked_crc32c(data)
 
