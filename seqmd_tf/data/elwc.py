@@ -11,7 +11,7 @@ TensorFlow alone, for runtimes where TF-Ranking does not install. TF-Ranking
 is imported only when `parse_fn` is called.
 """
 
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
