@@ -64,6 +64,8 @@ def _comparison_rows(results: Dict[Variant, Dict],
                      reference_label=ref.label,
                      parameters=m_runs[0].parameters,
                      reference_parameters=r_runs[0].parameters,
+                     multiply_adds=results[model].get("multiply_adds"),
+                     reference_multiply_adds=results[ref].get("multiply_adds"),
                      learning_rate=results[model]["learning_rate"],
                      cells=cells))
   return rows
@@ -253,6 +255,11 @@ def _training_markdown(training: Dict) -> List[str]:
   return lines + [""]
 
 
+def _count(value: Optional[int]) -> str:
+  """A multiply-add count, or "-" for a model grown without training."""
+  return "-" if value is None else f"{value:,}"
+
+
 def _power_markdown(rows: List[Dict], task: str, info: Dict) -> List[str]:
   """The power plan of each comparison's last-task cell over all traffic."""
   runs = sum(len(t["runs"]) for t in info.get("training", {}).values())
@@ -324,8 +331,8 @@ def _markdown(report: Dict) -> str:
       if not rows:
         continue
       tasks = list(rows[0]["cells"])
-      head = ["model", "params", "vs"] + [f"{t} {p}" for t in tasks
-                                           for p, _ in PLATFORMS]
+      head = ["model", "params", "mult-adds per listing", "vs (params, "
+              "mult-adds)"] + [f"{t} {p}" for t in tasks for p, _ in PLATFORMS]
       head += ["paired bootstrap (purchase, all)", "MDE"]
       lines += [f"### {section}", "", "| " + " | ".join(head) + " |",
                 "|" + "---|" * len(head)]
@@ -335,7 +342,9 @@ def _markdown(report: Dict) -> str:
         last = row["cells"][tasks[-1]]["all"]
         b = last["bootstrap_ci95"]
         lines.append(f"| {row['label']} | {row['parameters']} | "
-                     f"{row['reference_label']} ({row['reference_parameters']}) | "
+                     f"{_count(row.get('multiply_adds'))} | "
+                     f"{row['reference_label']} ({row['reference_parameters']}, "
+                     f"{_count(row.get('reference_multiply_adds'))}) | "
                      + " | ".join(cells) +
                      f" | [{b[0]:+.2f}, {b[1]:+.2f}] | {last['mde']:.2f}% |")
       lines.append("")

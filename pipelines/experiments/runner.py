@@ -193,7 +193,7 @@ class Runner:
     """
     if variant.added_task:
       base = self.run_variant(variant.base(), seeds, learning_rates)
-      return dict(base, variant=variant,
+      return dict(base, variant=variant, multiply_adds=None,
                   runs=[self.run_added(variant, r) for r in base["runs"]])
     search_runs = {}
 
@@ -211,7 +211,22 @@ class Runner:
                 lr_search={lr: r.val_monitor for lr, r in
                            sorted(search_runs.items())},
                 lr_at_edge=found["at_edge"], lr_searched=found["searched"],
-                runs=runs)
+                multiply_adds=self.multiply_adds(variant, best), runs=runs)
+
+  def multiply_adds(self, variant: Variant, run: RunResult) -> int:
+    """Multiply-adds per listing of a trained run's model, rebuilt from its
+    run config (no weights needed)."""
+    from seqmd_tf.data.elwc import MASK_FEATURE  # pylint: disable=import-outside-toplevel
+    from seqmd_tf.models import build_model  # pylint: disable=import-outside-toplevel
+    from seqmd_tf.models.complexity import multiply_adds_per_listing  # pylint: disable=import-outside-toplevel
+    from seqmd_tf.training.pipeline import RUN_CONFIG  # pylint: disable=import-outside-toplevel
+    path = os.path.join(self.run_dir(variant, run.seed, run.learning_rate),
+                        RUN_CONFIG)
+    with open(path, encoding="utf-8") as f:
+      config = json.load(f)
+    return multiply_adds_per_listing(build_model(
+        ModelConfig.from_dict(config["model"]), config["feature_config"],
+        config["tasks"], MASK_FEATURE))
 
 
 def machine_info() -> Dict:
