@@ -129,6 +129,15 @@ def group_rows(plan: RowPlan, batch: RowBatch) -> Iterator[Tuple[str,
                         bool(batch.repaired[i]), batch.split[i])
 
 
+def per_group(gids: np.ndarray, fn) -> Tuple[List[Any], np.ndarray]:
+  """fn over each distinct group id of a column once: (the results, the
+  index of each row's result). Per-group work (hashes, lookups) then costs
+  one call per group, not per row."""
+  import pandas as pd  # pylint: disable=import-outside-toplevel
+  codes, uniques = pd.factorize(gids)
+  return [fn(g) for g in uniques.tolist()], codes
+
+
 def _unit(gid: str, salt: str) -> int:
   return int.from_bytes(hashlib.sha256(f"{salt}\0{gid}".encode("utf-8")
                                        ).digest()[:8], "big")

@@ -128,12 +128,10 @@ def _spill(folder: str, plan: RowPlan, batch: grp.RowBatch, shards: int,
   """Writes a batch of checked rows to the row spill: one Parquet file per
   writing worker (shard index % workers), so that each reads only its
   own."""
-  import pandas as pd  # pylint: disable=import-outside-toplevel
   import pyarrow as pa  # pylint: disable=import-outside-toplevel
   import pyarrow.parquet as pq  # pylint: disable=import-outside-toplevel
-  codes, uniques = pd.factorize(batch.gids)
-  shard = np.array([grp.shard_of(g, shards) for g in uniques], np.int32)
-  values = ([shard[codes], pa.array(batch.gids, pa.string()),
+  shard, codes = grp.per_group(batch.gids, lambda g: grp.shard_of(g, shards))
+  values = ([np.array(shard, np.int32)[codes], pa.array(batch.gids, pa.string()),
              np.full(len(batch), batch.piece, np.int32), batch.rows]
             + [pa.array(batch.context[s.name], _arrow_types()[s.dtype])
                for s in plan.context_specs]

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 from seqmd_tf.data.convert import rows as rules
 from seqmd_tf.data.convert.config import SPLITS
+from seqmd_tf.data.convert.groups import per_group
 from seqmd_tf.data.schema import FeatureSpec
 
 _NULL_WORDS = ("", "nan", "null", "none")
@@ -177,14 +178,6 @@ def _labels(array: pa.Array):
   return np.zeros(n, np.int64), np.zeros(n, bool)
 
 
-def _per_group(gids: np.ndarray, ok: np.ndarray, fn):
-  """fn over each distinct group id once (of the rows still ok), spread
-  back to the rows: (results, index of each row's result)."""
-  import pandas as pd  # pylint: disable=import-outside-toplevel
-  codes, uniques = pd.factorize(np.where(ok, gids, ""))
-  return [fn(g) for g in uniques.tolist()], codes
-
-
 def check_table(plan: rules.RowPlan, table: pa.Table) -> CheckedTable:
   """The rows of a table `check_row` would accept unchanged, with their
   values; the rest by position (see the module docstring)."""
@@ -200,11 +193,12 @@ def check_table(plan: rules.RowPlan, table: pa.Table) -> CheckedTable:
       values[spec.name] = np.full(n, value, object if isinstance(
           value, str) else None)
     elif f.from_group_id:
-      ids, inverse = _per_group(gids, ok, rules.group_int_id)
+      # Rows already refused (no clean group id) ask about "" instead.
+      ids, inverse = per_group(np.where(ok, gids, ""), rules.group_int_id)
       values[spec.name] = np.array(ids, np.int64)[inverse]
     elif f.from_region_map:
-      regions, inverse = _per_group(gids, ok, lambda g, s=spec: _region(
-          plan, s, g))
+      regions, inverse = per_group(np.where(ok, gids, ""),
+                                   lambda g, s=spec: _region(plan, s, g))
       values[spec.name] = np.array([r or "" for r in regions], object)[inverse]
       ok &= np.array([r is not None for r in regions], bool)[inverse]
     elif spec.role == "label":
