@@ -41,6 +41,7 @@ from seqmd_tf.data.convert.config import ConvertConfig
 from seqmd_tf.data.convert.rows import RowPlan
 from seqmd_tf.data.dataset_schema import keep_schema
 from seqmd_tf.data.schema import SearchLogSchema
+from seqmd_tf.processes import map_jobs
 
 MEMORY_LIMIT = "1GB"          # DuckDB's; its sort spills to disk beyond it
 SPILL_ROWS = 50_000           # rejects buffered before they are appended
@@ -215,24 +216,11 @@ def run_local(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
 
 
 def _map(fn, jobs: List, workers: int, log, verb: str) -> List:
-  """fn over the jobs, in order: in this process, or in `workers` spawned
-  processes."""
-  if workers == 1:
-    out = []
-    for i, job in enumerate(jobs):
-      out.append(fn(job))
-      if log:
-        log(f"convert: {verb} {i + 1}/{len(jobs)}")
-    return out
-  import concurrent.futures  # pylint: disable=import-outside-toplevel
-  import multiprocessing  # pylint: disable=import-outside-toplevel
-  with concurrent.futures.ProcessPoolExecutor(
-      workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-    futures = [pool.submit(fn, job) for job in jobs]
-    for i, _ in enumerate(concurrent.futures.as_completed(futures)):
-      if log:
-        log(f"convert: {verb} {i + 1}/{len(jobs)}")
-    return [f.result() for f in futures]
+  """fn over the jobs in job order (`processes.map_jobs`), logging each."""
+  def done(i):
+    if log:
+      log(f"convert: {verb} {i}/{len(jobs)}")
+  return map_jobs(fn, jobs, workers, done)
 
 
 def _read_job(job) -> List:

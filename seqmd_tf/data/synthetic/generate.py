@@ -14,14 +14,13 @@ incomplete. Chunks are seeded from (seed, day, chunk), so the bytes do not
 depend on the number of worker processes.
 """
 
-import concurrent.futures
 import dataclasses
 import json
-import multiprocessing
 import os
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
+from seqmd_tf.processes import map_jobs
 from seqmd_tf.progress import progress as progress_bar
 
 from seqmd_tf.data.elwc_encoder import encode_groups
@@ -178,17 +177,7 @@ def generate(out_dir: str, config: Optional[WorldConfig] = None, seed: int = 0,
         os.remove(os.path.join(out_dir, split, name))
   bar = progress_bar(total=len(jobs), desc="generate shards", unit="shard",
                      enabled=progress)
-  results = []
-  if workers == 1:
-    for job in jobs:
-      results.append(_write_chunk(job))
-      bar.update()
-  else:
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as ex:
-      for result in ex.map(_write_chunk, jobs):
-        results.append(result)
-        bar.update()
+  results = map_jobs(_write_chunk, jobs, workers, lambda _: bar.update())
   bar.close()
   keep_schema(out_dir, schema)
   manifest = dict(identity)
