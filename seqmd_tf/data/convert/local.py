@@ -158,16 +158,9 @@ MAX_WORKERS = 4
 def auto_workers(pieces: Sequence[sources.Piece]) -> int:
   """Worker processes for the pieces: one for small inputs (a process
   costs seconds to start), else one per CPU, at most MAX_WORKERS."""
-  rows = 0
-  for piece in pieces:
-    if piece.kind == "parquet":
-      import pyarrow.parquet as pq  # pylint: disable=import-outside-toplevel
-      rows += pq.ParquetFile(piece.path).metadata.row_group(
-          piece.row_group).num_rows
-    elif piece.kind == "records":
-      rows += len(piece.records)
-    else:  # a text file: about 200 bytes per row
-      rows += os.path.getsize(piece.path) // 200
+  rows = sum(piece.rows if piece.rows is not None
+             else os.path.getsize(piece.path) // 200  # text: ~200 B a row
+             for piece in pieces)
   if rows < AUTO_WORKERS_ROWS or len(pieces) < 2:
     return 1
   return max(1, min(os.cpu_count() or 1, MAX_WORKERS))

@@ -31,6 +31,7 @@ class Piece:
   row_group: int = 0
   first_row: int = 0
   records: Optional[Tuple[Dict[str, Any], ...]] = None
+  rows: Optional[int] = None  # known when planned: a row group, a chunk
 
 
 def expand_inputs(inputs: Sequence[str]) -> List[str]:
@@ -80,8 +81,10 @@ def plan_pieces(paths: Sequence[str], fmt: str) -> List[Piece]:
         raise ConvertError(f"{path}: cannot read as parquet: {e}") from None
       first = 0
       for rg in range(meta.num_row_groups):
-        pieces.append(Piece("parquet", path, len(pieces), rg, first))
-        first += meta.row_group(rg).num_rows
+        rows = meta.row_group(rg).num_rows
+        pieces.append(Piece("parquet", path, len(pieces), rg, first,
+                            rows=rows))
+        first += rows
     else:
       pieces.append(Piece(fmt, path, len(pieces)))
   return pieces
@@ -90,7 +93,8 @@ def plan_pieces(paths: Sequence[str], fmt: str) -> List[Piece]:
 def records_pieces(records: List[Dict[str, Any]], chunk: int = 10000
                    ) -> List[Piece]:
   return [Piece("records", DATAFRAME_SOURCE, i, 0, lo,
-                tuple(records[lo:lo + chunk]))
+                tuple(records[lo:lo + chunk]),
+                rows=len(records[lo:lo + chunk]))
           for i, lo in enumerate(range(0, len(records), chunk))]
 
 
