@@ -293,9 +293,14 @@ def elwc_records(listings: Tuple[np.ndarray, np.ndarray],
           for j in range(g)]
 
 
+def typed_values(spec, values: Sequence[object]) -> np.ndarray:
+  """A feature's values as the array `encode_examples` takes: strings as
+  objects, numbers as numpy numbers."""
+  return np.asarray(values, dtype=object if spec.dtype == "string" else None)
+
+
 def _columns(specs, values: Dict[str, Sequence[object]]):
-  return [(s.name, s.dtype, np.asarray(values[s.name], dtype=object
-                                       if s.dtype == "string" else None))
+  return [(s.name, s.dtype, typed_values(s, values[s.name]))
           for s in specs if s.name in values]
 
 

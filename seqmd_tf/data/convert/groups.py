@@ -56,10 +56,6 @@ class RowBatch:
     return len(self.rows)
 
 
-def _column(spec, values: Sequence[Any]) -> np.ndarray:
-  return np.asarray(values, dtype=object if spec.dtype == "string" else None)
-
-
 class RowCollector:
   """Gathers checked rows of one piece, in blocks of columns (the vector
   path) or one by one (`check_row`), into a `RowBatch`."""
@@ -98,7 +94,7 @@ class RowCollector:
     plan = self.plan
 
     def joined(name, spec):
-      return np.concatenate([_column(spec, b[2][name]) for b in blocks])
+      return np.concatenate([elwc_encoder.typed_values(spec, b[2][name]) for b in blocks])
     listing = {s.name: joined(s.name, s) for s in plan.listing_specs}
     return RowBatch(
         piece=self.piece, source=self.source,
@@ -181,7 +177,7 @@ def encode_contexts(plan: RowPlan, context: Dict[str, Sequence[Any]],
     return (np.tile(np.array([0x12, 0], np.uint8), g),
             np.arange(0, 2 * g + 1, 2, dtype=np.int64))
   return elwc_encoder.encode_examples(
-      [(s.name, s.dtype, _column(s, context[s.name]))
+      [(s.name, s.dtype, elwc_encoder.typed_values(s, context[s.name]))
        for s in plan.context_specs], field=2)
 
 
