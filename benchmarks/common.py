@@ -61,3 +61,21 @@ def run_worker(script: str, code: str, args: list) -> None:
   env = dict(os.environ, PYTHONPATH=code, TF_CPP_MIN_LOG_LEVEL="2")
   subprocess.run([sys.executable, os.path.abspath(script), "--worker",
                   "--code", code] + [str(a) for a in args], env=env, check=True)
+
+
+def write_seconds(files, out: str, repeats: int = 5) -> float:
+  """The reference of the data-stage benchmarks: seconds to write the
+  files' serialized records, read into memory first, with TF's
+  TFRecordWriter to `out` (the median of `repeats`)."""
+  import statistics  # pylint: disable=import-outside-toplevel
+  import time  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  records = [r.numpy() for r in tf.data.TFRecordDataset(list(files))]
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    with tf.io.TFRecordWriter(out) as writer:
+      for record in records:
+        writer.write(record)
+    times.append(time.perf_counter() - start)
+  return statistics.median(times)

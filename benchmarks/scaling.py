@@ -99,18 +99,12 @@ def _parquet(data, out):
 def _write_rate(data):
   """Rows (listings) per second of writing the data's records, already in
   memory, with TFRecordWriter: the median of 5, in a child process."""
-  code = ("import json, statistics, sys, time; import tensorflow as tf;"
+  code = ("import json, sys; from benchmarks.common import write_seconds;"
           "from seqmd_tf.data.synthetic.generate import split_files;"
           "d = sys.argv[1]; m = json.load(open(d + '/manifest.json'));"
           "n = sum(s['totals']['impressions'] for s in m['splits'].values());"
           "f = [x for p in ('train','valid','test') for x in split_files(d, p)];"
-          "r = [x.numpy() for x in tf.data.TFRecordDataset(f)]; t = []\n"
-          "for _ in range(5):\n"
-          "  a = time.perf_counter()\n"
-          "  with tf.io.TFRecordWriter(d + '/../plain.tfrecord') as w:\n"
-          "    [w.write(x) for x in r]\n"
-          "  t.append(time.perf_counter() - a)\n"
-          "print(n / statistics.median(t))")
+          "print(n / write_seconds(f, d + '/../plain.tfrecord'))")
   out = subprocess.run([sys.executable, "-c", code, data], cwd=common.ROOT,
                        check=True, capture_output=True, text=True,
                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
