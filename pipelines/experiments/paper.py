@@ -228,6 +228,7 @@ def _training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
   return {v.key: dict(
       learning_rate=results[v]["learning_rate"],
       searched=results[v]["lr_searched"],
+      searched_in=results[v].get("lr_search_world", v.world),
       at_edge=results[v]["lr_at_edge"],
       runs=[dict(seed=r.seed, best_epoch=r.best_epoch,
                  epochs_run=r.epochs_run, stop_reason=r.stop_reason)
@@ -248,6 +249,8 @@ def _training_markdown(training: Dict) -> List[str]:
       rate += " (fixed, not searched)"
     elif t["at_edge"]:
       rate += " (**at an edge of the grid: not a result**)"
+    if t["searched"] and t.get("searched_in", key.split("/")[0]) != key.split("/")[0]:
+      rate += f" (searched in {t['searched_in']})"
     cells = ", ".join(
         f"{r['best_epoch']}/{r['epochs_run']} ({r['stop_reason']})"
         if r["epochs_run"] else "added, not trained" for r in t["runs"])

@@ -188,6 +188,8 @@ class Runner:
     """Searches the learning rate on the first seed (validation split; the
     grid grows past a winning edge, see `lr_search`), then runs every seed.
 
+    The search runs on `variant.search_variant()`: the variant itself, or in
+    a dose world the same model in its dial's search world.
     An added-task variant takes its base variant's runs (same LR search,
     same seeds) and adds the task to each, with no training.
     """
@@ -195,23 +197,23 @@ class Runner:
       base = self.run_variant(variant.base(), seeds, learning_rates)
       return dict(base, variant=variant, multiply_adds=None,
                   runs=[self.run_added(variant, r) for r in base["runs"]])
+    searched = variant.search_variant()
     search_runs = {}
 
     def score(lr):
-      search_runs[lr] = self.run(variant, seeds[0], lr)
+      search_runs[lr] = self.run(searched, seeds[0], lr)
       return search_runs[lr].val_monitor
     found = lr_search.search(score, learning_rates)
-    best = search_runs[found["best"]]
     if found["at_edge"]:
-      self.log(f"  {variant.key}: the best learning rate {best.learning_rate:g}"
+      self.log(f"  {searched.key}: the best learning rate {found['best']:g}"
                f" is still at an edge after {found['extensions']} extensions")
-    runs: List[RunResult] = [best]
-    runs += [self.run(variant, s, best.learning_rate) for s in seeds[1:]]
-    return dict(variant=variant, learning_rate=best.learning_rate,
+    runs = [self.run(variant, s, found["best"]) for s in seeds]
+    return dict(variant=variant, learning_rate=found["best"],
                 lr_search={lr: r.val_monitor for lr, r in
                            sorted(search_runs.items())},
+                lr_search_world=searched.world,
                 lr_at_edge=found["at_edge"], lr_searched=found["searched"],
-                multiply_adds=self.multiply_adds(variant, best), runs=runs)
+                multiply_adds=self.multiply_adds(variant, runs[0]), runs=runs)
 
   def multiply_adds(self, variant: Variant, run: RunResult) -> int:
     """Multiply-adds per listing of a trained run's model, rebuilt from its

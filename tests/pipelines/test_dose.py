@@ -1,3 +1,4 @@
+import dataclasses
 import types
 
 import numpy as np
@@ -58,3 +59,31 @@ def test_generator_headroom_and_a_cost_at_zero_are_reported(tmp_path, schema):
   heads = [p["headroom"]["mean"] for p in table["points"]]
   assert heads[0] == 0.0 and heads[-1] > heads[1] > 0
   assert "a significant loss" in "\n".join(dose.markdown(table))
+
+
+def test_a_dose_variant_uses_its_dials_search_and_trains_in_its_own_world(
+    tmp_path, schema):
+  calls = []
+
+  class FakeRunner(Runner):
+    def run(self, variant, seed, lr):
+      calls.append((variant.world, seed, lr))
+      return types.SimpleNamespace(val_monitor=-abs(lr - 0.004), seed=seed,
+                                   learning_rate=lr)
+
+    def multiply_adds(self, variant, run):
+      return 0
+
+  variant = EXPERIMENTS["dose_interaction"]["variants"][-1]
+  assert variant.world == "interaction_4"
+  out = FakeRunner(str(tmp_path), schema, {}, 0, {}, {}).run_variant(
+      variant, [0, 1, 2], [0.001, 0.002, 0.004, 0.008])
+  searched = {(w, lr) for w, s, lr in calls if s == 0 and w != variant.world}
+  assert searched == {("interaction_1", lr)
+                      for lr in (0.001, 0.002, 0.004, 0.008)}
+  assert [c for c in calls if c[0] == variant.world] == [
+      ("interaction_4", s, 0.004) for s in (0, 1, 2)]
+  assert out["learning_rate"] == 0.004
+  assert out["lr_search_world"] == "interaction_1"
+  default = dataclasses.replace(variant, world="default")
+  assert default.search_variant() == default
