@@ -79,6 +79,8 @@ def _model_config(args, config: Dict):
                            if x.strip()]
   if getattr(args, "no_descending", False):
     values["descending_probability"] = False
+  if getattr(args, "md_country_shift", False):
+    values["md_country_shift"] = True
   return ModelConfig.from_dict(values)
 
 
@@ -128,6 +130,11 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
   p.add_argument("--md-source", dest="md_source",
                  help="comma-separated categorical context features feeding "
                  "MD's mask: country (default), platform, country,platform")
+  p.add_argument("--md-country-shift", dest="md_country_shift",
+                 action="store_true",
+                 help="beyond the paper: MD adds a country shift beside its "
+                 "mask, MLP(m_c * x + b_c), which can remove an additive "
+                 "regional offset")
   p.add_argument("--no-descending", action="store_true",
                  help="switch off the descending-probability product")
   p.add_argument("--tasks", help="comma-separated tasks in funnel order")

@@ -62,10 +62,12 @@ class Variant:
   descending: Optional[bool] = None   # None: the model's default
   md_source: Tuple[str, ...] = ()     # () = the schema's country features
   added_task: Optional[str] = None    # added after training, no training
+  md_shift: bool = False              # MD with a country shift (beyond the paper)
 
   @property
   def key(self) -> str:
     dp = "" if self.descending is None else ("-dp" if self.descending else "-nodp")
+    dp = ("-shift" if self.md_shift else "") + dp
     src = f"-src_{'_'.join(self.md_source)}" if self.md_source else ""
     add = f"-add_{self.added_task}" if self.added_task else ""
     return (f"{self.world}/{len(self.tasks)}tasks/{self.model}-md_{self.md}"
@@ -89,6 +91,8 @@ class Variant:
       name += "+MD"
     elif self.md == "input":
       name += " + MD"
+    if self.md_shift:
+      name += " with country shift"
     if self.descending is False:
       name += " (no desc. prob.)"
     if self.md_source:
@@ -112,9 +116,9 @@ class Variant:
 
 
 def _v(model, md="none", tasks=TWO, world="default", descending=None,
-       md_source=(), added_task=None):
+       md_source=(), added_task=None, md_shift=False):
   return Variant(world, tuple(tasks), model, md, descending, tuple(md_source),
-                 added_task)
+                 added_task, md_shift)
 
 
 EXPERIMENTS: Dict[str, Dict] = {
@@ -172,6 +176,27 @@ EXPERIMENTS: Dict[str, Dict] = {
                (_v("shared_bottom", world="independent"),
                 _v("seq", world="independent"))]),
 }
+
+# Why MD loses to per-region standardization (table2's last column). A mask
+# cannot remove an additive regional offset o_c: m_c * (x + o_c) still
+# carries it. Two variants beyond the paper isolate that: MD over per-region
+# standardized dependent features (the offset removed before the mask), and
+# MD with a country shift beside the mask (m_c * x + b_c can cancel it).
+EXPERIMENTS["md_offset"] = dict(
+    title="MD and the regional offset: MD over per-region standardized "
+          "features, MD with a country shift (both beyond the paper), "
+          "relative to Shared-Bottom",
+    variants=[_v("shared_bottom", "input"), _v("shared_bottom_region_norm"),
+              _v("shared_bottom_region_norm", "input"),
+              _v("shared_bottom", "input", md_shift=True),
+              _v("seq", "per_task"), _v("seq", "per_task", md_shift=True)],
+    pairs=[(_v("shared_bottom", "input"),
+            _v("shared_bottom", "input", md_shift=True)),
+           (_v("shared_bottom", "input"),
+            _v("shared_bottom_region_norm", "input")),
+           (_v("shared_bottom_region_norm"),
+            _v("shared_bottom_region_norm", "input")),
+           (_v("seq", "per_task"), _v("seq", "per_task", md_shift=True))])
 
 EXPERIMENTS["convergence"] = dict(
     title="Convergence check: Shared-Bottom and SEQ+MD trained until the "

@@ -91,7 +91,8 @@ class Runner:
     values = dict(self.model_widths.get(variant.model, {}))
     values.update(name=variant.model, md=variant.md,
                   descending_probability=variant.descending,
-                  md_source=list(variant.md_source))
+                  md_source=list(variant.md_source),
+                  md_country_shift=variant.md_shift)
     return ModelConfig.from_dict(values)
 
   def run_dir(self, variant: Variant, seed: int, lr: float) -> str:

@@ -27,6 +27,16 @@ class MultiDistributionAdaptor(keras.layers.Layer):
   each task's token after the task MLP; the invariant features are then not
   part of the output.
 
+  With `country_shift=True` (beyond the paper) a second MLP over the same
+  country features adds a country shift beside the mask:
+
+      b_c      = MLP_shift(x_country)                (starts near 0)
+      x_trans  = MLP_trans(m_c * x_dependent + b_c)
+
+  A mask alone cannot remove an additive regional offset o_c of the
+  features: m_c * (x + o_c) still carries m_c * o_c. The shift can
+  (b_c = -m_c * o_c). Per-task masks get per-task shifts.
+
   Inputs: a dict with
     "country":   [..., d_c]  country features (e.g. a country embedding)
     "dependent": [..., d_d]  features whose distribution shifts by region
@@ -45,37 +55,49 @@ class MultiDistributionAdaptor(keras.layers.Layer):
   def __init__(self, mask_hidden_units: Sequence[int] = (32,),
                transform_units: Sequence[int] = (32,),
                num_tasks: Optional[int] = None, activation: str = "relu",
-               **kwargs):
+               country_shift: bool = False, **kwargs):
     super().__init__(**kwargs)
     self.mask_hidden_units = [int(u) for u in mask_hidden_units]
     self.transform_units = [int(u) for u in transform_units]
     self.num_tasks = None if num_tasks is None else int(num_tasks)
     self.activation = activation
+    self.country_shift = bool(country_shift)
+    self._shift = None
     self._transform = MLP(self.transform_units, activation=activation,
                           output_activation=activation, name="transform_mlp")
 
   def build(self, input_shape):
     d_dep = int(input_shape["dependent"][-1])
-    units = self.mask_hidden_units + [d_dep]
-    if self.num_tasks is None:
-      self._mask = MLP(units, activation=self.activation,
-                       output_bias_initializer="ones", name="country_mask_mlp")
-    else:
-      self._mask = ParallelMLP(self.num_tasks, units, activation=self.activation,
-                               output_bias_initializer="ones",
-                               name="country_mask_mlps")
+    self._mask = self._country_mlp(d_dep, "ones", "country_mask")
+    if self.country_shift:
+      self._shift = self._country_mlp(d_dep, "zeros", "country_shift")
     super().build(input_shape)
+
+  def _country_mlp(self, width: int, output_bias: str, name: str):
+    """An MLP over the country features with `width` outputs; one per task
+    with per-task masks."""
+    units = self.mask_hidden_units + [width]
+    if self.num_tasks is None:
+      return MLP(units, activation=self.activation,
+                 output_bias_initializer=output_bias, name=f"{name}_mlp")
+    return ParallelMLP(self.num_tasks, units, activation=self.activation,
+                       output_bias_initializer=output_bias, name=f"{name}_mlps")
 
   def country_mask(self, country):
     """m_c: [..., d_d], or [..., k, d_d] with per-task masks."""
     return self._mask(country)
 
   def call(self, inputs):
+    """Args: inputs, the dict of the class docstring. Returns: the plug-in
+    or per-task output of the class docstring."""
     mask = self.country_mask(inputs["country"])
     dependent = inputs["dependent"]
     if self.num_tasks is not None:
       dependent = tf.expand_dims(dependent, axis=-2)
-    transformed = self._transform(mask * dependent)
+    adapted = mask * dependent
+    if self._shift is not None:
+      adapted = adapted + self._shift(inputs["country"])
+    transformed = self._transform(adapted)
     if self.num_tasks is not None:
       return transformed
     return tf.concat([transformed, inputs["invariant"]], axis=-1)
@@ -84,5 +106,6 @@ class MultiDistributionAdaptor(keras.layers.Layer):
     config = super().get_config()
     config.update(mask_hidden_units=self.mask_hidden_units,
                   transform_units=self.transform_units,
-                  num_tasks=self.num_tasks, activation=self.activation)
+                  num_tasks=self.num_tasks, activation=self.activation,
+                  country_shift=self.country_shift)
     return config

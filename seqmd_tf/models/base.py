@@ -39,6 +39,7 @@ def model_input(config: ModelConfig, groups: Dict[str, tf.Tensor]) -> tf.Tensor:
   if config.md == "input":
     return MultiDistributionAdaptor(config.md_mask_hidden_units,
                                     config.md_transform_units,
+                                    country_shift=config.md_country_shift,
                                     name="md_adaptor")(groups)
   return tf.concat([groups["dependent"], groups["invariant"]], axis=-1)
 

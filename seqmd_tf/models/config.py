@@ -26,6 +26,9 @@ class ModelConfig:
   mask (the distribution source): empty = the schema's md_group=country
   features; ["platform"], or ["country", "platform"] for country x platform
   (the mask MLP sees both embeddings, so it can model every cell).
+  `md_country_shift`: beyond the paper, MD adds a country shift beside its
+  mask, MLP_trans(m_c * x + b_c) (`MultiDistributionAdaptor`); the paper's
+  MD (False) is the default.
   """
   name: str = "seq"
   md: str = "per_task"
@@ -42,6 +45,7 @@ class ModelConfig:
   md_mask_hidden_units: List[int] = _units(16)
   md_source: List[str] = _units()
   md_transform_units: List[int] = _units(16)
+  md_country_shift: bool = False
   # Baselines: Shared-Bottom's bottom; experts of MMoE, PLE and AdaTT.
   bottom_units: List[int] = _units(64, 32)
   expert_units: List[int] = _units(32)

@@ -33,9 +33,10 @@ MODELS: Dict[str, ModelSpec] = {
     "shared_bottom": ModelSpec(build_shared_bottom, ("none", "input"),
                                description="Shared-Bottom, the 0% reference"),
     "shared_bottom_region_norm": ModelSpec(
-        build_shared_bottom, ("none",), region_standardize=True,
+        build_shared_bottom, ("none", "input"), region_standardize=True,
         description="Shared-Bottom with per-region standardized dependent "
-                    "features (MD's honest competitor)"),
+                    "features (MD's honest competitor; with --md input, MD "
+                    "over the standardized features, beyond the paper)"),
     "mmoe": ModelSpec(build_mmoe, ("none", "input"),
                       description="ML-MMoE (multi-level MMoE)"),
     "ple": ModelSpec(build_ple, ("none", "input"),

@@ -36,6 +36,7 @@ ALL_LAYERS = [
     layers.DescendingProbability(enabled=False),
     layers.TaskColumn(2, name="purchase"),
     layers.MultiDistributionAdaptor([4], [5], num_tasks=3),
+    layers.MultiDistributionAdaptor([4], [5], country_shift=True),
     layers.FeaturePreprocessor([
         {"name": "country", "part": "context", "group": "country",
          "dtype": "string", "transform": "vocabulary",
@@ -107,6 +108,29 @@ def test_masked_dependent_features_enter_through_the_mask():
   changed = dict(inputs, dependent=inputs["dependent"] + 5.0)
   np.testing.assert_allclose(md(inputs), md(changed), rtol=1e-6)
   assert not np.allclose(out, md(inputs))
+
+
+def _set_output(mlp, kernel, bias):
+  mlp._dense[-1].kernel.assign(tf.fill(mlp._dense[-1].kernel.shape, kernel))
+  mlp._dense[-1].bias.assign(tf.fill(mlp._dense[-1].bias.shape, bias))
+
+
+def test_country_shift_can_cancel_an_additive_offset_a_mask_cannot():
+  inputs = _md_inputs(seed=4)
+  offset = dict(inputs, dependent=inputs["dependent"] + 2.0)
+  shifted = layers.MultiDistributionAdaptor([4], [5], country_shift=True)
+  plain = layers.MultiDistributionAdaptor([4], [5])
+  shifted(inputs), plain(inputs)
+  plain._transform.set_weights(shifted._transform.get_weights())
+  for md in (shifted, plain):
+    _set_output(md._mask, 0.0, 1.0)                # m_c = 1
+  _set_output(shifted._shift, 0.0, -2.0)           # b_c = -o_c
+  np.testing.assert_allclose(shifted(offset), plain(inputs), rtol=1e-5)
+  assert not np.allclose(plain(offset), plain(inputs))
+  per_task = layers.MultiDistributionAdaptor([4], [5], num_tasks=3,
+                                             country_shift=True)
+  assert per_task(inputs).shape == (3, 5, 3, 5)
+  assert per_task._shift(inputs["country"]).shape == (3, 5, 3, 6)
 
 
 def test_sequential_network_shares_weights_over_task_positions():

@@ -14,16 +14,20 @@ SMALL = dict(token_hidden_units=[8], token_dim=4, rnn_units=4, rnn_layers=1,
              md_mask_hidden_units=[4], md_transform_units=[4],
              bottom_units=[8], expert_units=[8], num_levels=2, num_experts=2,
              num_task_experts=2, num_shared_experts=1, tower_units=[4])
-CASES = [(name, md) for name, spec in MODELS.items() for md in spec.md_modes]
+CASES = [(name, md, False) for name, spec in MODELS.items()
+         for md in spec.md_modes]
+CASES += [("shared_bottom", "input", True), ("seq", "per_task", True)]
 
 
-@pytest.mark.parametrize("name, md", CASES, ids=[f"{n}-{m}" for n, m in CASES])
-def test_train_export_serve(name, md, tiny_data, schema, tmp_path):
+@pytest.mark.parametrize("name, md, shift", CASES,
+                         ids=[f"{n}-{m}" + ("-shift" if s else "")
+                              for n, m, s in CASES])
+def test_train_export_serve(name, md, shift, tiny_data, schema, tmp_path):
   tasks = ["click", "cart", "purchase"]
   train_files = split_files(tiny_data, "train")[:2]
   result = pipeline.train(
       schema, train_files, split_files(tiny_data, "valid"), str(tmp_path / "run"),
-      ModelConfig(name=name, md=md, **SMALL),
+      ModelConfig(name=name, md=md, md_country_shift=shift, **SMALL),
       TrainConfig(epochs=1, batch_size=64, early_stopping_patience=0,
                   stats_max_lists=300, tasks=tasks), verbose=0)
   assert result["summary"]["parameters"] > 0
