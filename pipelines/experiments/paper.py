@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 from seqmd_tf.progress import progress as progress_bar  # pylint: disable=wrong-import-position
 
-from pipelines.experiments import dose, lr_search, power, stats  # pylint: disable=wrong-import-position
+from pipelines.experiments import compute, dose, lr_search, power, stats  # pylint: disable=wrong-import-position
 from pipelines.experiments.growth import parameter_growth  # pylint: disable=wrong-import-position
 from pipelines.experiments.plan import (EXPERIMENTS, Variant,  # pylint: disable=wrong-import-position
                                         plan_variants)
@@ -310,6 +310,8 @@ def _markdown(report: Dict) -> str:
       continue
     if name == "fig5":
       lines += _fig5_markdown(exp)
+    if "compute" in exp:
+      lines += compute.markdown(exp["compute"])
     if name == "fig7" and not exp["fig7"]["regions"]:
       lines += ["No region has enough test lists for this figure.", ""]
       continue
@@ -419,6 +421,10 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
         else rows["relative to Shared-Bottom"]
     if name == "fig5":
       _plot_fig5(entry["fig5"], os.path.join(out_dir, entry["plot"]))
+    elif exp.get("compute"):
+      first = exp["variants"][0].reference()
+      entry["compute"] = compute.points(results, [first] + list(exp["variants"]))
+      compute.plot(entry["compute"], os.path.join(out_dir, entry["plot"]))
     else:
       _plot_comparison(main, list(main[0]["cells"]), exp["title"],
                        os.path.join(out_dir, entry["plot"]))

@@ -8,7 +8,7 @@ variant without that task, trained, with the task added by `seqmd add-task`
 """
 
 import dataclasses
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 TWO = ("click", "purchase")
 THREE = ("click", "cart", "purchase")
@@ -63,11 +63,14 @@ class Variant:
   md_source: Tuple[str, ...] = ()     # () = the schema's country features
   added_task: Optional[str] = None    # added after training, no training
   md_shift: bool = False              # MD with a country shift (beyond the paper)
+  # Model-config values over the experiment's widths, e.g. (("rnn_layers", 1),)
+  overrides: Tuple[Tuple[str, Union[int, float, str]], ...] = ()
 
   @property
   def key(self) -> str:
     dp = "" if self.descending is None else ("-dp" if self.descending else "-nodp")
     dp = ("-shift" if self.md_shift else "") + dp
+    dp += "".join(f"-{name}_{value}" for name, value in self.overrides)
     src = f"-src_{'_'.join(self.md_source)}" if self.md_source else ""
     add = f"-add_{self.added_task}" if self.added_task else ""
     return (f"{self.world}/{len(self.tasks)}tasks/{self.model}-md_{self.md}"
@@ -93,6 +96,8 @@ class Variant:
       name += " + MD"
     if self.md_shift:
       name += " with country shift"
+    for key, value in self.overrides:
+      name += f" ({key.replace('_', ' ')} {value})"
     if self.descending is False:
       name += " (no desc. prob.)"
     if self.md_source:
@@ -116,9 +121,9 @@ class Variant:
 
 
 def _v(model, md="none", tasks=TWO, world="default", descending=None,
-       md_source=(), added_task=None, md_shift=False):
+       md_source=(), added_task=None, md_shift=False, overrides=()):
   return Variant(world, tuple(tasks), model, md, descending, tuple(md_source),
-                 added_task, md_shift)
+                 added_task, md_shift, tuple(overrides))
 
 
 EXPERIMENTS: Dict[str, Dict] = {
@@ -197,6 +202,21 @@ EXPERIMENTS["md_offset"] = dict(
            (_v("shared_bottom_region_norm"),
             _v("shared_bottom_region_norm", "input")),
            (_v("seq", "per_task"), _v("seq", "per_task", md_shift=True))])
+
+# What each model buys per unit of compute: test purchase NDCG@10 against
+# multiply-adds per listing (pipelines/experiments/compute.py), with SEQ at
+# one and two recurrent layers (the widths' default is two).
+EXPERIMENTS["compute"] = dict(
+    title="Quality per unit of compute: test purchase NDCG@10 against "
+          "multiply-adds per listing",
+    variants=[_v(model, md) for model in ("shared_bottom", "mmoe", "ple",
+                                          "adatt")
+              for md in ("none", "input") if (model, md) != ("shared_bottom",
+                                                              "none")]
+             + [_v("seq"), _v("seq", "per_task"),
+                _v("seq", overrides=(("rnn_layers", 1),)),
+                _v("seq", "per_task", overrides=(("rnn_layers", 1),))],
+    compute=True)
 
 EXPERIMENTS["convergence"] = dict(
     title="Convergence check: Shared-Bottom and SEQ+MD trained until the "

@@ -93,6 +93,7 @@ class Runner:
                   descending_probability=variant.descending,
                   md_source=list(variant.md_source),
                   md_country_shift=variant.md_shift)
+    values.update(dict(variant.overrides))
     return ModelConfig.from_dict(values)
 
   def run_dir(self, variant: Variant, seed: int, lr: float) -> str:
