@@ -26,14 +26,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
 
-from pipelines.experiments import stats  # pylint: disable=wrong-import-position
+from pipelines.experiments import references, stats  # pylint: disable=wrong-import-position
 from pipelines.experiments.plan import DOSES, Variant  # pylint: disable=wrong-import-position
 from seqmd_tf.data.synthetic import headroom  # pylint: disable=wrong-import-position
 
 MECHANISM = {"interaction": "regional_interactions",
              "sharing": "shared_utility", "warp": "count_warp"}
-HEADROOM_DAYS = 10            # extra days sampled for a generator headroom
-HEADROOM_QUERIES = 5000       # queries per extra day
+HEADROOM_DAYS = references.HEADROOM_DAYS
+HEADROOM_QUERIES = references.HEADROOM_QUERIES
 
 
 def _runs(results: Dict[Variant, Dict], variant: Variant) -> List:
@@ -42,15 +42,13 @@ def _runs(results: Dict[Variant, Dict], variant: Variant) -> List:
 
 def _generator_headroom(runner, world: str, mechanism: str, task: str,
                         days: int, queries_per_day: int) -> Dict:
-  h = headroom.measure(runner.world_config(world), runner.data_seed,
-                       days=days, queries_per_day=queries_per_day)
-  scale = 100.0 / h.ndcg[task][headroom.ORACLE]
-  mean = h.headroom[task][mechanism] * scale
-  half = 1.96 * h.headroom_se[task][mechanism] * scale
-  return dict(mean=mean, ci95=[mean - half, mean + half],
-              kind=f"generator probabilities, {h.lists[task]:,} lists",
-              oracle_ndcg=h.ndcg[task][headroom.ORACLE],
-              first_task_oracle_ndcg=h.ndcg[task][headroom.FIRST_TASK_ORACLE])
+  measured = references.measured_headroom(runner, world, days, queries_per_day)
+  cell = references.headroom_cells(measured, task)[mechanism]
+  return dict(cell, kind=f"generator probabilities, "
+                         f"{measured['lists'][task]:,} lists",
+              oracle_ndcg=measured["ndcg"][task][headroom.ORACLE],
+              first_task_oracle_ndcg=measured["ndcg"][task][
+                  headroom.FIRST_TASK_ORACLE])
 
 
 def _warp_headroom(results: Dict[Variant, Dict], world: str, task: str,

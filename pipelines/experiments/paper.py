@@ -23,7 +23,8 @@ import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 from seqmd_tf.progress import progress as progress_bar  # pylint: disable=wrong-import-position
 
-from pipelines.experiments import compute, dose, lr_search, power, stats  # pylint: disable=wrong-import-position
+from pipelines.experiments import (compute, dose, lr_search, power,  # pylint: disable=wrong-import-position
+                                   references, stats)  # pylint: disable=wrong-import-position
 from pipelines.experiments.growth import parameter_growth  # pylint: disable=wrong-import-position
 from pipelines.experiments.plan import (EXPERIMENTS, Variant,  # pylint: disable=wrong-import-position
                                         plan_variants)
@@ -50,7 +51,7 @@ def load_paper_config(path: str, mode: str) -> Dict:
 
 def _comparison_rows(results: Dict[Variant, Dict],
                      pairs: Sequence[Tuple[Variant, Variant]],
-                     samples: int) -> List[Dict]:
+                     samples: int, refs: Dict[str, Dict]) -> List[Dict]:
   rows = []
   for ref, model in pairs:
     m_runs, r_runs = results[model]["runs"], results[ref]["runs"]
@@ -67,6 +68,8 @@ def _comparison_rows(results: Dict[Variant, Dict],
                      multiply_adds=results[model].get("multiply_adds"),
                      reference_multiply_adds=results[ref].get("multiply_adds"),
                      learning_rate=results[model]["learning_rate"],
+                     target_headroom=references.target_cell(
+                         refs, model.reference().key, model, model.tasks[-1]),
                      cells=cells))
   return rows
 
@@ -300,6 +303,7 @@ def _markdown(report: Dict) -> str:
            "bootstrap column resamples query groups for that comparison.", ""]
   if "training" in info:
     lines += _training_markdown(info["training"])
+  lines += references.markdown(report.get("references", {}))
   for name, exp in report["experiments"].items():
     lines += [f"## {exp['title']}", ""]
     if "skipped" in exp:
@@ -338,7 +342,8 @@ def _markdown(report: Dict) -> str:
       tasks = list(rows[0]["cells"])
       head = ["model", "params", "mult-adds per listing", "vs (params, "
               "mult-adds)"] + [f"{t} {p}" for t in tasks for p, _ in PLATFORMS]
-      head += ["paired bootstrap (purchase, all)", "MDE"]
+      head += ["paired bootstrap (purchase, all)", "MDE",
+               "headroom it targets (purchase, %)"]
       lines += [f"### {section}", "", "| " + " | ".join(head) + " |",
                 "|" + "---|" * len(head)]
       for row in rows:
@@ -351,7 +356,8 @@ def _markdown(report: Dict) -> str:
                      f"{row['reference_label']} ({row['reference_parameters']}, "
                      f"{_count(row.get('reference_multiply_adds'))}) | "
                      + " | ".join(cells) +
-                     f" | [{b[0]:+.2f}, {b[1]:+.2f}] | {last['mde']:.2f}% |")
+                     f" | [{b[0]:+.2f}, {b[1]:+.2f}] | {last['mde']:.2f}% | "
+                     f"{row.get('target_headroom', '-')} |")
       lines.append("")
       if EXPERIMENTS.get(name, {}).get("power"):
         lines += _power_markdown(rows, tasks[-1], info)
@@ -381,23 +387,33 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   variants = plan_variants(m["experiments"])
   seeds = list(m["seeds"])
   lrs = lr_search.check_grid(m["learning_rates"])  # before any training
-  runs_total = len(variants) * (len(lrs) + len(seeds) - 1)
-  print(f"{len(variants)} variants x ({len(lrs)} learning rates on seed "
-        f"{seeds[0]} + {len(seeds) - 1} more seeds) = {runs_total} runs, and "
-        f"more where a winning edge grows the grid; work folder {workdir}",
-        flush=True)
+  trained = [v for v in variants if not v.added_task]
+  searched = {v.search_variant() for v in trained}
+  runs_total = (len(searched) * len(lrs) + len(trained) * len(seeds)
+                - len(searched & set(trained)))
+  print(f"{len(variants)} variants, {len(searched)} learning-rate searches "
+        f"of {len(lrs)} rates on seed {seeds[0]}, {len(seeds)} seeds: about "
+        f"{runs_total} runs, more where a winning edge grows the grid; work "
+        f"folder {workdir}", flush=True)
   results: Dict[Variant, Dict] = {}
   for v in progress_bar(variants, desc="variants", unit="variant",
                         enabled=progress):
     results[v] = runner.run_variant(v, seeds, lrs)
   samples = int(m.get("bootstrap_samples", 1000))
+  size = m.get("headroom", {})  # extra data of a generator headroom
+  size = dict(days=int(size.get("days", references.HEADROOM_DAYS)),
+              queries_per_day=int(size.get("queries_per_day",
+                                           references.HEADROOM_QUERIES)))
+  refs = references.world_references(
+      results, [v for v in variants if v == v.reference()], runner, **size)
   os.makedirs(out_dir, exist_ok=True)
   experiments = {}
   for name in m["experiments"]:
     exp = EXPERIMENTS[name]
     entry = dict(title=exp["title"], plot=f"{name}.png")
     if "dose" in exp:
-      entry["dose"] = dose.dose_response(results, exp, runner, samples)
+      entry["dose"] = dose.dose_response(results, exp, runner, samples,
+                                         size["days"], size["queries_per_day"])
       dose.plot(entry["dose"], os.path.join(out_dir, entry["plot"]))
       experiments[name] = entry
       continue
@@ -412,10 +428,10 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
       entry["growth"] = parameter_growth(schema, config.get("models", {}))
     rows = {"relative to Shared-Bottom": _comparison_rows(
         results, [(v.reference(), v) for v in exp["variants"]
-                  if v != v.reference()], samples)}
+                  if v != v.reference()], samples, refs)}
     if exp.get("pairs"):
       rows["paired: with against without"] = _comparison_rows(
-          results, exp["pairs"], samples)
+          results, exp["pairs"], samples, refs)
     entry["rows"] = rows
     main = rows.get("paired: with against without") if name == "controls" \
         else rows["relative to Shared-Bottom"]
@@ -449,7 +465,7 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
                    for v in variants},
       test_lists={w: read_manifest(runner.world_dir(w))["splits"]["test"][
           "totals"]["groups"] for w in sorted({v.world for v in variants})})
-  report = dict(run_info=run_info, experiments=experiments)
+  report = dict(run_info=run_info, experiments=experiments, references=refs)
   paths = dict(json=os.path.join(out_dir, "results.json"),
                tables=os.path.join(out_dir, "tables.md"),
                run_info=os.path.join(out_dir, "run_info.json"))

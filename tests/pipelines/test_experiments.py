@@ -86,7 +86,8 @@ def _micro_config(tmp_path, experiments):
           "world": {"queries_per_day": 150, "train_days": 2, "valid_days": 1,
                     "test_days": 1, "shard_queries": 150},
           "train": {"epochs": 1, "batch_size": 64, "early_stopping_patience": 0},
-          "bootstrap_samples": 100}},
+          "bootstrap_samples": 100,
+          "headroom": {"days": 1, "queries_per_day": 300}}},
       "data_seed": 3, "models": MICRO_MODELS}
   path = tmp_path / "paper.json"
   path.write_text(json.dumps(config))
@@ -159,6 +160,19 @@ def test_micro_suite_end_to_end(tmp_path):
   assert os.path.exists(out / "table1.png")
   tables = open(paths["tables"]).read()
   assert "SEQ+MD" in tables and "MDE" in tables
+  # Reference rankings and the headroom each model targets.
+  refs = report["references"]["default/2tasks/shared_bottom-md_none"]
+  cell = refs["rankings"]["purchase"]["all"]
+  assert 0 < cell["random"] < cell["oracle"] <= 1
+  sb = cell["shared_bottom"]["mean"]
+  assert cell["shared_bottom_minus_first_task"]["mean"] == pytest.approx(
+      sb - cell["first_task_oracle"])
+  assert set(refs["headroom"]["purchase"]) == {"regional_interactions",
+                                               "shared_utility"}
+  targets = {r["label"]: r["target_headroom"] for r in rows}
+  assert targets["ML-MMoE"] == "-" and targets["SEQ"].startswith("shared ")
+  assert targets["SEQ+MD"].startswith("regional ") and "; shared " in targets["SEQ+MD"]
+  assert "## Reference rankings and headroom" in tables
   # A rerun reuses every cached run and gives the same numbers.
   again = run_paper("quick", str(tmp_path / "results2"), str(tmp_path / "work"),
                     str(path), command="test", progress=False)
