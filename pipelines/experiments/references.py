@@ -9,6 +9,9 @@ test NDCG@10 of
   that learned a later task at all should beat it,
 * Shared-Bottom (mean over seeds, 95% t interval), and Shared-Bottom minus
   the first-task ranking (per seed, paired on the same lists),
+* Shared-Bottom minus its *own* first-task ranking (each task's labels
+  ranked by its click score: the same information, nothing learned about
+  the later task), for runs scored since that column exists,
 * the oracle (the generator's true probabilities of the task);
 
 and each mechanism's headroom, measured with the generator's own
@@ -26,6 +29,7 @@ from pipelines.experiments import stats
 from pipelines.experiments.plan import Variant
 from seqmd_tf.data.synthetic import headroom
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION
+from seqmd_tf.evaluation.evaluate import MODEL_FIRST_TASK
 from seqmd_tf.paths import write_json
 
 SLICES = (("web", "web"), ("app", "app"), ("all", None))
@@ -80,10 +84,14 @@ def _rankings(runs: Sequence, task: str, platform) -> Dict:
   cell = {r: stats.mean_ndcg(lists, task, platform, ranker=r) for r in RANKERS}
   cell["shared_bottom"] = stats.seed_interval(
       [stats.mean_ndcg(r.lists, task, platform) for r in runs])
-  cell["shared_bottom_minus_first_task"] = stats.seed_interval(
-      [stats.mean_ndcg(r.lists, task, platform)
-       - stats.mean_ndcg(r.lists, task, platform,
-                         ranker=headroom.FIRST_TASK_ORACLE) for r in runs])
+  for name, ranker in (("first_task", headroom.FIRST_TASK_ORACLE),
+                       ("own_first_task", MODEL_FIRST_TASK)):
+    if f"{task}/{ranker}/10" not in lists:  # runs scored before the column
+      continue
+    cell[f"shared_bottom_minus_{name}"] = stats.seed_interval(
+        [stats.mean_ndcg(r.lists, task, platform)
+         - stats.mean_ndcg(r.lists, task, platform, ranker=ranker)
+         for r in runs])
   return cell
 
 
@@ -119,35 +127,55 @@ def target_cell(refs: Dict[str, Dict], reference_key: str, variant: Variant,
                    for m in targets(variant))
 
 
+def _difference(cell) -> str:
+  if cell is None:
+    return "n/a"
+  return (f"{cell['mean']:+.4f} [{cell['ci95'][0]:+.4f}, "
+          f"{cell['ci95'][1]:+.4f}]")
+
+
+def _verdict(cell) -> str:
+  if cell is None:
+    return "not compared (runs scored before the column) with"
+  lo, hi = cell["ci95"]
+  word = ("above" if lo > 0 else "below" if hi < 0
+          else "not distinguishable from")
+  return f"{word} ({_difference(cell)})"
+
+
 def markdown(refs: Dict[str, Dict]) -> List[str]:
   lines = ["## Reference rankings and headroom", "",
            "Test NDCG@10 over the lists with a positive for the task. "
            "first-task = the ranking by the true click probability; SB = "
            "Shared-Bottom, mean over seeds [95% t interval]; SB − first-task "
-           "is paired per seed on the same lists. Headroom: the oracle's "
+           "is paired per seed on the same lists; SB's own first-task score "
+           "ranks the task's labels by SB's click output (n/a for runs scored "
+           "before it was recorded). Headroom: the oracle's "
            "NDCG@10 minus that of the oracle without the mechanism's terms, "
            "in % of the oracle, on extra days no model reads [95%].", ""]
   for entry in refs.values():
     lines += [f"### World {entry['world']}, {len(entry['tasks'])} tasks", "",
               "| task | slice | random | first-task | SB [95%] | oracle | "
-              "SB − first-task [95%] |", "|---|---|---|---|---|---|---|"]
+              "SB − first-task [95%] | SB − SB's own first-task score [95%] |",
+              "|---|---|---|---|---|---|---|---|"]
     for task, per_slice in entry["rankings"].items():
       for name, c in per_slice.items():
-        sb, gap = c["shared_bottom"], c["shared_bottom_minus_first_task"]
+        sb = c["shared_bottom"]
         lines.append(
             f"| {task} | {name} | {c['random']:.4f} | "
             f"{c[headroom.FIRST_TASK_ORACLE]:.4f} | {sb['mean']:.4f} "
             f"[{sb['ci95'][0]:.4f}, {sb['ci95'][1]:.4f}] | {c['oracle']:.4f} | "
-            f"{gap['mean']:+.4f} [{gap['ci95'][0]:+.4f}, {gap['ci95'][1]:+.4f}] |")
+            f"{_difference(c.get('shared_bottom_minus_first_task'))} | "
+            f"{_difference(c.get('shared_bottom_minus_own_first_task'))} |")
     size = entry["headroom_size"]
     last = entry["tasks"][-1]
-    gap = entry["rankings"][last]["all"]["shared_bottom_minus_first_task"]
-    verdict = ("above" if gap["ci95"][0] > 0 else
-               "below" if gap["ci95"][1] < 0 else "not distinguishable from")
+    cell = entry["rankings"][last]["all"]
     lines += ["", f"Shared-Bottom's {last} NDCG@10 over all traffic is "
-              f"**{verdict}** the ranking by the true {entry['tasks'][0]} "
-              f"probability ({gap['mean']:+.4f} [{gap['ci95'][0]:+.4f}, "
-              f"{gap['ci95'][1]:+.4f}])."]
+              f"**{_verdict(cell.get('shared_bottom_minus_first_task'))}** the "
+              f"ranking by the true {entry['tasks'][0]} probability, and "
+              f"**{_verdict(cell.get('shared_bottom_minus_own_first_task'))}** "
+              f"its own {entry['tasks'][0]} score's ranking (the same "
+              "information, nothing learned about the task)."]
     lines += ["", f"Headroom on {size['days']} extra days of "
               f"{size['queries_per_day']:,} queries:", "",
               "| task | lists | " + " | ".join(

@@ -8,7 +8,11 @@ For every query group and task it computes, with the one NDCG implementation
   * the first-task oracle's, ranking every task's labels by the true
     probability of the first task (click): a ranking that knows nothing
     about the later tasks, which a model of purchase should beat;
-  * the expected NDCG of a uniformly random order of the same list.
+  * the expected NDCG of a uniformly random order of the same list;
+  * the model's own first-task ranking (`model_first_task`): every task's
+    labels ranked by the model's first-task score. It has the model's
+    information and nothing learned about the later tasks, so a model that
+    learned purchase beats it on purchase.
 Lists without a positive for a task are left out of that task's figures.
 """
 
@@ -26,6 +30,7 @@ from seqmd_tf.evaluation.ndcg import per_list_ndcg
 
 CUTOFFS = {"5": 5, "10": 10, "full": None}
 FIRST_TASK_ORACLE = "first_task_oracle"
+MODEL_FIRST_TASK = "model_first_task"
 
 
 def expected_random_ndcg(labels: np.ndarray, topn: Optional[int]) -> np.ndarray:
@@ -108,6 +113,8 @@ def score_split(model: tf.keras.Model, files: Sequence[str],
       log_p = outputs[task]
       for name, values in _ndcg_all_cutoffs(label, log_p).items():
         frame[f"{task}/model/{name}"] = values.numpy()
+      for name, values in _ndcg_all_cutoffs(label, outputs[tasks[0]]).items():
+        frame[f"{task}/{MODEL_FIRST_TASK}/{name}"] = values.numpy()
       if have_oracle:
         oracle = tf.squeeze(batch[schema.oracle(task).name], -1)
         for name, values in _ndcg_all_cutoffs(label, oracle).items():

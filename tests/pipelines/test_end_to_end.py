@@ -47,6 +47,24 @@ def test_the_first_task_oracle_is_the_oracle_on_the_first_task_only(
   assert "model_above_first_task_oracle" in purchase["checks"]
 
 
+def test_every_task_is_also_ranked_by_the_models_first_task_score(
+    tiny_data, trained_run, schema):
+  import numpy as np
+  from seqmd_tf.data.synthetic.generate import split_files
+  from seqmd_tf.evaluation.evaluate import MODEL_FIRST_TASK, score_split
+  from seqmd_tf.training.pipeline import load_trained_model
+  loaded = load_trained_model(trained_run["run_dir"])
+  tasks = loaded["run_config"]["tasks"]
+  lists = score_split(loaded["model"], split_files(tiny_data, "test"), schema,
+                      tasks, progress=False)["lists"]
+  first, last = tasks[0], tasks[-1]
+  np.testing.assert_array_equal(lists[f"{first}/{MODEL_FIRST_TASK}/10"],
+                                lists[f"{first}/model/10"])
+  used = lists[f"{last}/has_positive"]
+  assert not np.allclose(lists.loc[used, f"{last}/{MODEL_FIRST_TASK}/10"],
+                         lists.loc[used, f"{last}/model/10"])
+
+
 def test_data_without_true_probabilities_has_no_oracle_row(
     tmp_path, tiny_data, trained_run, schema):
   """Real logs have no oracle fields: the schema loads without them, and the

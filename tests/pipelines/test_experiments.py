@@ -167,6 +167,9 @@ def test_micro_suite_end_to_end(tmp_path):
   sb = cell["shared_bottom"]["mean"]
   assert cell["shared_bottom_minus_first_task"]["mean"] == pytest.approx(
       sb - cell["first_task_oracle"])
+  own = cell["shared_bottom_minus_own_first_task"]["mean"]
+  assert own != 0 and refs["rankings"]["click"]["all"][
+      "shared_bottom_minus_own_first_task"]["mean"] == 0
   assert set(refs["headroom"]["purchase"]) == {"regional_interactions",
                                                "shared_utility"}
   targets = {r["label"]: r["target_headroom"] for r in rows}
