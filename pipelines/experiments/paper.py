@@ -396,8 +396,10 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
         f"{runs_total} runs, more where a winning edge grows the grid; work "
         f"folder {workdir}", flush=True)
   results: Dict[Variant, Dict] = {}
-  for v in progress_bar(variants, desc="variants", unit="variant",
-                        enabled=progress):
+  worlds = list(dict.fromkeys(v.world for v in variants))
+  for v in progress_bar(sorted(variants, key=lambda v: worlds.index(v.world)),
+                        desc="variants", unit="variant", enabled=progress):
+    runner.keep_parsed({v.world, v.search_variant().world})  # bounded memory
     results[v] = runner.run_variant(v, seeds, lrs)
   samples = int(m.get("bootstrap_samples", 1000))
   size = m.get("headroom", {})  # extra data of a generator headroom

@@ -182,6 +182,15 @@ EXPERIMENTS: Dict[str, Dict] = {
                 _v("seq", world="independent"))]),
 }
 
+# The comparisons the paper's claims rest on, sized for the power the default
+# mode can afford (docs/experiments.md, "Modes").
+EXPERIMENTS["headline"] = dict(
+    title="Headline comparisons (two tasks): SEQ, SEQ+MD and each baseline "
+          "+ MD against Shared-Bottom",
+    variants=[_v("seq"), _v("seq", "per_task"), _v("shared_bottom", "input"),
+              _v("mmoe", "input"), _v("ple", "input"), _v("adatt", "input")],
+    power=True)
+
 # Why MD loses to per-region standardization (table2's last column). A mask
 # cannot remove an additive regional offset o_c: m_c * (x + o_c) still
 # carries it. Two variants beyond the paper isolate that: MD over per-region

@@ -86,6 +86,13 @@ class Runner:
                f"{time.time() - start:.0f}s")
     return self._parsed[world]
 
+  def keep_parsed(self, worlds) -> None:
+    """Drops the parsed splits of every world not in `worlds` (a world is
+    parsed again if a later run needs it): one world's splits in memory at a
+    time when the variants come grouped by world."""
+    for world in [w for w in self._parsed if w not in worlds]:
+      del self._parsed[world]
+
   # -- one run --------------------------------------------------------------
   def model_config(self, variant: Variant) -> ModelConfig:
     values = dict(self.model_widths.get(variant.model, {}))
