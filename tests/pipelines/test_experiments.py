@@ -197,3 +197,20 @@ def test_regeneration_check_flags_cells_outside_the_interval():
   assert same["inside"] == same["total"] == 1 and same["identical"] == 0
   off = compare_reports(report(1.0), report(2.5))
   assert off["inside"] == 0
+
+
+def test_the_committed_modes_are_valid_and_sized_for_power():
+  from pipelines.experiments import lr_search
+  from pipelines.experiments.paper import DEFAULT_CONFIG, MODES, load_paper_config
+  from seqmd_tf.data.synthetic.world import WorldConfig
+  for mode in MODES:
+    m = load_paper_config(DEFAULT_CONFIG, mode)["modes"][mode]
+    lr_search.check_grid(m["learning_rates"])
+    assert plan_variants(m["experiments"])
+    WorldConfig(**m["world"]).validate()
+    if mode != "quick":  # converged training and the power plan's sizes
+      assert len(m["seeds"]) >= 5 and m["world"]["valid_days"] >= 17
+      assert m["train"]["early_stopping_patience"] >= 4
+      assert m["train"]["epochs"] >= 40
+  full = load_paper_config(DEFAULT_CONFIG, "full")["modes"]["full"]
+  assert set(full["experiments"]) == set(EXPERIMENTS) - {"convergence"}
