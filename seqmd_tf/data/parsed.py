@@ -53,6 +53,20 @@ class ParsedSplit:
       arrays[name] = np.concatenate(parts)
     return cls(arrays=arrays, example_names=example_names)
 
+  def select(self, keep: np.ndarray) -> "ParsedSplit":
+    """The lists where `keep` [N] is true, in their order."""
+    keep = np.asarray(keep, dtype=bool)
+    if keep.shape != (self.num_lists,):
+      raise ValueError(f"select: keep has shape {keep.shape}, expected "
+                       f"({self.num_lists},)")
+    return ParsedSplit({k: v[keep] for k, v in self.arrays.items()},
+                       self.example_names)
+
+  def has_positive(self, label: str) -> np.ndarray:
+    """[N] bool: the lists with a positive value of the label `label`."""
+    values = self.arrays[label].reshape(self.num_lists, -1)
+    return (values > 0).any(axis=1)
+
   def batches(self, batch_size: int, shuffle_seed: Optional[int] = None,
               shuffle_buffer: int = 100000) -> tf.data.Dataset:
     """Batches cut to their longest list; shuffled per epoch if seeded."""
