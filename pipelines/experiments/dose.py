@@ -27,7 +27,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
 
 from pipelines.experiments import references, stats  # pylint: disable=wrong-import-position
-from pipelines.experiments.plan import DOSES, Variant  # pylint: disable=wrong-import-position
+from pipelines.experiments.plan import DIAL_FEATURES, DOSES, Variant  # pylint: disable=wrong-import-position
 from seqmd_tf.data.synthetic import headroom  # pylint: disable=wrong-import-position
 
 MECHANISM = {"interaction": "regional_interactions",
@@ -96,9 +96,11 @@ def dose_response(results: Dict[Variant, Dict], exp: Dict, runner,
                              task, None, samples)
         gains[v.label.replace(f" [{world} world]", "")] = cell
     points.append(dict(value=value, world=world, headroom=head, gains=gains))
-  md_features = runner.schema.feature_groups().get("dependent", [])
+  md_features = list(runner.schema.feature_groups().get("dependent", []))
   return dict(dial=dial, mechanism=MECHANISM[dial], task=task, points=points,
-              md_features=list(md_features))
+              md_features=md_features, dial_features=list(DIAL_FEATURES[dial]),
+              hidden_from_md=[f for f in DIAL_FEATURES[dial]
+                              if f not in md_features])
 
 
 def markdown(dose: Dict) -> List[str]:
@@ -121,8 +123,19 @@ def markdown(dose: Dict) -> List[str]:
             (f"a significant loss, a cost of the model, for {', '.join(costs)}."
              if costs else "no model loses significantly."),
             "", "MD conditions on the schema's dependent features in every "
-            f"world: {', '.join(dose['md_features']) or 'none'}.", ""]
+            f"world: {', '.join(dose['md_features']) or 'none'}.",
+            _reach_markdown(dose), ""]
   return lines
+
+
+def _reach_markdown(dose: Dict) -> str:
+  if not dose["dial_features"]:
+    return "The dial is not regional: it acts through no regional feature."
+  acts = f"The dial acts through {', '.join(dose['dial_features'])}: "
+  if not dose["hidden_from_md"]:
+    return acts + "all of them are among MD's features."
+  return acts + (f"**{', '.join(dose['hidden_from_md'])} are not among MD's "
+                 "features**, so MD cannot use that part of the headroom.")
 
 
 def plot(dose: Dict, path: str) -> None:

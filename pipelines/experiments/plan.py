@@ -41,6 +41,16 @@ def dose_world(dial: str, value: float) -> Dict:
 
 WORLDS.update({f"{dial}_{value:g}": dose_world(dial, value)
                for dial, values in DOSES.items() for value in values})
+# The logged features through which each dial acts on the utilities or on
+# what a model sees (docs/generator.md, "Regional dials"). The dose report
+# checks them against the features MD conditions on: MD cannot use a
+# regional effect that acts through a feature outside its dependent group.
+DIAL_FEATURES: Dict[str, Tuple[str, ...]] = {
+    "interaction": ("is_domestic", "price_local", "shop_regional_reviews"),
+    "warp": ("regional_sales_count", "regional_view_count",
+             "shop_regional_reviews"),
+    "sharing": (),  # not regional
+}
 # The dose of each dial that equals the default world's value of the dial.
 # A model's learning rate is searched once per dial, in this dose's world,
 # and used at every dose (`search_variant`): 4 searches per dial instead of

@@ -42,6 +42,7 @@ def test_warp_headroom_is_the_unwarped_shared_bottom_gain(tmp_path, schema):
   md = [p["gains"]["Shared-Bottom + MD"]["mean"] for p in table["points"]]
   assert md == pytest.approx([100 * 0.01 * w for w in DOSES["warp"]])
   assert "price_local" in table["md_features"]
+  assert table["hidden_from_md"] == []
   text = "\n".join(dose.markdown(table))
   assert "| 2 | warp_2 |" in text and "no model loses" in text
   dose.plot(table, str(tmp_path / "dose.png"))
@@ -59,6 +60,21 @@ def test_generator_headroom_and_a_cost_at_zero_are_reported(tmp_path, schema):
   heads = [p["headroom"]["mean"] for p in table["points"]]
   assert heads[0] == 0.0 and heads[-1] > heads[1] > 0
   assert "a significant loss" in "\n".join(dose.markdown(table))
+  assert "all of them are among MD's features" in "\n".join(dose.markdown(table))
+
+
+def test_a_dial_acting_outside_mds_features_is_flagged(tmp_path, schema):
+  import copy
+  runner = Runner(str(tmp_path), schema, {}, 0, {}, {})
+  table = dose.dose_response(_results("dose_sharing", lambda v: 1.0),
+                             EXPERIMENTS["dose_sharing"], runner, samples=50,
+                             headroom_days=1, headroom_queries=300)
+  assert "not regional" in "\n".join(dose.markdown(table))
+  hidden = copy.deepcopy(table)
+  hidden.update(dial_features=["is_domestic", "relevance_score"],
+                hidden_from_md=["relevance_score"])
+  assert "**relevance_score are not among MD's features**" in "\n".join(
+      dose.markdown(hidden))
 
 
 def test_a_dose_variant_uses_its_dials_search_and_trains_in_its_own_world(
