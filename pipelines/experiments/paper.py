@@ -266,16 +266,24 @@ def _count(value: Optional[int]) -> str:
   return "-" if value is None else f"{value:,}"
 
 
-def _power_markdown(rows: List[Dict], task: str, info: Dict) -> List[str]:
-  """The power plan of each comparison's last-task cell over all traffic."""
+def _minutes_per_run(info: Dict) -> float:
   runs = sum(len(t["runs"]) for t in info.get("training", {}).values())
-  minutes = info["compute_minutes"] / max(runs, 1)
+  return info["compute_minutes"] / max(runs, 1)
+
+
+def _power_plans(rows: List[Dict], task: str) -> Dict[str, Dict]:
+  """label -> the power plan of each comparison's last-task cell over all
+  traffic (comparisons with at least 2 seeds)."""
+  return {f"{row['label']} vs {row['reference_label']}":
+          power.plan(row["cells"][task]["all"]) for row in rows
+          if len(row["cells"][task]["all"].get("per_seed", [])) >= 2}
+
+
+def _power_markdown(rows: List[Dict], task: str, info: Dict) -> List[str]:
+  minutes = _minutes_per_run(info)
   lines = []
-  for row in rows:
-    cell = row["cells"][task]["all"]
-    if len(cell.get("per_seed", [])) >= 2:
-      lines += power.markdown(f"{row['label']} vs {row['reference_label']}",
-                              power.plan(cell), minutes)
+  for label, plan in _power_plans(rows, task).items():
+    lines += power.markdown(label, plan, minutes)
   return lines
 
 
@@ -361,6 +369,8 @@ def _markdown(report: Dict) -> str:
       lines.append("")
       if EXPERIMENTS.get(name, {}).get("power"):
         lines += _power_markdown(rows, tasks[-1], info)
+        if exp.get("power_plot"):
+          lines += [f"![MDE against compute]({exp['power_plot']})", ""]
     lines += [f"![{name}]({exp['plot']})", ""]
   return "\n".join(lines) + "\n"
 
@@ -467,6 +477,15 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
                    for v in variants},
       test_lists={w: read_manifest(runner.world_dir(w))["splits"]["test"][
           "totals"]["groups"] for w in sorted({v.world for v in variants})})
+  for name, entry in experiments.items():
+    if not EXPERIMENTS[name].get("power"):
+      continue
+    plans = _power_plans(entry["rows"]["relative to Shared-Bottom"],
+                         EXPERIMENTS[name]["variants"][0].tasks[-1])
+    if plans:
+      entry["power_plot"] = f"{name}_power.png"
+      power.plot(plans, _minutes_per_run(run_info),
+                 os.path.join(out_dir, entry["power_plot"]))
   report = dict(run_info=run_info, experiments=experiments, references=refs)
   paths = dict(json=os.path.join(out_dir, "results.json"),
                tables=os.path.join(out_dir, "tables.md"),

@@ -22,9 +22,13 @@ uncertain, so the plan is also given at sd's one-sided 95% upper bound
 
 from typing import Dict, List, Sequence
 
+import matplotlib
 import numpy as np
 
-from pipelines.experiments.stats import MDE_FACTOR
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
+
+from pipelines.experiments.stats import MDE_FACTOR  # pylint: disable=wrong-import-position
 
 SEEDS = (3, 5, 10, 20, 40)
 LIST_FACTORS = (1, 2, 4, 8, 16)
@@ -100,3 +104,33 @@ def markdown(label: str, power: Dict, minutes_per_run: float) -> List[str]:
                    f"{best['training_minutes']:.0f} min of training for the "
                    "pair on this machine).")
   return lines + [""]
+
+
+def plot(plans: Dict[str, Dict], minutes_per_run: float, path: str) -> None:
+  """The MDE against training compute, one line per comparison and test-list
+  multiple (1x dotted, 16x solid; the band reaches the spread's upper
+  bound), with the 1% target."""
+  fig, ax = plt.subplots(figsize=(7, 4.5))
+  for i, (label, power) in enumerate(plans.items()):
+    color = f"C{i}"
+    for factor, style in ((LIST_FACTORS[0], ":"), (LIST_FACTORS[-1], "-")):
+      cells = [power["grid"][f"{s}x{factor}"] for s in SEEDS]
+      minutes = [2 * s * minutes_per_run for s in SEEDS]
+      ax.plot(minutes, [c["mde"] for c in cells], style, color=color,
+              marker="o", markersize=3,
+              label=f"{label}, {factor}x test lists")
+      if factor == LIST_FACTORS[-1]:
+        ax.fill_between(minutes, [c["mde"] for c in cells],
+                        [c["mde_upper"] for c in cells], color=color,
+                        alpha=0.12)
+  ax.axhline(TARGET, color="black", linewidth=0.8, linestyle="--")
+  ax.set_xscale("log")
+  ax.set_xlabel("training minutes for the pair (model and reference), "
+                f"seeds {list(SEEDS)}")
+  ax.set_ylabel("MDE of purchase NDCG@10 (%)")
+  ax.set_title("What a 1% effect would take (band: up to the spread's "
+               "upper bound)", fontsize=9)
+  ax.legend(fontsize=6)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)

@@ -44,3 +44,11 @@ def test_cheapest_way_to_one_percent():
 def test_one_seed_has_no_spread():
   with pytest.raises(ValueError, match="at least 2 seeds"):
     power.plan(dict(per_seed=[0.4], se_lists=0.5, n_lists=10, mde=1.0))
+
+
+def test_mde_against_compute_figure(tmp_path):
+  plans = {"SEQ+MD vs Shared-Bottom": power.plan(
+      _cell([0.1, 0.3, -0.2, 0.0, 0.2], se_lists=0.5))}
+  path = tmp_path / "power.png"
+  power.plot(plans, 1.5, str(path))
+  assert path.stat().st_size > 0
