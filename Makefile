@@ -14,7 +14,7 @@ COMPAT_PYTHON ?= $(shell for p in $$(command -v python3.12) $${PYENV_ROOT:-$$HOM
 COMPAT_VENV   := .venv-tf-latest
 COMPAT_STAMP  := $(COMPAT_VENV)/.installed
 
-.PHONY: run test test-main test-compat install clean
+.PHONY: run test test-main test-compat install check-package clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/seqmd quickstart
 
-test: test-main test-compat
+test: test-main test-compat check-package
 
 # pytest exits 5 when it collects nothing: that is a failure here. The tests
 # run on every core (pytest-xdist); the 15 slowest are listed at the end.
@@ -54,6 +54,20 @@ test-compat: $(COMPAT_STAMP)
 	  tests/data/test_elwc_wire.py tests/docs/test_colab.py; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$rc
+
+# Part of `make test` (about 2 minutes): `pip install .` into a fresh virtualenv,
+# then generate, convert, train, export and serve with the installed `seqmd`
+# (tests/packaging/installed_pipeline.py), run from outside the checkout.
+# The tested pins constrain the versions (constraints cannot carry extras);
+# only what pyproject.toml declares is installed.
+PKG_VENV := $(or $(TMPDIR),/tmp)/seqmd-package-check
+check-package:
+	rm -rf $(PKG_VENV) && $(PYTHON) -m venv $(PKG_VENV)
+	$(PKG_VENV)/bin/python -m pip install -q --upgrade pip
+	sed 's/\[[a-z,]*\]//' requirements.txt > $(PKG_VENV)/constraints.txt
+	$(PKG_VENV)/bin/python -m pip install -q -c $(PKG_VENV)/constraints.txt .
+	$(PKG_VENV)/bin/python -m pip check
+	cd $(PKG_VENV) && $(PKG_VENV)/bin/python $(CURDIR)/tests/packaging/installed_pipeline.py
 
 clean:
 	rm -rf artifacts .pytest_cache $(COMPAT_VENV)
