@@ -17,7 +17,7 @@ from seqmd_tf.models.config import ModelConfig
 from seqmd_tf.models.registry import build_model
 
 # Weights stacked per task ([k, ...]) are the ones that grow.
-PER_TASK_WEIGHTS = ("task_tokenizer", "country_mask_mlps")
+PER_TASK_WEIGHTS = ("task_tokenizer", "country_mask_mlps", "country_shift_mlps")
 
 
 def insert_task(tasks: Sequence[str], new_task: str, position: int) -> List[str]:

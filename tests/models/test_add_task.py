@@ -93,3 +93,18 @@ def test_add_task_refuses_a_model_without_shared_task_network():
   model = build_model(config, FEATURES, ["click", "purchase"], "mask")
   with pytest.raises(ValueError, match="needs a SEQ model"):
     add_task(model, config, FEATURES, ["click", "purchase"], "cart", 1, "mask")
+
+
+def test_add_task_grows_the_per_task_country_shift():
+  from seqmd_tf.models import build_model
+  from seqmd_tf.models.add_task import add_task
+  from tests.models.test_models import FEATURES, _inputs
+  config = ModelConfig(**SMALL, md_country_shift=True)
+  model = build_model(config, FEATURES, ["click", "purchase"], "mask")
+  model(_inputs())
+  grown = add_task(model, config, FEATURES, ["click", "purchase"], "cart", 1,
+                   "mask")
+  inserted = [n for n, what in grown["weights"].items() if "inserted" in what]
+  assert any("country_shift_mlps" in n for n in inserted)
+  out = grown["model"](_inputs())
+  np.testing.assert_allclose(out["click"], model(_inputs())["click"], rtol=1e-6)
