@@ -578,5 +578,13 @@ def load_trained_model(run_dir: str) -> Dict:
   model = build_model(ModelConfig.from_dict(run_config["model"]),
                       run_config["feature_config"], run_config["tasks"],
                       elwc.MASK_FEATURE)
-  model.load_weights(os.path.join(run_dir, BEST_WEIGHTS)).expect_partial()
+  status = model.load_weights(os.path.join(run_dir, BEST_WEIGHTS))
+  try:  # every weight of the model must come from the checkpoint
+    status.assert_existing_objects_matched()
+  except AssertionError as e:
+    raise ValueError(
+        f"{run_dir}: the checkpoint does not hold every weight of the model "
+        "its run_config.json builds (was it written by another version of "
+        f"seqmd-tf?): {str(e)[:300]}") from None
+  status.expect_partial()  # the optimizer's slots are not needed
   return dict(model=model, run_config=run_config)

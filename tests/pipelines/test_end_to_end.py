@@ -144,3 +144,16 @@ def test_commands_are_quiet_and_logs_get_one_line_per_epoch(tmp_path):
     def isatty(self):
       return True
   assert cli.keras_verbosity(Terminal()) == 1
+
+
+def test_a_checkpoint_missing_weights_of_the_model_fails_loudly(
+    trained_run, tmp_path):
+  import shutil
+  from seqmd_tf.training.pipeline import RUN_CONFIG, load_trained_model
+  run = tmp_path / "run"
+  shutil.copytree(trained_run["run_dir"], run)
+  config = json.loads((run / RUN_CONFIG).read_text())
+  config["model"]["md_country_shift"] = True  # weights the checkpoint lacks
+  (run / RUN_CONFIG).write_text(json.dumps(config))
+  with pytest.raises(ValueError, match="does not hold every weight"):
+    load_trained_model(str(run))
