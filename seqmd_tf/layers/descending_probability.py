@@ -22,7 +22,9 @@ class DescendingProbability(keras.layers.Layer):
   >>> DescendingProbability()(tf.constant([[0., 0., 0.]])).numpy()
   array([[-0.6931472, -1.3862944, -2.0794415]], dtype=float32)
 
-  Reference: Eq. 4; Algorithm 1, lines 18-23; Journey Ranker [31].
+  Reference: Eq. 4; Algorithm 1, lines 18-23 of Wang et al., SEQ+MD, SIGIR eCom 2025
+  (https://ceur-ws.org/Vol-4123/paper_2.pdf);
+  Journey Ranker [31] of that paper.
   """
 
   def __init__(self, enabled: bool = True, **kwargs):
@@ -30,6 +32,9 @@ class DescendingProbability(keras.layers.Layer):
     self.enabled = bool(enabled)
 
   def call(self, logits):
+    """Args: logits [..., k], one per task in funnel order.
+    Returns: log-probabilities [..., k]: cumulative (Eq. 4) when enabled,
+    else log sigmoid(logits)."""
     log_p = tf.math.log_sigmoid(logits)
     return tf.math.cumsum(log_p, axis=-1) if self.enabled else log_p
 

@@ -111,6 +111,9 @@ class FeaturePreprocessor(keras.layers.Layer):
     return tf.expand_dims(x, -1)
 
   def call(self, inputs):
+    """Args: inputs, {feature name: [B, 1] context or [B, L, 1] listing
+    values, mask_feature: [B, L] bool}. Returns: {"country", "dependent",
+    "invariant": [B, L, d_group]}, each listing's transformed features."""
     mask = inputs[self.mask_feature]
     parts = {g: [] for g in GROUPS}
     for f in self.features:

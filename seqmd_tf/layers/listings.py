@@ -35,6 +35,8 @@ class GatherListings(keras.layers.Layer):
   """
 
   def call(self, inputs):
+    """Args: inputs = (values, mask) as in the class docstring.
+    Returns: values at the real listings, each [N, ...]."""
     values, mask = inputs
     indices = tf.where(mask)
     return tf.nest.map_structure(lambda v: tf.gather_nd(v, indices), values)
@@ -61,6 +63,8 @@ class ScatterListings(keras.layers.Layer):
     self.padding_value = float(padding_value)
 
   def call(self, inputs):
+    """Args: inputs = (values [N, ...], mask [B, L]).
+    Returns: [B, L, ...], values in their slots, `padding_value` elsewhere."""
     values, mask = inputs
     indices = tf.where(mask)
     shape = tf.concat([tf.shape(mask, out_type=tf.int64),

@@ -7,12 +7,46 @@ import tensorflow as tf
 from seqmd_tf.keras_compat import keras
 
 
+class WeightArgs:
+  """Kernel and bias initializers and regularizers, kept as Keras objects
+  and serialized by `get_config` (keras-rs style). A layer passes
+  `fresh(...)` to each weight, so no two weights share an initializer
+  instance."""
+
+  KEYS = ("kernel_initializer", "bias_initializer", "kernel_regularizer",
+          "bias_regularizer")
+
+  def __init__(self, kernel_initializer="glorot_uniform",
+               bias_initializer="zeros", kernel_regularizer=None,
+               bias_regularizer=None):
+    self.kernel_initializer = keras.initializers.get(kernel_initializer)
+    self.bias_initializer = keras.initializers.get(bias_initializer)
+    self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+    self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+
+  @staticmethod
+  def fresh(initializer):
+    """A new instance of `initializer` (string, config or object)."""
+    initializer = keras.initializers.get(initializer)
+    return initializer.__class__.from_config(initializer.get_config())
+
+  def config(self):
+    return dict(
+        kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+        bias_initializer=keras.initializers.serialize(self.bias_initializer),
+        kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer)
+        if self.kernel_regularizer else None,
+        bias_regularizer=keras.regularizers.serialize(self.bias_regularizer)
+        if self.bias_regularizer else None)
+
+
 @keras.utils.register_keras_serializable(package="seqmd")
 class MLP(keras.layers.Layer):
   """A stack of dense layers applied to the last axis.
 
   y = f_n(... f_2(f_1(x))), f_i(x) = act(x W_i + b_i); the last layer uses
-  `output_activation` (linear by default).
+  `output_activation` (linear by default) and `output_bias_initializer`.
+  Kernel and bias initializers and regularizers apply to every layer.
 
   Shapes: [..., d_in] -> [..., units[-1]].
 
@@ -23,26 +57,46 @@ class MLP(keras.layers.Layer):
 
   def __init__(self, units: Sequence[int], activation: str = "relu",
                output_activation: Optional[str] = None,
-               output_bias_initializer: str = "zeros", dropout: float = 0.0,
-               **kwargs):
+               output_bias_initializer="zeros", dropout: float = 0.0,
+               kernel_initializer="glorot_uniform", bias_initializer="zeros",
+               kernel_regularizer=None, bias_regularizer=None, **kwargs):
     super().__init__(**kwargs)
     if not units or any(int(u) < 1 for u in units):
       raise ValueError(f"MLP units must be positive integers, got {units}")
     self.units = [int(u) for u in units]
     self.activation = activation
     self.output_activation = output_activation
-    self.output_bias_initializer = output_bias_initializer
+    self.output_bias_initializer = keras.initializers.get(
+        output_bias_initializer)
     self.dropout = float(dropout)
-    n = len(self.units)
+    self.weight_args = WeightArgs(kernel_initializer, bias_initializer,
+                                  kernel_regularizer, bias_regularizer)
+    self._dense = []
+    self._dropout = None
+
+  def build(self, input_shape):
+    w, n = self.weight_args, len(self.units)
     self._dense = [
         keras.layers.Dense(
-            u, activation=(activation if i < n - 1 else output_activation),
-            bias_initializer=("zeros" if i < n - 1 else output_bias_initializer),
-            name=f"dense_{i}") for i, u in enumerate(self.units)
-    ]
-    self._dropout = keras.layers.Dropout(self.dropout) if self.dropout else None
+            u, activation=(self.activation if i < n - 1
+                           else self.output_activation),
+            kernel_initializer=w.fresh(w.kernel_initializer),
+            bias_initializer=w.fresh(w.bias_initializer if i < n - 1
+                                     else self.output_bias_initializer),
+            kernel_regularizer=w.kernel_regularizer,
+            bias_regularizer=w.bias_regularizer,
+            name=f"dense_{i}") for i, u in enumerate(self.units)]
+    shape = input_shape
+    for dense in self._dense:
+      dense.build(shape)
+      shape = dense.compute_output_shape(shape)
+    if self.dropout:
+      self._dropout = keras.layers.Dropout(self.dropout)
+    super().build(input_shape)
 
   def call(self, inputs, training=None):
+    """Args: inputs [..., d_in]; training (dropout between layers).
+    Returns: [..., units[-1]]."""
     x = inputs
     for i, dense in enumerate(self._dense):
       x = dense(x)
@@ -54,8 +108,9 @@ class MLP(keras.layers.Layer):
     config = super().get_config()
     config.update(units=self.units, activation=self.activation,
                   output_activation=self.output_activation,
-                  output_bias_initializer=self.output_bias_initializer,
-                  dropout=self.dropout)
+                  output_bias_initializer=keras.initializers.serialize(
+                      self.output_bias_initializer),
+                  dropout=self.dropout, **self.weight_args.config())
     return config
 
 
@@ -102,8 +157,10 @@ class ParallelMLP(keras.layers.Layer):
 
   def __init__(self, num_branches: int, units: Sequence[int],
                activation: str = "relu", output_activation: Optional[str] = None,
-               output_bias_initializer: str = "zeros",
-               per_branch_input: bool = False, **kwargs):
+               output_bias_initializer="zeros",
+               per_branch_input: bool = False,
+               kernel_initializer="glorot_uniform", bias_initializer="zeros",
+               kernel_regularizer=None, bias_regularizer=None, **kwargs):
     super().__init__(**kwargs)
     if int(num_branches) < 1:
       raise ValueError(f"num_branches must be >= 1, got {num_branches}")
@@ -113,26 +170,34 @@ class ParallelMLP(keras.layers.Layer):
     self.units = [int(u) for u in units]
     self.activation = activation
     self.output_activation = output_activation
-    self.output_bias_initializer = output_bias_initializer
+    self.output_bias_initializer = keras.initializers.get(
+        output_bias_initializer)
     self.per_branch_input = bool(per_branch_input)
+    self.weight_args = WeightArgs(kernel_initializer, bias_initializer,
+                                  kernel_regularizer, bias_regularizer)
     self._act = keras.activations.get(activation)
     self._out_act = keras.activations.get(output_activation)
 
   def build(self, input_shape):
-    d_in = int(input_shape[-1])
+    d_in, w = int(input_shape[-1]), self.weight_args
     self.kernels, self.biases = [], []
     for i, u in enumerate(self.units):
       last = i == len(self.units) - 1
       self.kernels.append(self.add_weight(
           name=f"kernel_{i}", shape=(self.num_branches, d_in, u),
-          initializer="glorot_uniform"))
+          initializer=w.fresh(w.kernel_initializer),
+          regularizer=w.kernel_regularizer))
       self.biases.append(self.add_weight(
           name=f"bias_{i}", shape=(self.num_branches, u),
-          initializer=self.output_bias_initializer if last else "zeros"))
+          initializer=w.fresh(self.output_bias_initializer if last
+                              else w.bias_initializer),
+          regularizer=w.bias_regularizer))
       d_in = u
     super().build(input_shape)
 
   def call(self, inputs):
+    """Args: inputs [..., d_in], or [..., k, d_in] with per-branch input.
+    Returns: [..., k, units[-1]]."""
     k, per_branch = self.num_branches, self.per_branch_input
     lead = tf.shape(inputs)[:-2 if per_branch else -1]
     static = inputs.shape[:-2 if per_branch else -1]
@@ -162,6 +227,8 @@ class ParallelMLP(keras.layers.Layer):
     config.update(num_branches=self.num_branches, units=self.units,
                   activation=self.activation,
                   output_activation=self.output_activation,
-                  output_bias_initializer=self.output_bias_initializer,
-                  per_branch_input=self.per_branch_input)
+                  output_bias_initializer=keras.initializers.serialize(
+                      self.output_bias_initializer),
+                  per_branch_input=self.per_branch_input,
+                  **self.weight_args.config())
     return config

@@ -49,7 +49,9 @@ class MultiDistributionAdaptor(keras.layers.Layer):
   ...     "invariant": tf.zeros([4, 30, 12])}).shape
   TensorShape([4, 30, 20])
 
-  Reference: section 3.3, Fig. 3(b), Fig. 4, Algorithm 1.
+  Reference: section 3.3, Fig. 3(b), Fig. 4, Algorithm 1 of
+  Wang et al., SEQ+MD, SIGIR eCom 2025
+  (https://ceur-ws.org/Vol-4123/paper_2.pdf).
   """
 
   def __init__(self, mask_hidden_units: Sequence[int] = (32,),

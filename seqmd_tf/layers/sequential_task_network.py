@@ -46,7 +46,8 @@ class SequentialTaskNetwork(keras.layers.Layer):
     num_layers: depth of the stack.
     cell: "gru" (the paper's choice) or "rnn" (the plain tanh RNN of Eq. 2).
 
-  Reference: Algorithm 1, line 16; Fig. 3.
+  Reference: Algorithm 1, line 16; Fig. 3 of Wang et al., SEQ+MD, SIGIR eCom 2025
+  (https://ceur-ws.org/Vol-4123/paper_2.pdf).
   """
 
   def __init__(self, units: int = 32, num_layers: int = 1, cell: str = "gru",

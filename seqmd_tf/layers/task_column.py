@@ -20,6 +20,7 @@ class TaskColumn(keras.layers.Layer):
     self.index = int(index)
 
   def call(self, values):
+    """Args: values [..., k]. Returns: [...], the column of this task."""
     return values[..., self.index]
 
   def get_config(self):

@@ -47,6 +47,8 @@ class NativeExpertResidual(keras.layers.Layer):
     super().build(input_shape)
 
   def call(self, experts):
+    """Args: experts [..., k * nt, d], the task experts in task order.
+    Returns: [..., k, d], each task's native-expert residual."""
     if self.weight is None:
       return experts
     shape = tf.concat([tf.shape(experts)[:-2],

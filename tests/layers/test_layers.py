@@ -149,7 +149,7 @@ def test_sequential_network_shares_weights_over_task_positions():
 def test_task_tokenizer_has_one_mlp_per_task():
   tok = layers.TaskTokenizer(3, [8], 6)
   out = tok(tf.random.normal([2, 7], seed=3)).numpy()
-  assert tok.kernels[0].shape == (3, 7, 8)
+  assert tok.task_mlps.kernels[0].shape == (3, 7, 8)
   assert not np.allclose(out[:, 0], out[:, 1])
 
 
@@ -214,3 +214,37 @@ def test_sequential_network_equals_keras_recurrent_layers(cell):
     x = rnn(x)
   expected = net._head(x)[..., 0]  # pylint: disable=protected-access
   np.testing.assert_allclose(net(tokens), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda **w: layers.MLP([4, 3], **w),
+    lambda **w: layers.ParallelMLP(2, [4, 3], **w),
+    lambda **w: layers.TaskTokenizer(2, [4], 3, **w),
+], ids=["MLP", "ParallelMLP", "TaskTokenizer"])
+def test_initializers_and_regularizers_reach_every_weight(make):
+  layer = make(kernel_initializer="ones", bias_initializer="ones",
+               kernel_regularizer={"class_name": "L2",
+                                   "config": {"l2": 0.5}},
+               bias_regularizer="l1")
+  layer(tf.zeros([2, 5]))
+  kernels = [w for w in layer.weights if "kernel" in w.name]
+  assert kernels and all(np.all(w.numpy() == 1.0) for w in kernels)
+  hidden_bias = [w for w in layer.weights if "bias" in w.name][0]
+  assert np.all(hidden_bias.numpy() == 1.0)
+  # one kernel and one bias penalty per weight: 0.5 * sum(k^2) + 0.01 * sum|b|
+  expected = sum(0.5 * np.sum(w.numpy() ** 2) for w in kernels) + sum(
+      0.01 * np.sum(np.abs(w.numpy())) for w in layer.weights if "bias" in w.name)
+  np.testing.assert_allclose(float(tf.add_n(layer.losses)), expected, rtol=1e-5)
+  restored = type(layer).from_config(layer.get_config())
+  assert restored.get_config() == layer.get_config()
+
+
+def test_mixture_gate_takes_initializers_and_regularizers():
+  gate = layers.MixtureGate(2, kernel_initializer="zeros",
+                            kernel_regularizer="l2")
+  out = gate((tf.ones([3, 4]), tf.random.normal([3, 5, 6], seed=0)))
+  assert out.shape == (3, 2, 6)
+  np.testing.assert_allclose(gate.gate_weights(tf.ones([3, 4])), 0.2, rtol=1e-6)
+  assert len(gate.losses) == 1
+  assert layers.MixtureGate.from_config(gate.get_config()).get_config() == \
+      gate.get_config()

@@ -52,8 +52,8 @@ def test_add_task_without_training(two_task_run, tiny_data, tmp_path):
   assert new["run_config"]["tasks"] == ["click", "cart", "purchase"]
   model = new["model"]
   # The new task's token MLP is the average of click's and purchase's.
-  old_k = old.get_layer("task_tokenizer").kernels[0].numpy()
-  new_k = model.get_layer("task_tokenizer").kernels[0].numpy()
+  old_k = old.get_layer("task_tokenizer").task_mlps.kernels[0].numpy()
+  new_k = model.get_layer("task_tokenizer").task_mlps.kernels[0].numpy()
   np.testing.assert_allclose(new_k[1], (old_k[0] + old_k[1]) / 2, rtol=1e-6)
   np.testing.assert_allclose(new_k[[0, 2]], old_k)
   # The first task's score does not depend on tokens after it.
