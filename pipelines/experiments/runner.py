@@ -21,8 +21,8 @@ from pipelines.experiments.plan import WORLDS, Variant
 from seqmd_tf.config_utils import dataclass_from_dict
 from seqmd_tf.data.parsed import ParsedSplit
 from seqmd_tf.data.schema import SearchLogSchema
-from seqmd_tf.data.synthetic.generate import generate, split_files
-from seqmd_tf.data.synthetic.world import WorldConfig
+from seqmd_tf.data.synthetic.generate import generate, read_manifest, split_files
+from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, WorldConfig
 from seqmd_tf.models import ModelConfig
 
 RESULT = "result.json"
@@ -121,13 +121,14 @@ class Runner:
     from seqmd_tf.evaluation.evaluate import score_split  # pylint: disable=import-outside-toplevel
     from seqmd_tf.training.pipeline import TrainConfig, train  # pylint: disable=import-outside-toplevel
     run_dir = self.run_dir(variant, seed, lr)
+    train_values = dict(self.train_overrides)
+    train_values.update(tasks=list(variant.tasks), seed=seed, learning_rate=lr)
     cached = self._cached(variant, run_dir, seed, lr)
     if cached is not None:
+      self._check_cached(variant, run_dir, train_values)
       return cached
     start = time.time()
     parsed = self.parsed(variant.world)
-    train_values = dict(self.train_overrides)
-    train_values.update(tasks=list(variant.tasks), seed=seed, learning_rate=lr)
     if variant.tasks[-1] != MONITORED_TASK:
       raise ValueError(f"{variant.key}: the suite validates on lists with a "
                        f"{MONITORED_TASK}, so it must be the last task")
@@ -177,6 +178,43 @@ class Runner:
                 parameters=int(grown["model"].count_params()),
                 epochs_run=0, seconds=round(time.time() - start, 1))
     return self._store(variant, run_dir, info, scored["lists"])
+
+  def _check_cached(self, variant: Variant, run_dir: str,
+                    train_values: Dict) -> None:
+    """Raises when a cached run was made with other settings than this
+    runner's: its world's data, a training value the runner sets, or its
+    model config. A work folder keeps the runs of one configuration."""
+    differences = self._world_differences(variant.world)
+    with open(os.path.join(run_dir, "run_config.json"), encoding="utf-8") as f:
+      cached = json.load(f)
+    differences += [f"train.{k}: cached {cached['train'].get(k)!r}, now {v!r}"
+                    for k, v in train_values.items()
+                    if cached["train"].get(k) != v]
+    was = ModelConfig.from_dict(cached["model"]).to_dict()
+    now = self.model_config(variant).to_dict()
+    differences += [f"model.{k}: cached {was.get(k)!r}, now {v!r}"
+                    for k, v in now.items() if was.get(k) != v]
+    if differences:
+      raise ValueError(
+          f"{run_dir}: this cached run was made with other settings "
+          f"({'; '.join(differences[:6])}); use another --workdir, or delete "
+          f"{self.workdir} to start over")
+
+  def _world_differences(self, world: str) -> List[str]:
+    manifest = read_manifest(self.world_dir(world))
+    if manifest is None:  # not generated here yet: nothing to compare
+      return []
+    now = dict(generator_version=GENERATOR_VERSION, seed=self.data_seed,
+               world=dataclasses.asdict(self.world_config(world)))
+    out = []
+    for key, value in now.items():
+      was = manifest.get(key)
+      if key == "world" and isinstance(was, dict):
+        out += [f"world '{world}' {k}: cached {was.get(k)!r}, now {v!r}"
+                for k, v in value.items() if was.get(k) != v]
+      elif was != value:
+        out.append(f"data {key}: cached {was!r}, now {value!r}")
+    return out
 
   def _cached(self, variant: Variant, run_dir: str, seed: int,
               lr: float) -> Optional[RunResult]:

@@ -183,6 +183,13 @@ def test_micro_suite_end_to_end(tmp_path):
       "experiments"]["table1"]["rows"]["relative to Shared-Bottom"]
   assert [r["cells"]["purchase"]["all"]["mean"] for r in rows2] == \
       [r["cells"]["purchase"]["all"]["mean"] for r in rows]
+  # The same work folder with other training settings: refused, not reused.
+  config = json.loads(path.read_text())
+  config["modes"]["quick"]["train"]["epochs"] = 2
+  path.write_text(json.dumps(config))
+  with pytest.raises(ValueError, match="train.epochs: cached 1, now 2"):
+    run_paper("quick", str(tmp_path / "results3"), str(tmp_path / "work"),
+              str(path), command="test", progress=False)
 
 
 def test_regeneration_check_flags_cells_outside_the_interval():
