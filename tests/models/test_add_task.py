@@ -10,10 +10,9 @@ import tensorflow as tf
 from seqmd_tf.data.synthetic.generate import split_files
 from seqmd_tf.models import ModelConfig
 from seqmd_tf.models.add_task import insert_task
+from tests.helpers import SMALL_MODEL
 
-SMALL = dict(name="seq", md="per_task", token_hidden_units=[8], token_dim=4,
-             rnn_units=4, rnn_layers=1, md_mask_hidden_units=[4],
-             md_transform_units=[4])
+SMALL = dict(SMALL_MODEL, name="seq", md="per_task")
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +87,7 @@ def test_add_task_refuses_an_existing_task(trained_run, tmp_path):
 def test_add_task_refuses_a_model_without_shared_task_network():
   from seqmd_tf.models import build_model
   from seqmd_tf.models.add_task import add_task
-  from tests.models.test_models import FEATURES
+  from tests.helpers import FEATURES
   config = ModelConfig(name="shared_bottom", md="none")
   model = build_model(config, FEATURES, ["click", "purchase"], "mask")
   with pytest.raises(ValueError, match="needs a SEQ model"):
@@ -98,13 +97,13 @@ def test_add_task_refuses_a_model_without_shared_task_network():
 def test_add_task_grows_the_per_task_country_shift():
   from seqmd_tf.models import build_model
   from seqmd_tf.models.add_task import add_task
-  from tests.models.test_models import FEATURES, _inputs
+  from tests.helpers import FEATURES, model_inputs
   config = ModelConfig(**SMALL, md_country_shift=True)
   model = build_model(config, FEATURES, ["click", "purchase"], "mask")
-  model(_inputs())
+  model(model_inputs())
   grown = add_task(model, config, FEATURES, ["click", "purchase"], "cart", 1,
                    "mask")
   inserted = [n for n, what in grown["weights"].items() if "inserted" in what]
   assert any("country_shift_mlps" in n for n in inserted)
-  out = grown["model"](_inputs())
-  np.testing.assert_allclose(out["click"], model(_inputs())["click"], rtol=1e-6)
+  out = grown["model"](model_inputs())
+  np.testing.assert_allclose(out["click"], model(model_inputs())["click"], rtol=1e-6)

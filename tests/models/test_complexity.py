@@ -7,7 +7,7 @@ import pytest
 from seqmd_tf.models import ModelConfig, build_model
 from seqmd_tf.models.complexity import (multiply_adds_by_layer,
                                         multiply_adds_per_listing)
-from tests.models.test_models import FEATURES, TASKS
+from tests.helpers import FEATURES, TASKS
 
 EMBEDDINGS = (2 + 1) * 3 + (2 + 1) * 2  # one-hot (vocabulary + OOV) @ E
 

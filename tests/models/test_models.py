@@ -3,35 +3,13 @@ import pytest
 import tensorflow as tf
 
 from seqmd_tf.models import ModelConfig, build_model
-
-FEATURES = [
-    {"name": "country", "part": "context", "group": "country",
-     "dtype": "string", "transform": "vocabulary", "vocabulary": ["US", "GB"],
-     "embedding_dim": 3},
-    {"name": "platform", "part": "context", "group": "invariant",
-     "dtype": "string", "transform": "vocabulary", "vocabulary": ["web", "app"],
-     "embedding_dim": 2},
-    {"name": "price", "part": "example", "group": "dependent", "dtype": "float",
-     "transform": "log1p", "mean": 1.0, "std": 1.0},
-    {"name": "rel", "part": "example", "group": "invariant", "dtype": "float",
-     "transform": "identity", "mean": 0.0, "std": 1.0},
-]
-TASKS = ["click", "cart", "purchase"]
-
-
-def _inputs(b=4, l=6, seed=0):
-  rng = np.random.default_rng(seed)
-  return {"country": np.array([["US"], ["GB"], ["US"], ["FR"]][:b]),
-          "platform": np.array([["web"], ["app"]] * (b // 2)),
-          "price": rng.random((b, l, 1)).astype("f") * 100,
-          "rel": rng.random((b, l, 1)).astype("f"),
-          "mask": np.ones((b, l), bool)}
+from tests.helpers import FEATURES, TASKS, model_inputs
 
 
 @pytest.mark.parametrize("md", ["none", "input", "per_task"])
 def test_output_contract(md):
   model = build_model(ModelConfig(md=md), FEATURES, TASKS, "mask")
-  out = model(_inputs())
+  out = model(model_inputs())
   assert sorted(out) == sorted(TASKS)
   assert sorted(model.output_names) == sorted(TASKS)  # Keras sorts dict outputs
   stacked = np.stack([out[t].numpy() for t in TASKS], -1)
@@ -49,7 +27,7 @@ def test_descending_switch_is_exactly_the_cumulative_product(name):
                                descending_probability=True),
                    FEATURES, TASKS, "mask")
   on.set_weights(off.get_weights())
-  x = _inputs()
+  x = model_inputs()
   independent = np.stack([off(x)[t].numpy() for t in TASKS], -1)
   product = np.stack([on(x)[t].numpy() for t in TASKS], -1)
   np.testing.assert_allclose(product, np.cumsum(independent, axis=-1),
@@ -58,7 +36,7 @@ def test_descending_switch_is_exactly_the_cumulative_product(name):
 
 def test_padding_and_permutation():
   model = build_model(ModelConfig(), FEATURES, TASKS, "mask")
-  x = _inputs()
+  x = model_inputs()
   base = model(x)["purchase"].numpy()
   # Padded slots (mask False) hold garbage; real listings keep their scores.
   padded = {k: v for k, v in x.items()}

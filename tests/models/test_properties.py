@@ -14,7 +14,7 @@ from seqmd_tf.layers.feature_preprocessor import FeaturePreprocessor
 from seqmd_tf.layers.multi_distribution_adaptor import MultiDistributionAdaptor
 from seqmd_tf.models import ModelConfig, build_model
 from seqmd_tf.models.registry import MODELS
-from tests.models.test_models import FEATURES, TASKS
+from tests.helpers import FEATURES, TASKS
 
 VARIANTS = [(name, md) for name, spec in MODELS.items()
             if not spec.region_standardize for md in spec.md_modes]

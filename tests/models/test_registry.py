@@ -1,7 +1,7 @@
 import pytest
 
 from seqmd_tf.models import MODELS, ModelConfig, build_model
-from tests.models.test_models import FEATURES, TASKS, _inputs
+from tests.helpers import FEATURES, TASKS, model_inputs
 
 
 def test_every_registered_model_builds_with_every_md_mode():
@@ -15,7 +15,7 @@ def test_every_registered_model_builds_with_every_md_mode():
                     else f for f in FEATURES]
       model = build_model(ModelConfig(name=name, md=md), features, TASKS,
                           "mask")
-      out = model(_inputs())
+      out = model(model_inputs())
       assert sorted(out) == sorted(TASKS), (name, md)
       assert out["purchase"].shape == (4, 6)
 
@@ -52,6 +52,6 @@ def test_descending_product_is_an_option_for_every_model():
     model = build_model(ModelConfig(name=name, md="none",
                                     descending_probability=True),
                         FEATURES, TASKS, "mask")
-    out = model(_inputs())
+    out = model(model_inputs())
     stacked = np.stack([out[t].numpy() for t in TASKS], -1)
     assert np.all(np.diff(stacked, axis=-1) <= 1e-6), name

@@ -6,7 +6,7 @@ import pytest
 from pipelines.experiments import compute
 from pipelines.experiments.plan import EXPERIMENTS, Variant, plan_variants
 from pipelines.experiments.runner import Runner
-from tests.pipelines.test_experiments import _lists
+from tests.helpers import per_list_frame
 
 
 def test_variants_name_their_overrides_and_the_runner_applies_them(tmp_path,
@@ -30,7 +30,7 @@ def test_points_table_and_figure(tmp_path):
   results = {}
   for i, v in enumerate(variants):
     runs = [types.SimpleNamespace(parameters=1000 + i,
-                                  lists=_lists(rng.uniform(0.4, 0.6, 200)))
+                                  lists=per_list_frame(rng.uniform(0.4, 0.6, 200)))
             for _ in range(3)]
     results[v] = dict(runs=runs, multiply_adds=10_000 * (i + 1))
   table = compute.points(results, variants)

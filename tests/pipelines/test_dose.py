@@ -8,14 +8,14 @@ from pipelines.experiments import dose
 from pipelines.experiments.plan import DOSES, EXPERIMENTS, WORLDS, plan_variants
 from pipelines.experiments.runner import Runner
 from seqmd_tf.data.synthetic.world import WorldConfig
-from tests.pipelines.test_experiments import _lists
+from tests.helpers import per_list_frame
 
 BASE = np.random.default_rng(0).uniform(0.3, 0.7, size=400)
 
 
 def _results(experiment, factor):
   """Fake runs: every variant's per-list NDCG is BASE x factor(variant)."""
-  return {v: dict(runs=[types.SimpleNamespace(lists=_lists(BASE * factor(v)))
+  return {v: dict(runs=[types.SimpleNamespace(lists=per_list_frame(BASE * factor(v)))
                         for _ in range(3)])
           for v in plan_variants([experiment])}
 

@@ -9,11 +9,8 @@ from seqmd_tf.models import MODELS, ModelConfig
 from seqmd_tf.serving.export import export_saved_model
 from seqmd_tf.training import pipeline
 from seqmd_tf.training.pipeline import TrainConfig
+from tests.helpers import SMALL_MODEL as SMALL
 
-SMALL = dict(token_hidden_units=[8], token_dim=4, rnn_units=4, rnn_layers=1,
-             md_mask_hidden_units=[4], md_transform_units=[4],
-             bottom_units=[8], expert_units=[8], num_levels=2, num_experts=2,
-             num_task_experts=2, num_shared_experts=1, tower_units=[4])
 CASES = [(name, md, False) for name, spec in MODELS.items()
          for md in spec.md_modes]
 CASES += [("shared_bottom", "input", True), ("seq", "per_task", True)]

@@ -7,22 +7,14 @@ import pytest
 
 from pipelines.experiments import stats
 from pipelines.experiments.plan import EXPERIMENTS, Variant, plan_variants
-
-
-def _lists(values, platforms=None):
-  n = len(values)
-  return pd.DataFrame({
-      "platform": platforms or ["web", "app"] * (n // 2),
-      "country": ["US"] * n,
-      "purchase/has_positive": [True] * n,
-      "purchase/model/10": values})
+from tests.helpers import SMALL_MODEL, per_list_frame
 
 
 def test_compare_recovers_a_known_relative_change():
   rng = np.random.default_rng(0)
   base = rng.uniform(0.3, 0.7, size=400)
-  ref = [_lists(base)] * 3
-  better = [_lists(base * 1.10), _lists(base * 1.12), _lists(base * 1.11)]
+  ref = [per_list_frame(base)] * 3
+  better = [per_list_frame(base * 1.10), per_list_frame(base * 1.12), per_list_frame(base * 1.11)]
   c = stats.compare(better, ref, "purchase", bootstrap_samples=300)
   assert c["mean"] == pytest.approx(11.0, abs=1e-6)
   assert c["per_seed"] == pytest.approx([10.0, 12.0, 11.0])
@@ -39,7 +31,7 @@ def test_compare_calls_noise_not_significant():
   rng = np.random.default_rng(1)
   a = rng.uniform(0, 1, size=200)
   b = rng.uniform(0, 1, size=200)
-  c = stats.compare([_lists(a)], [_lists(b)], "purchase",
+  c = stats.compare([per_list_frame(a)], [per_list_frame(b)], "purchase",
                     bootstrap_samples=500)
   assert not c["significant"]
   assert "n.s." in stats.format_cell(c)
@@ -50,9 +42,9 @@ def test_compare_per_platform_uses_only_that_platform():
   values = np.array([0.5, 0.2] * 50)
   better = values.copy()
   better[::2] *= 1.2  # only web lists improve
-  web = stats.compare([_lists(better)], [_lists(values)], "purchase", "web",
+  web = stats.compare([per_list_frame(better)], [per_list_frame(values)], "purchase", "web",
                       bootstrap_samples=100)
-  app = stats.compare([_lists(better)], [_lists(values)], "purchase", "app",
+  app = stats.compare([per_list_frame(better)], [per_list_frame(values)], "purchase", "app",
                       bootstrap_samples=100)
   assert web["mean"] == pytest.approx(20.0)
   assert app["mean"] == pytest.approx(0.0)
@@ -71,11 +63,8 @@ def test_plan_includes_references_once_and_rejects_unknown():
           "controls"} <= set(EXPERIMENTS)
 
 
-MICRO_MODELS = {"seq": {"token_hidden_units": [8], "token_dim": 4,
-                        "rnn_units": 4, "rnn_layers": 1},
-                "shared_bottom": {"bottom_units": [8], "tower_units": [4]},
-                "mmoe": {"expert_units": [8], "num_experts": 2},
-                "ple": {"expert_units": [8]}, "adatt": {"expert_units": [8]}}
+MICRO_MODELS = {name: SMALL_MODEL for name in
+                ("seq", "shared_bottom", "mmoe", "ple", "adatt")}
 
 
 def _micro_config(tmp_path, experiments):

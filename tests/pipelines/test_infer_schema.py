@@ -10,14 +10,12 @@ import tensorflow as tf
 
 from pipelines import cli
 from seqmd_tf.data.synthetic.generate import split_files
+from tests.helpers import ONE_EPOCH, SMALL_MODEL
 
 RENAMED = {"query_id": "search_id", "country": "market", "platform": "device",
            "click": "viewed", "cart": "saved", "purchase": "ordered",
            "logged_rank": "slot"}
-SMALL = dict(model=dict(token_hidden_units=[8], token_dim=4, rnn_units=4,
-                        rnn_layers=1, md_mask_hidden_units=[4],
-                        md_transform_units=[4]),
-             train=dict(epochs=1, batch_size=32, early_stopping_patience=0))
+SMALL = dict(model=SMALL_MODEL, train=ONE_EPOCH)
 
 
 def test_logs_to_served_model_without_editing_a_file(tmp_path, impressions):

@@ -6,10 +6,9 @@ import pytest
 from seqmd_tf.models import ModelConfig
 from seqmd_tf.training import pipeline
 from seqmd_tf.training.pipeline import TrainConfig
+from tests.helpers import SMALL_MODEL as SMALL
 
-SMALL_MODEL = ModelConfig(token_hidden_units=[8], token_dim=4, rnn_units=4,
-                          rnn_layers=1, md_mask_hidden_units=[4],
-                          md_transform_units=[4])
+SMALL_MODEL = ModelConfig(**SMALL)
 
 
 def _files(data, split):

@@ -1,0 +1,55 @@
+"""What many tests share, in one place: the small model widths and training,
+a tiny feature config with its inputs, and a per-list results frame.
+(Fixtures that make data or runs are in tests/conftest.py.)"""
+
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+# Widths small enough that any registered model trains in seconds.
+SMALL_MODEL: Dict = dict(
+    token_hidden_units=[8], token_dim=4, rnn_units=4, rnn_layers=1,
+    md_mask_hidden_units=[4], md_transform_units=[4], bottom_units=[8],
+    expert_units=[8], num_levels=2, num_experts=2, num_task_experts=2,
+    num_shared_experts=1, tower_units=[4])
+# One epoch, no early stopping: a run that only has to work.
+ONE_EPOCH: Dict = dict(epochs=1, batch_size=32, early_stopping_patience=0)
+
+# A feature config of every kind (country, context categorical, dependent
+# and invariant numerics), and inputs for it.
+FEATURES = [
+    {"name": "country", "part": "context", "group": "country",
+     "dtype": "string", "transform": "vocabulary", "vocabulary": ["US", "GB"],
+     "embedding_dim": 3},
+    {"name": "platform", "part": "context", "group": "invariant",
+     "dtype": "string", "transform": "vocabulary", "vocabulary": ["web", "app"],
+     "embedding_dim": 2},
+    {"name": "price", "part": "example", "group": "dependent", "dtype": "float",
+     "transform": "log1p", "mean": 1.0, "std": 1.0},
+    {"name": "rel", "part": "example", "group": "invariant", "dtype": "float",
+     "transform": "identity", "mean": 0.0, "std": 1.0},
+]
+TASKS = ["click", "cart", "purchase"]
+
+
+def model_inputs(b: int = 4, l: int = 6, seed: int = 0) -> Dict:
+  """A batch for FEATURES: b lists of l listings (FR is out of vocabulary)."""
+  rng = np.random.default_rng(seed)
+  return {"country": np.array([["US"], ["GB"], ["US"], ["FR"]][:b]),
+          "platform": np.array([["web"], ["app"]] * (b // 2)),
+          "price": rng.random((b, l, 1)).astype("f") * 100,
+          "rel": rng.random((b, l, 1)).astype("f"),
+          "mask": np.ones((b, l), bool)}
+
+
+def per_list_frame(values: Sequence[float],
+                   platforms: Optional[Sequence[str]] = None) -> pd.DataFrame:
+  """An evaluation's per-list frame with purchase NDCG@10 `values`, every
+  list with a purchase, web and app alternating unless `platforms`."""
+  n = len(values)
+  return pd.DataFrame({
+      "platform": platforms or ["web", "app"] * (n // 2),
+      "country": ["US"] * n,
+      "purchase/has_positive": [True] * n,
+      "purchase/model/10": values})
