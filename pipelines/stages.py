@@ -25,6 +25,7 @@ from seqmd_tf.data.synthetic import generate as generator
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, WorldConfig
 if TYPE_CHECKING:  # the models import TensorFlow; convert needs none
   from seqmd_tf.models import ModelConfig
+from seqmd_tf.paths import write_json, write_text
 from seqmd_tf.progress import progress as progress_bar
 
 STAGE_RECORD = "stage.json"
@@ -40,8 +41,7 @@ def _record(out_dir: str, stage: str, inputs: Dict, outputs: Dict,
                 host=dict(python=platform.python_version(),
                           cpus=os.cpu_count()),
                 **(extra or {}))
-  with open(os.path.join(out_dir, STAGE_RECORD), "w", encoding="utf-8") as f:
-    json.dump(record, f, indent=1, sort_keys=True)
+  write_json(os.path.join(out_dir, STAGE_RECORD), record)
 
 
 def generate_stage(out_dir: str, world: WorldConfig, seed: int = 0,
@@ -219,8 +219,7 @@ def add_task_stage(run_dir: str, task: str, position: int, out_run: str,
                     derived_from=dict(run=os.path.abspath(run_dir), added_task=task,
                                       position=position,
                                       finetune_steps=finetune_steps))
-  with open(os.path.join(out_run, pipeline.RUN_CONFIG), "w", encoding="utf-8") as f:
-    json.dump(new_config, f, indent=1, sort_keys=True)
+  write_json(os.path.join(out_run, pipeline.RUN_CONFIG), new_config)
   grown = sorted(k for k, v in result["weights"].items() if v != "reused")
   outputs = dict(run=out_run, grown_weights=grown,
                  parameters_before=int(loaded["model"].count_params()),
@@ -268,7 +267,6 @@ def infer_schema_stage(inputs: Sequence[str], out_dir: str, roles,
   from seqmd_tf.data.convert.sources import expand_inputs  # pylint: disable=import-outside-toplevel
   from seqmd_tf.data.feature_split import selector  # pylint: disable=import-outside-toplevel
   from seqmd_tf.data.schema_inference import render  # pylint: disable=import-outside-toplevel
-  from seqmd_tf.paths import write_json, write_text  # pylint: disable=import-outside-toplevel
   start = time.time()
   files = expand_inputs(inputs)
   fmt = fmt or infer_format(files)
@@ -416,10 +414,9 @@ def split_features_stage(data_dir: str, out_dir: str,
                    result, os.path.join(out_dir, "distances.png")),
                distributions=report.plot_distributions(
                    result, stats, os.path.join(out_dir, "distributions.png")))
-  with open(paths["json"], "w", encoding="utf-8") as f:
-    json.dump(record, f, indent=1, sort_keys=True)
-  with open(paths["report"], "w", encoding="utf-8") as f:
-    f.write(report.markdown(result, truth, record["non_finite"]))
+  write_json(paths["json"], record)
+  write_text(paths["report"], report.markdown(result, truth,
+                                              record["non_finite"]))
   _record(out_dir, "split-features", dict(data=data_dir, schema=schema.path),
           paths, time.time() - start)
   return dict(split=result, record=record, paths=paths, distances=distances,

@@ -24,6 +24,8 @@ def write_text(path: str, text: str) -> None:
   os.replace(tmp, path)
 
 
-def write_json(path: str, value) -> None:
-  """Writes JSON under a temporary name, then renames: never half a file."""
-  write_text(path, json.dumps(value, indent=1, sort_keys=True))
+def write_json(path: str, value, default=None) -> None:
+  """Writes JSON under a temporary name, then renames: never half a file.
+  Keys sorted, indent 1; `default` converts what JSON cannot hold."""
+  write_text(path, json.dumps(value, indent=1, sort_keys=True,
+                              default=default))

@@ -33,6 +33,7 @@ from pipelines.experiments.runner import (Runner, git_commit,  # pylint: disable
 from seqmd_tf.data.schema import load_schema  # pylint: disable=wrong-import-position
 from seqmd_tf.data.synthetic.generate import read_manifest  # pylint: disable=wrong-import-position
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, REGIONS  # pylint: disable=wrong-import-position
+from seqmd_tf.paths import write_json, write_text  # pylint: disable=wrong-import-position
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "paper.json")
@@ -490,10 +491,7 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   paths = dict(json=os.path.join(out_dir, "results.json"),
                tables=os.path.join(out_dir, "tables.md"),
                run_info=os.path.join(out_dir, "run_info.json"))
-  with open(paths["json"], "w", encoding="utf-8") as f:
-    json.dump(report, f, indent=1, sort_keys=True, default=float)
-  with open(paths["run_info"], "w", encoding="utf-8") as f:
-    json.dump(run_info, f, indent=1, sort_keys=True)
-  with open(paths["tables"], "w", encoding="utf-8") as f:
-    f.write(_markdown(report))
+  write_json(paths["json"], report, default=float)
+  write_json(paths["run_info"], run_info)
+  write_text(paths["tables"], _markdown(report))
   return paths

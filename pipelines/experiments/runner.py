@@ -24,6 +24,7 @@ from seqmd_tf.data.schema import SearchLogSchema
 from seqmd_tf.data.synthetic.generate import generate, read_manifest, split_files
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, WorldConfig
 from seqmd_tf.models import ModelConfig
+from seqmd_tf.paths import write_json
 
 RESULT = "result.json"
 MONITORED_TASK = "purchase"  # the last task of every variant: its monitor
@@ -232,10 +233,7 @@ class Runner:
              lists: pd.DataFrame) -> RunResult:
     os.makedirs(run_dir, exist_ok=True)
     lists.to_csv(os.path.join(run_dir, LISTS), index=False)
-    result_path = os.path.join(run_dir, RESULT)
-    with open(result_path + ".tmp", "w", encoding="utf-8") as f:
-      json.dump(info, f, indent=1)
-    os.replace(result_path + ".tmp", result_path)
+    write_json(os.path.join(run_dir, RESULT), info)
     self.log(f"  {variant.key} seed {info['seed']} lr "
              f"{info['learning_rate']:g}: val {info['val_monitor']:.4f}, "
              f"{info['parameters']} params, {info['seconds']:.0f}s")

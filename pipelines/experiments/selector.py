@@ -28,6 +28,7 @@ from pipelines.experiments.runner import git_commit, machine_info
 from seqmd_tf.data.feature_split import selector as sel
 from seqmd_tf.data.schema import load_schema
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION
+from seqmd_tf.paths import write_json, write_text
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "selector.json")
@@ -134,16 +135,13 @@ def run_selector(out: str, workdir: str, config_path: str = DEFAULT_CONFIG,
                results=os.path.join(out, "results.json"),
                curves=_plot_curves(results, os.path.join(out, "pr_curves.png")),
                run_info=os.path.join(out, "run_info.json"))
-  with open(paths["results"], "w", encoding="utf-8") as f:
-    json.dump(results, f, indent=1, sort_keys=True)
-  with open(paths["tables"], "w", encoding="utf-8") as f:
-    f.write(_tables(results))
+  write_json(paths["results"], results)
+  write_text(paths["tables"], _tables(results))
   info = dict(command=command, date=datetime.datetime.now(datetime.timezone.utc)
               .isoformat(timespec="seconds"), commit=git_commit(),
               machine=machine_info(), generator_version=GENERATOR_VERSION,
               seconds=round(time.time() - start, 1))
-  with open(paths["run_info"], "w", encoding="utf-8") as f:
-    json.dump(info, f, indent=1, sort_keys=True)
+  write_json(paths["run_info"], info)
   return paths
 
 

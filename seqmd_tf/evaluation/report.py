@@ -1,6 +1,5 @@
 """Writes metrics.json, a Markdown report and a PNG of NDCG beside the oracle."""
 
-import json
 import os
 from typing import Dict, List
 
@@ -8,6 +7,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
+
+from seqmd_tf.paths import write_json, write_text  # pylint: disable=wrong-import-position
 
 RANKERS = (("random", "random_ndcg", "#bbbbbb"), ("model", "ndcg", "#1f77b4"),
            ("first_task_oracle", "first_task_oracle_ndcg", "#98df8a"),
@@ -150,9 +151,8 @@ def write_report(metrics: Dict, out_dir: str) -> Dict[str, str]:
   paths = dict(metrics=os.path.join(out_dir, "metrics.json"),
                report=os.path.join(out_dir, "report.md"),
                plot=os.path.join(out_dir, "ndcg.png"))
-  with open(paths["metrics"], "w", encoding="utf-8") as f:
-    json.dump(metrics, f, indent=1, sort_keys=True)
+  write_json(paths["metrics"], metrics)
   plot_ndcg(metrics, paths["plot"])
-  with open(paths["report"], "w", encoding="utf-8") as f:
-    f.write(markdown_report(metrics, os.path.basename(paths["plot"])))
+  write_text(paths["report"],
+             markdown_report(metrics, os.path.basename(paths["plot"])))
   return paths

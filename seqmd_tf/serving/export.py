@@ -21,7 +21,6 @@ Unknown categorical values are not errors: they go to the
 out-of-vocabulary bucket.
 """
 
-import json
 import os
 import shutil
 import tempfile
@@ -34,6 +33,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from seqmd_tf.data import elwc, elwc_wire, read_validation
 from seqmd_tf.data.schema import SearchLogSchema
+from seqmd_tf.paths import write_json
 
 EXPORT_INFO = "seqmd_export.json"
 MAX_QUERIES = 1024
@@ -165,8 +165,7 @@ def export_saved_model(model: tf.keras.Model, schema: SearchLogSchema,
                                      "probability"},
               **(extra_info or {}))
   with tempfile.TemporaryDirectory() as assets:
-    with open(os.path.join(assets, EXPORT_INFO), "w", encoding="utf-8") as f:
-      json.dump(info, f, indent=1, sort_keys=True)
+    write_json(os.path.join(assets, EXPORT_INFO), info)
     shutil.copyfile(schema.path, os.path.join(assets, "schema.pbtxt"))
     module = RankingServingModule(model, schema, tasks, assets)
     tmp = final + ".tmp"

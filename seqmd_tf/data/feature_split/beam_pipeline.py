@@ -31,7 +31,7 @@ def _write(histograms, path: str, moments, binning) -> None:
                for k, b in binning.items()},
       histograms={k: {key: [float(x) for x in c] for key, c in sorted(v.items())}
                   for k, v in histograms.items()})
-  tmp = path + ".tmp"
+  tmp = path + ".tmp"  # through tf.io.gfile: Beam's workers may write to GCS
   with tf.io.gfile.GFile(tmp, "w") as f:
     json.dump(record, f)
   tf.io.gfile.rename(tmp, path, overwrite=True)
