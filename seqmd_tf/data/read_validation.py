@@ -27,11 +27,10 @@ from typing import Dict, List, Optional, Sequence
 
 import tensorflow as tf
 
+from seqmd_tf.choices import FUNNEL, ON_INVALID
 from seqmd_tf.data import elwc, elwc_wire
 from seqmd_tf.data.schema import SearchLogSchema
 
-ON_INVALID = ("error", "repair")
-FUNNEL = ("repair", "reject")
 _TF = {"float": tf.float32, "int": tf.int64, "string": tf.string}
 
 

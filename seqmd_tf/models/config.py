@@ -3,9 +3,9 @@
 import dataclasses
 from typing import Dict, List, Optional
 
+from seqmd_tf.choices import MD_MODES
 from seqmd_tf.config_utils import dataclass_from_dict
 
-MD_MODES = ("none", "input", "per_task")
 
 
 def _units(*values):

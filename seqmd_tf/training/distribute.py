@@ -25,7 +25,8 @@ from typing import Optional
 import tensorflow as tf
 import tensorflow_ranking as tfr
 
-STRATEGIES = ("none", "mirrored", "multi_worker", "parameter_server")
+from seqmd_tf.choices import STRATEGIES
+
 EXPERIMENTAL = ("parameter_server",)
 _TFR_NAMES = dict(mirrored=tfr.keras.strategy_utils.MIRRORED_STRATEGY,
                   multi_worker=tfr.keras.strategy_utils.MWMS_STRATEGY,

@@ -55,3 +55,9 @@ def test_descending_product_is_an_option_for_every_model():
     out = model(model_inputs())
     stacked = np.stack([out[t].numpy() for t in TASKS], -1)
     assert np.all(np.diff(stacked, axis=-1) <= 1e-6), name
+
+
+def test_the_light_list_of_model_names_matches_the_registry():
+  from seqmd_tf.choices import MODEL_NAMES
+  from seqmd_tf.models import MODELS
+  assert tuple(MODELS) == MODEL_NAMES

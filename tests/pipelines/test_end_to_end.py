@@ -119,10 +119,11 @@ def test_cli_validate_schema(capsys):
 def test_quickstart_config_is_valid():
   config = cli.load_config(cli.DEFAULT_CONFIG)
   import argparse
+  from pipelines import commands
   from seqmd_tf.data.schema import load_schema
-  cli._train_config(argparse.Namespace(), config).validate(load_schema())
-  cli._model_config(argparse.Namespace(), config)
-  cli._world(argparse.Namespace(), config)
+  commands.train_config(argparse.Namespace(), config).validate(load_schema())
+  commands.model_config(argparse.Namespace(), config)
+  commands.world_config(argparse.Namespace(), config)
 
 
 def test_commands_are_quiet_and_logs_get_one_line_per_epoch(tmp_path):
@@ -138,12 +139,13 @@ def test_commands_are_quiet_and_logs_get_one_line_per_epoch(tmp_path):
   noise = [l for l in done.stderr.splitlines()
            if any(w in l for w in ("cuda", "TensorRT", "cpu_feature_guard"))]
   assert not noise, noise
-  assert cli.keras_verbosity(io.StringIO()) == 2        # a log file or pipe
+  from pipelines.commands import keras_verbosity
+  assert keras_verbosity(io.StringIO()) == 2        # a log file or pipe
 
   class Terminal(io.StringIO):
     def isatty(self):
       return True
-  assert cli.keras_verbosity(Terminal()) == 1
+  assert keras_verbosity(Terminal()) == 1
 
 
 def test_a_checkpoint_missing_weights_of_the_model_fails_loudly(

@@ -4,9 +4,10 @@ import dataclasses
 import json
 from typing import Dict, List, Optional
 
-FORMATS = ("parquet", "csv", "libsvm", "dataframe")
-FUNNEL_POLICIES = ("repair", "reject")
-SPLITS = ("train", "valid", "test")
+from seqmd_tf.choices import FUNNEL as FUNNEL_POLICIES
+from seqmd_tf.choices import INPUT_FORMATS, SPLITS
+
+FORMATS = INPUT_FORMATS + ("dataframe",)  # a pandas DataFrame: the Python API
 _EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv",
                ".libsvm": "libsvm", ".svm": "libsvm", ".svmlight": "libsvm",
                ".txt": "libsvm"}

@@ -27,6 +27,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
 
+from seqmd_tf.choices import ENGINES
 from seqmd_tf.data.convert import groups as grp
 from seqmd_tf.data.convert import sources, vector_rows
 from seqmd_tf.data.convert.config import (ConvertConfig, ConvertError, SPLITS,
@@ -442,8 +443,6 @@ def run(pieces: Sequence[sources.Piece], plan: RowPlan, out_dir: str,
              beam.pvalue.AsList(reject_stats), beam.pvalue.AsList(read.counts)))
   return read_manifest_or_fail(out_dir)
 
-
-ENGINES = ("local", "beam")
 
 
 def pick_engine(engine: Optional[str],

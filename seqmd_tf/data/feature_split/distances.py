@@ -7,6 +7,8 @@ as "how many pooled standard deviations of mass must move".
 
 import numpy as np
 
+from seqmd_tf.choices import DISTANCES
+
 
 def _probabilities(counts) -> np.ndarray:
   counts = np.asarray(counts, dtype=np.float64)
@@ -39,5 +41,3 @@ def jensen_shannon(p_counts, q_counts) -> float:
     return float(np.sum(a[nz] * np.log2(a[nz] / m[nz])))
   return max(0.0, 0.5 * (kl(p) + kl(q)))
 
-
-DISTANCES = ("wasserstein", "jensen_shannon")

@@ -41,12 +41,12 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from seqmd_tf.choices import WEIGHTINGS
 from seqmd_tf.data.feature_split.distances import (DISTANCES, jensen_shannon,
                                                    wasserstein1)
 from seqmd_tf.data.feature_split.statistics import split_null_key
 from seqmd_tf.data.schema import MD_GROUPS, SchemaError, SearchLogSchema
 
-WEIGHTINGS = ("unweighted", "traffic")
 DEFAULT_METRIC = "wasserstein"
 DEFAULT_WEIGHTING = "unweighted"
 # Chosen once, on the training split of the default synthetic world with

@@ -20,6 +20,7 @@ import os
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
+from seqmd_tf.choices import SPLITS
 from seqmd_tf.processes import map_jobs
 from seqmd_tf.progress import progress as progress_bar
 
@@ -33,7 +34,6 @@ from seqmd_tf.data.synthetic.world import (GENERATOR_VERSION, REGIONS,
                                            TRUE_DEPENDENT_FEATURES, WorldConfig)
 
 MANIFEST = "manifest.json"
-SPLITS = ("train", "valid", "test")
 _COUNTED = ("click", "cart", "purchase")
 
 
