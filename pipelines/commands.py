@@ -15,7 +15,6 @@ one line; any other exception keeps its traceback.
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 from typing import Callable, Dict, List, Optional, Sequence
@@ -460,21 +459,11 @@ def _split_files(items: List[str]) -> Dict[str, List[str]]:
   return out
 
 
-def _json_object(path: str, what: str) -> Dict:
-  try:
-    with open(path, "r", encoding="utf-8") as f:
-      values = json.load(f)
-  except (OSError, json.JSONDecodeError) as e:
-    raise ValueError(f"{path}: cannot read {what}: {e}") from None
-  if not isinstance(values, dict):
-    raise ValueError(f"{path}: the {what} must be a JSON object")
-  return values
-
-
 def convert_config(args):
   """The ConvertConfig of --config with the flags on top."""
   from seqmd_tf.data.convert import config as cc  # pylint: disable=import-outside-toplevel
-  values = _json_object(args.config, "convert config") if args.config else {}
+  values = (cc.read_json_object(args.config, "convert config")
+            if args.config else {})
   flags = dict(
       input_format=args.format, group_column=args.group_column,
       columns=cc.parse_pairs(args.column, "--column") or None,

@@ -131,19 +131,24 @@ def parse_pairs(items: Optional[List[str]], what: str) -> Dict[str, str]:
   return out
 
 
+def read_json_object(path: str, what: str) -> Dict:
+  """A JSON file that must hold an object; ConvertError names the file."""
+  try:
+    with open(path, "r", encoding="utf-8") as f:
+      value = json.load(f)
+  except (OSError, json.JSONDecodeError) as e:
+    raise ConvertError(f"{path}: cannot read the {what}: {e}") from None
+  if not isinstance(value, dict):
+    raise ConvertError(f"{path}: the {what} must be a JSON object")
+  return value
+
+
 def parse_feature_map(spec: Optional[str]) -> Dict[int, str]:
   """A LibSVM feature map from 'idx=name,...' or a JSON file {idx: name}."""
   if not spec:
     return {}
   if spec.endswith(".json"):
-    try:
-      with open(spec, "r", encoding="utf-8") as f:
-        raw = json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
-      raise ConvertError(f"{spec}: cannot read the feature map: {e}") from None
-    if not isinstance(raw, dict):
-      raise ConvertError(f"{spec}: the feature map must be a JSON object "
-                         "{index: feature name}")
+    raw = read_json_object(spec, "feature map {index: feature name}")
   else:
     raw = parse_pairs([spec], "--feature-map")
   out = {}
