@@ -180,6 +180,23 @@ def model_and_training_args(p: argparse.ArgumentParser) -> None:
                  "epoch (about 160 bytes per listing)")
 
 
+def input_args(p: argparse.ArgumentParser, group: str, feature_map: str,
+               region_map: str) -> None:
+  """How to read users' logs (convert, infer-schema): the format, the group
+  column of a table, and LibSVM's feature map, grades and region map."""
+  p.add_argument("--format", default=None, choices=choices.INPUT_FORMATS,
+                 help="default: from the file extension")
+  p.add_argument("--group-column", dest="group_column", default=None,
+                 help=group)
+  p.add_argument("--feature-map", dest="feature_map", default=None,
+                 help=feature_map)
+  p.add_argument("--grades", default=None,
+                 help="LibSVM: tasks in funnel order with their least grade, "
+                 "e.g. click=1,cart=2,purchase=3")
+  p.add_argument("--region-map", dest="region_map", default=None,
+                 help=region_map)
+
+
 # -- one section per command: its arguments, then what it runs ----------------
 def validate_schema_args(p):
   p.add_argument("--schema", default=None)
@@ -397,27 +414,20 @@ def convert_args(p):
   p.add_argument("--input", nargs="+", default=[],
                  help="files, folders or globs (or --split-files)")
   p.add_argument("--out", required=True, help="dataset folder to write")
-  p.add_argument("--format", default=None, choices=choices.INPUT_FORMATS,
-                 help="default: from the file extension")
+  input_args(p, group="query-group id column of a table (default query_id)",
+             feature_map="LibSVM: index=feature,... or a JSON file "
+             "{index: name}", region_map="CSV group_id,region giving each "
+             "group's country")
   p.add_argument("--schema", default=None)
   p.add_argument("--config", default=None,
                  help="JSON file with ConvertConfig fields; flags override it")
-  p.add_argument("--group-column", dest="group_column", default=None,
-                 help="query-group id column of a table (default query_id)")
   p.add_argument("--column", action="append", default=[],
                  metavar="FEATURE=COLUMN",
                  help="schema feature read from a differently named column")
-  p.add_argument("--feature-map", dest="feature_map", default=None,
-                 help="LibSVM: index=feature,... or a JSON file {index: name}")
-  p.add_argument("--grades", default=None,
-                 help="LibSVM: least grade per task, e.g. "
-                 "click=1,cart=2,purchase=3")
   p.add_argument("--constant", action="append", default=[],
                  metavar="FEATURE=VALUE",
                  help="one value for every row, e.g. platform=web or "
                  "country=US")
-  p.add_argument("--region-map", dest="region_map", default=None,
-                 help="CSV group_id,region giving each group's country")
   p.add_argument("--funnel", default=None, choices=choices.FUNNEL,
                  help="labels that break the funnel (default repair)")
   p.add_argument("--split", default=None,
@@ -500,23 +510,15 @@ def infer_schema_args(p):
   p.add_argument("--input", nargs="+", required=True,
                  help="files, folders or globs")
   p.add_argument("--out", required=True, help="folder to write")
-  p.add_argument("--format", default=None, choices=choices.INPUT_FORMATS,
-                 help="default: from the file extension")
-  p.add_argument("--group-column", dest="group_column", default=None,
-                 help="tables: the query-group id column")
+  input_args(p, group="tables: the query-group id column",
+             feature_map="LibSVM: index=name,... or a JSON file (default: "
+             "every index, named f<index>)", region_map="LibSVM: CSV "
+             "group_id,region (default: one region)")
   p.add_argument("--tasks", default=None,
                  help="tables: tasks in funnel order with their 0/1 label "
                  "columns, e.g. click=clicked,cart=added,purchase=bought")
   p.add_argument("--region-column", dest="region_column", default=None,
                  help="tables: the column holding each group's region")
-  p.add_argument("--grades", default=None,
-                 help="LibSVM: tasks in funnel order with their least grade, "
-                 "e.g. click=1,cart=2,purchase=3")
-  p.add_argument("--feature-map", dest="feature_map", default=None,
-                 help="LibSVM: index=name,... or a JSON file (default: every "
-                 "index, named f<index>)")
-  p.add_argument("--region-map", dest="region_map", default=None,
-                 help="LibSVM: CSV group_id,region (default: one region)")
   p.add_argument("--platform-column", dest="platform_column", default=None,
                  help="the platform column (default: none, one platform)")
   p.add_argument("--position-column", dest="position_column", default=None,

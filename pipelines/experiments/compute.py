@@ -14,13 +14,9 @@ The reference (Shared-Bottom) is a point like any other.
 
 from typing import Dict, List, Sequence
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
-
-from pipelines.experiments import stats  # pylint: disable=wrong-import-position
-from pipelines.experiments.plan import Variant  # pylint: disable=wrong-import-position
+from pipelines.experiments import figures, stats
+from pipelines.experiments.plan import Variant
 
 
 def points(results: Dict[Variant, Dict], variants: Sequence[Variant]) -> Dict:
@@ -55,17 +51,13 @@ def markdown(compute: Dict) -> List[str]:
 
 
 def plot(compute: Dict, path: str) -> None:
-  fig, ax = plt.subplots(figsize=(7, 4.5))
+  fig, ax = figures.subplots(figsize=(7, 4.5))
   for p in compute["points"]:
     n = p["ndcg"]
     ax.errorbar([p["multiply_adds"]], [n["mean"]],
                 yerr=[[n["mean"] - n["ci95"][0]], [n["ci95"][1] - n["mean"]]],
                 marker="o", capsize=3, label=p["label"])
   ax.set_xscale("log")
-  ax.set_xlabel("multiply-adds per listing (log scale)")
-  ax.set_ylabel(f"test {compute['task']} NDCG@10 (mean over seeds, 95%)")
-  ax.set_title("Quality per unit of compute", fontsize=9)
-  ax.legend(fontsize=6, ncol=2)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  figures.finish(fig, ax, path, "multiply-adds per listing (log scale)",
+                 f"test {compute['task']} NDCG@10 (mean over seeds, 95%)",
+                 "Quality per unit of compute", dict(fontsize=6, ncol=2))

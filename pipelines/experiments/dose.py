@@ -21,14 +21,10 @@ cost, and the table says so.
 
 from typing import Dict, List
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
-
-from pipelines.experiments import references, stats  # pylint: disable=wrong-import-position
-from pipelines.experiments.plan import DIAL_FEATURES, DOSES, Variant  # pylint: disable=wrong-import-position
-from seqmd_tf.data.synthetic import headroom  # pylint: disable=wrong-import-position
+from pipelines.experiments import figures, references, stats
+from pipelines.experiments.plan import DIAL_FEATURES, DOSES, Variant
+from seqmd_tf.data.synthetic import headroom
 
 MECHANISM = {"interaction": "regional_interactions",
              "sharing": "shared_utility", "warp": "count_warp"}
@@ -139,7 +135,7 @@ def _reach_markdown(dose: Dict) -> str:
 
 
 def plot(dose: Dict, path: str) -> None:
-  fig, ax = plt.subplots(figsize=(6, 4))
+  fig, ax = figures.subplots(figsize=(6, 4))
   models = list(dose["points"][0]["gains"])
   for i, model in enumerate(models):
     xs = [p["headroom"]["mean"] for p in dose["points"]]
@@ -158,11 +154,7 @@ def plot(dose: Dict, path: str) -> None:
   ax.plot([0, top], [0, top], color="grey", linestyle=":",
           label="gain = headroom")
   ax.axhline(0, color="black", linewidth=0.8)
-  ax.set_xlabel(f"measured headroom of {dose['mechanism']} (% of oracle "
-                f"{dose['task']} NDCG@10)")
-  ax.set_ylabel(f"{dose['task']} NDCG@10 change vs Shared-Bottom (%)")
-  ax.set_title(f"Dose-response: {dose['dial']} dial", fontsize=9)
-  ax.legend(fontsize=7)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  figures.finish(fig, ax, path, f"measured headroom of {dose['mechanism']} "
+                 f"(% of oracle {dose['task']} NDCG@10)",
+                 f"{dose['task']} NDCG@10 change vs Shared-Bottom (%)",
+                 f"Dose-response: {dose['dial']} dial")

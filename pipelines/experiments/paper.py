@@ -16,24 +16,20 @@ import os
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import matplotlib
+import numpy as np
+from seqmd_tf.progress import progress as progress_bar
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
-import numpy as np  # pylint: disable=wrong-import-position
-from seqmd_tf.progress import progress as progress_bar  # pylint: disable=wrong-import-position
-
-from pipelines.experiments import (compute, dose, lr_search, power,  # pylint: disable=wrong-import-position
-                                   references, stats)  # pylint: disable=wrong-import-position
-from pipelines.experiments.growth import parameter_growth  # pylint: disable=wrong-import-position
-from pipelines.experiments.plan import (EXPERIMENTS, Variant,  # pylint: disable=wrong-import-position
+from pipelines.experiments import (compute, dose, figures, lr_search,
+                                   power, references, stats)
+from pipelines.experiments.growth import parameter_growth
+from pipelines.experiments.plan import (EXPERIMENTS, Variant,
                                         plan_variants)
-from pipelines.experiments.runner import (Runner, git_commit,  # pylint: disable=wrong-import-position
+from pipelines.experiments.runner import (Runner, git_commit,
                                           machine_info)
-from seqmd_tf.data.schema import load_schema  # pylint: disable=wrong-import-position
-from seqmd_tf.data.synthetic.generate import read_manifest  # pylint: disable=wrong-import-position
-from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, REGIONS  # pylint: disable=wrong-import-position
-from seqmd_tf.paths import write_json, write_text  # pylint: disable=wrong-import-position
+from seqmd_tf.data.schema import load_schema
+from seqmd_tf.data.synthetic.generate import read_manifest
+from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, REGIONS
+from seqmd_tf.paths import write_json, write_text
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "paper.json")
@@ -134,7 +130,7 @@ def _plot_fig5(fig5: Dict, path: str) -> None:
   tasks, table = fig5["tasks"], fig5["table"]
   labels = list(table)
   width = 0.8 / len(labels)
-  fig, ax = plt.subplots(figsize=(7.5, 3.8))
+  fig, ax = figures.subplots(figsize=(7.5, 3.8))
   for i, label in enumerate(labels):
     xs = np.arange(len(tasks)) + (i - (len(labels) - 1) / 2) * width
     cells = [table[label][t] for t in tasks]
@@ -144,12 +140,9 @@ def _plot_fig5(fig5: Dict, path: str) -> None:
     ax.bar(xs, means, width, yerr=err, capsize=2, label=label)
   ax.set_xticks(range(len(tasks)))
   ax.set_xticklabels(tasks)
-  ax.set_ylabel("test NDCG@10")
-  ax.legend(fontsize=7, loc="upper right")
-  ax.set_title("Fig. 5: a task added without training", fontsize=9)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  figures.finish(fig, ax, path, "", "test NDCG@10",
+                 "Fig. 5: a task added without training",
+                 dict(fontsize=7, loc="upper right"))
 
 
 def _fig5_markdown(exp: Dict) -> List[str]:
@@ -176,7 +169,7 @@ def _fig5_markdown(exp: Dict) -> List[str]:
 
 def _plot_comparison(rows: List[Dict], tasks: Sequence[str], title: str,
                      path: str) -> None:
-  fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8),
+  fig, axes = figures.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8),
                            squeeze=False)
   width = 0.8 / max(len(rows), 1)
   for ax, task in zip(axes[0], tasks):
@@ -193,9 +186,7 @@ def _plot_comparison(rows: List[Dict], tasks: Sequence[str], title: str,
     ax.set_title(f"{task}: NDCG@10 change (%)")
   axes[0][-1].legend(fontsize=7, loc="best")
   fig.suptitle(title, fontsize=9)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  figures.save(fig, path)
 
 
 def _plot_fig7(fig7: Dict, path: str) -> None:
@@ -205,7 +196,7 @@ def _plot_fig7(fig7: Dict, path: str) -> None:
                          "shared_bottom_share", "oracle_minus_sb")]
   series = labels + ["oracle_minus_sb"]
   width = 0.8 / len(series)
-  fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(regions)), 3.8))
+  fig, ax = figures.subplots(figsize=(max(6, 1.1 * len(regions)), 3.8))
   for i, name in enumerate(series):
     xs = np.arange(len(regions)) + (i - (len(series) - 1) / 2) * width
     ax.bar(xs, [fig7["table"][r][name] for r in regions], width,
@@ -217,13 +208,9 @@ def _plot_fig7(fig7: Dict, path: str) -> None:
   ax.set_xticks(range(len(regions)))
   ax.set_xticklabels([f"{r}\n({fig7['table'][r]['generator_domestic_pref']:+.1f})"
                       for r in regions])
-  ax.set_ylabel("domestic share in top 10,\nchange vs SB (pp)")
-  ax.set_title("Fig. 7 analogue; x labels: region (generator's domestic "
-               "preference)", fontsize=9)
-  ax.legend(fontsize=7)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  figures.finish(fig, ax, path, "", "domestic share in top 10,\nchange vs SB "
+                 "(pp)", "Fig. 7 analogue; x labels: region (generator's "
+                 "domestic preference)")
 
 
 def _training_record(results: Dict, variants: Sequence[Variant]) -> Dict:

@@ -22,13 +22,10 @@ uncertain, so the plan is also given at sd's one-sided 95% upper bound
 
 from typing import Dict, List, Sequence
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
-
-from pipelines.experiments.stats import MDE_FACTOR  # pylint: disable=wrong-import-position
+from pipelines.experiments import figures
+from pipelines.experiments.stats import MDE_FACTOR
 
 SEEDS = (3, 5, 10, 20, 40)
 LIST_FACTORS = (1, 2, 4, 8, 16)
@@ -110,7 +107,7 @@ def plot(plans: Dict[str, Dict], minutes_per_run: float, path: str) -> None:
   """The MDE against training compute, one line per comparison and test-list
   multiple (1x dotted, 16x solid; the band reaches the spread's upper
   bound), with the 1% target."""
-  fig, ax = plt.subplots(figsize=(7, 4.5))
+  fig, ax = figures.subplots(figsize=(7, 4.5))
   for i, (label, power) in enumerate(plans.items()):
     color = f"C{i}"
     for factor, style in ((LIST_FACTORS[0], ":"), (LIST_FACTORS[-1], "-")):
@@ -125,12 +122,7 @@ def plot(plans: Dict[str, Dict], minutes_per_run: float, path: str) -> None:
                         alpha=0.12)
   ax.axhline(TARGET, color="black", linewidth=0.8, linestyle="--")
   ax.set_xscale("log")
-  ax.set_xlabel("training minutes for the pair (model and reference), "
-                f"seeds {list(SEEDS)}")
-  ax.set_ylabel("MDE of purchase NDCG@10 (%)")
-  ax.set_title("What a 1% effect would take (band: up to the spread's "
-               "upper bound)", fontsize=9)
-  ax.legend(fontsize=6)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  figures.finish(fig, ax, path, "training minutes for the pair (model and "
+                 f"reference), seeds {list(SEEDS)}",
+                 "MDE of purchase NDCG@10 (%)", "What a 1% effect would take "
+                 "(band: up to the spread's upper bound)", dict(fontsize=6))

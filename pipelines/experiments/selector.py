@@ -24,6 +24,7 @@ import time
 from typing import Dict, List, Optional
 
 from pipelines import stages
+from pipelines.experiments import figures
 from pipelines.experiments.runner import git_commit, machine_info
 from seqmd_tf.data.feature_split import selector as sel
 from seqmd_tf.data.schema import load_schema
@@ -146,12 +147,9 @@ def run_selector(out: str, workdir: str, config_path: str = DEFAULT_CONFIG,
 
 
 def _plot_curves(results: Dict, path: str) -> str:
-  import matplotlib  # pylint: disable=import-outside-toplevel
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
   worlds = ("calibration", "default", "half_shift")
-  fig, axes = plt.subplots(1, len(worlds), figsize=(4.4 * len(worlds), 3.4),
-                           sharey=True)
+  fig, axes = figures.subplots(1, len(worlds),
+                               figsize=(4.4 * len(worlds), 3.4), sharey=True)
   default = sel.DEFAULT_THRESHOLDS[sel.DEFAULT_METRIC]
   for ax, world in zip(axes, worlds):
     curve = results["curves"][world]
@@ -165,9 +163,7 @@ def _plot_curves(results: Dict, path: str) -> str:
     ax.set_xlabel(f"{sel.DEFAULT_METRIC} threshold ({sel.DEFAULT_WEIGHTING})")
   axes[0].set_ylabel("of 'dependent'")
   axes[0].legend(fontsize=8, loc="lower left")
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  figures.save(fig, path)
   return path
 
 
