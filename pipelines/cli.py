@@ -47,7 +47,7 @@ def load_config(path: str) -> Dict:
     raise SystemExit(f"error: {path}: cannot read config: {e.strerror}")
   except json.JSONDecodeError as e:
     raise SystemExit(f"error: {path}: not valid JSON: {e}")
-  if not isinstance(config, dict):
+  if not isinstance(config, dict):  # reliability row 24
     raise SystemExit(f"error: {path}: the config must be a JSON object")
   unknown = sorted(set(config) - set(CONFIG_SECTIONS))
   if unknown:

@@ -10,7 +10,7 @@ def inside(base: str, *parts: str) -> str:
   (an absolute part, or '..' segments, e.g. from a split name in the data)."""
   root = os.path.realpath(base)
   path = os.path.realpath(os.path.join(root, *parts))
-  if os.path.commonpath([root, path]) != root:
+  if os.path.commonpath([root, path]) != root:  # reliability row 21
     raise ValueError(f"output path {os.path.join(base, *parts)!r} leaves the "
                      f"output folder {base!r}")
   return path

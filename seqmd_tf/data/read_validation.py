@@ -106,7 +106,7 @@ def value_problems(records, specs, oov: bool = True
   for s in specs:
     value = parsed[s.name]
     counts = value.row_lengths()
-    bad = ((counts != 1) if (s.required or s.role == "label")
+    bad = ((counts != 1) if (s.required or s.role == "label")  # reliability row 5
            else (counts > 1))
     kinds = dict(missing=tf.reduce_sum(tf.cast(bad, tf.int64)))
     flat = value.flat_values
@@ -116,7 +116,7 @@ def value_problems(records, specs, oov: bool = True
     if oov and s.dtype == "string" and s.vocabulary:
       known = tf.reduce_any(tf.equal(flat[:, None],
                                      tf.constant(s.vocabulary)[None, :]), 1)
-      kinds["oov"] = tf.reduce_sum(tf.cast(~known, tf.int64))
+      kinds["oov"] = tf.reduce_sum(tf.cast(~known, tf.int64))  # reliability row 7
     out[s.name] = kinds
   return out
 
@@ -130,7 +130,7 @@ def _batch_counts(serialized, schema, tasks, list_size):
              listings=tf.reduce_sum(tf.cast(lengths, tf.int64)),
              empty_lists=tf.reduce_sum(tf.cast(lengths == 0, tf.int64)))
   out["truncated_lists"] = (
-      tf.reduce_sum(tf.cast(lengths > list_size, tf.int64))
+      tf.reduce_sum(tf.cast(lengths > list_size, tf.int64))  # reliability row 9
       if list_size else tf.constant(0, tf.int64))
   for specs, records in ((ctx_specs, context), (ex_specs, listings)):
     for name, kinds in value_problems(records, specs).items():
@@ -176,7 +176,7 @@ def _scan_one(path, schema, tasks, policy, batch_size):
     for counts in dataset:
       totals.update({k: int(v) for k, v in counts.items()})
   except tf.errors.InvalidArgumentError as e:
-    record = _first_bad_record(path, schema, tasks, policy)
+    record = _first_bad_record(path, schema, tasks, policy)  # reliability row 3
     raise ReadError(f"{path}: record {record}: cannot parse: "
                     f"{_tf_message(e)}") from None
   return totals, corrupt
@@ -201,7 +201,7 @@ def scan_files(files: Sequence[str], schema: SearchLogSchema,
     counts, corrupt = _scan_one(path, schema, tasks, policy, batch_size)
     info = dict(records=counts.get("records", 0))
     if corrupt is not None:
-      if not policy.skip_corrupt:
+      if not policy.skip_corrupt:  # reliability row 1
         raise ReadError(
             f"{path}: corrupt or truncated TFRecord after record "
             f"{info['records']}: {_tf_message(corrupt)} "
@@ -218,7 +218,7 @@ def scan_files(files: Sequence[str], schema: SearchLogSchema,
     if policy.on_invalid == "error":
       for kind, what in (("missing", "a required feature missing or with "
                           "several values"),
-                         ("non_finite", "NaN or Inf")):
+                         ("non_finite", "NaN or Inf")):  # reliability row 4
         hits = {k: v[kind] for k, v in report.by_feature.items()
                 if v.get(kind) and schema.feature(k).role == "feature"}
         if hits:
@@ -243,14 +243,14 @@ def repair_fn(schema: SearchLogSchema, tasks: Sequence[str],
       for s in floats:
         if s.name in batch:
           x = batch[s.name]
-          batch[s.name] = tf.where(tf.math.is_finite(x), x,
+          batch[s.name] = tf.where(tf.math.is_finite(x), x,  # reliability row 6
                                    tf.cast(s.default, x.dtype))
     if policy.funnel == "repair" and all(n in batch for n in label_names):
       later = None
       for name in reversed(label_names):
         y = batch[name]
         if later is not None:  # padding (-1) stays, a later 1 lifts a 0
-          y = tf.where(y >= 0, tf.maximum(y, later), y)
+          y = tf.where(y >= 0, tf.maximum(y, later), y)  # reliability row 10
         batch[name] = y
         later = y
     return batch
@@ -264,7 +264,7 @@ def keep_fn(schema: SearchLogSchema, tasks: Sequence[str], policy: ReadPolicy):
 
   def keep(batch):
     mask = batch[elwc.MASK_FEATURE]
-    ok = tf.reduce_any(mask, axis=1)
+    ok = tf.reduce_any(mask, axis=1)  # reliability row 8
     if policy.funnel == "reject" and all(n in batch for n in label_names):
       stack = tf.concat([tf.cast(batch[n], tf.int64) for n in label_names], -1)
       lifted = tf.math.cumsum(tf.maximum(stack, 0), axis=-1, reverse=True) > 0

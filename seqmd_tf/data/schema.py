@@ -297,7 +297,7 @@ def parse_schema(text: str, path: str = "<string>") -> SearchLogSchema:
   """Parses and validates schema text; `path` is only used in messages."""
   try:
     proto = text_format.Parse(text, schema_pb2.Schema())
-  except text_format.ParseError as e:
+  except text_format.ParseError as e:  # reliability row 23
     raise SchemaError(f"{path}: not a valid schema.pbtxt: {e}") from None
   top = _tags(proto.annotation, "schema", path)
   if "tasks" not in top:

@@ -97,7 +97,7 @@ class FeaturePreprocessor(keras.layers.Layer):
     if f["part"] != "context":
       raw = tf.squeeze(raw, axis=-1)
     if f["dtype"] == "string":
-      return self._embed(name, self._lookups[name](raw))
+      return self._embed(name, self._lookups[name](raw))  # reliability row 19
     x = tf.cast(raw, tf.float32)
     if f["transform"] == "log1p":
       x = tf.math.log1p(tf.maximum(x, 0.0))

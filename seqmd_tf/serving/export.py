@@ -97,7 +97,7 @@ class RankingServingModule(tf.Module):
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
   def predict(self, inputs):
-    with tf.control_dependencies(self._check_elwc(inputs)):
+    with tf.control_dependencies(self._check_elwc(inputs)):  # reliability row 20
       inputs = tf.identity(inputs)
     features = tfr.data.parse_from_example_list(
         inputs, context_feature_spec=self.context_spec,

@@ -140,7 +140,7 @@ class SeqMDDatasetBuilder(tfr.keras.pipeline.MultiLabelDatasetBuilder):
     self._repair = read_validation.repair_fn(schema, tasks, policy)
     self._keep = read_validation.keep_fn(schema, tasks, policy)
     if policy.skip_corrupt:
-      self._hparams.dataset_reader = _skip_corrupt_reader
+      self._hparams.dataset_reader = _skip_corrupt_reader  # reliability row 2
     self._inputs = (set(context_spec) | set(example_spec) |
                   {elwc.MASK_FEATURE} |
                   {name for name, _ in elwc.label_spec(schema, tasks).values()})
@@ -414,7 +414,7 @@ class SeqMDPipeline(tfr.keras.pipeline.MultiTaskPipeline):
 
   def train_and_validate(self, verbose=1) -> Dict:
     """Trains, restores the best epoch's weights; returns the model and history."""
-    tf.keras.utils.set_random_seed(self.config.seed)
+    tf.keras.utils.set_random_seed(self.config.seed)  # reliability row 18
     with distribute.scope(self.distribution):
       model = self._model_builder.build()
       # The stock pipeline's optimizer, made again inside the scope.
@@ -443,7 +443,7 @@ class SeqMDPipeline(tfr.keras.pipeline.MultiTaskPipeline):
     log = os.path.join(self.run_dir, EPOCH_LOG)
     if done:
       for _ in range(done):
-        iter(train)
+        iter(train)  # reliability rows 16, 17
       _trim_epoch_log(log, done)
       tf.get_logger().warning("resuming after epoch %d from %s", done,
                               os.path.join(self.run_dir, "backup"))

@@ -105,7 +105,7 @@ def _check_one(plan: RowPlan, piece: sources.Piece, row_no: int, raw, error,
   try:
     gid, values, repaired, split = check_row(plan, raw)
   except Reject as r:
-    yield REJECTS, _reject(piece.path, row_no, r.reason, r.field, r.kind, raw)
+    yield REJECTS, _reject(piece.path, row_no, r.reason, r.field, r.kind, raw)  # reliability row 11
     return
   collector.add_row(row_no, gid, values, repaired, split or given)
 
@@ -362,7 +362,7 @@ def prepare_out_dir(out_dir: str) -> None:
   with open(os.path.join(out_dir, MARKER), "w", encoding="utf-8") as f:
     f.write("written by seqmd convert; the folder is complete when "
             "manifest.json exists\n")
-  for name in (MANIFEST, FAILED):  # a rerun: incomplete until done
+  for name in (MANIFEST, FAILED):  # a rerun: incomplete until done  # reliability row 14
     if os.path.exists(os.path.join(out_dir, name)):
       os.remove(os.path.join(out_dir, name))
 

@@ -246,11 +246,11 @@ def parse_value(spec: FeatureSpec, value: Any):
   if spec.dtype == "string":
     try:
       text = value.decode("utf-8") if isinstance(value, bytes) else str(value)
-    except UnicodeDecodeError:
+    except UnicodeDecodeError:  # reliability row 22
       raise Reject(f"value {value!r} is not valid UTF-8", name, "type"
                    ) from None
     text = text.strip()
-    if spec.closed_vocabulary and text not in spec.vocabulary:
+    if spec.closed_vocabulary and text not in spec.vocabulary:  # reliability row 13
       raise Reject(f"value {text!r} is outside the closed vocabulary "
                    f"{list(spec.vocabulary)}", name, "vocabulary")
     return text
@@ -352,7 +352,7 @@ def _funnel(plan: RowPlan, values: Dict[str, Any]) -> bool:
     raise Reject(f"funnel: {plan.tasks[last]} = 1 but {', '.join(broken)} = 0",
                  plan.label_names[last], "funnel")
   for i in range(last):
-    values[plan.label_names[i]] = 1
+    values[plan.label_names[i]] = 1  # reliability row 12
   return True
 
 

@@ -175,7 +175,7 @@ def generate(out_dir: str, config: Optional[WorldConfig] = None, seed: int = 0,
     for name in os.listdir(os.path.join(out_dir, split)):
       if os.path.join(split, name) not in expected:
         os.remove(os.path.join(out_dir, split, name))
-  bar = progress_bar(total=len(jobs), desc="generate shards", unit="shard",
+  bar = progress_bar(total=len(jobs), desc="generate shards", unit="shard",  # reliability row 15
                      enabled=progress)
   results = map_jobs(_write_chunk, jobs, workers, lambda _: bar.update())
   bar.close()
