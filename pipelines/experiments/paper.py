@@ -170,7 +170,7 @@ def _fig5_markdown(exp: Dict) -> List[str]:
 def _plot_comparison(rows: List[Dict], tasks: Sequence[str], title: str,
                      path: str) -> None:
   fig, axes = figures.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8),
-                           squeeze=False)
+                               squeeze=False)
   width = 0.8 / max(len(rows), 1)
   for ax, task in zip(axes[0], tasks):
     for i, row in enumerate(rows):
@@ -240,7 +240,8 @@ def _training_markdown(training: Dict) -> List[str]:
       rate += " (fixed, not searched)"
     elif t["at_edge"]:
       rate += " (**at an edge of the grid: not a result**)"
-    if t["searched"] and t.get("searched_in", key.split("/")[0]) != key.split("/")[0]:
+    world = key.split("/")[0]
+    if t["searched"] and t.get("searched_in", world) != world:
       rate += f" (searched in {t['searched_in']})"
     cells = ", ".join(
         f"{r['best_epoch']}/{r['epochs_run']} ({r['stop_reason']})"
