@@ -1,0 +1,195 @@
+"""The training input: ELWC files, or splits already parsed in memory, as
+finite, seeded passes of (features, labels) batches.
+
+`SeqMDDatasetBuilder` reads ELWC through TF-Ranking's
+`MultiLabelDatasetBuilder`, with finite passes: an epoch is one pass over
+the training files, and validation is one complete pass of the validation
+split (the stock builder repeats both forever and shuffles with sloppy
+ordering). Everything it takes from TF-Ranking's internals goes through
+`tfr_adapter`.
+"""
+
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_ranking as tfr
+
+from seqmd_tf.data import elwc, read_validation
+from seqmd_tf.data.schema import SearchLogSchema
+from seqmd_tf.training import tfr_adapter
+from seqmd_tf.training.config import TrainConfig
+
+PARSE_BATCH = 256  # lists parsed at once on the first pass of the cache
+
+
+class SeqMDDatasetBuilder(tfr_adapter.MultiLabelDatasetBuilder):
+  """MultiLabelDatasetBuilder with finite passes and a seeded shuffle."""
+
+  def __init__(self, schema: SearchLogSchema, tasks: Sequence[str],
+               train_files: Sequence[str], valid_files: Sequence[str],
+               config: TrainConfig, parsed: Optional[Dict] = None,
+               report: Optional[read_validation.ReadReport] = None):
+    context_spec, example_spec = elwc.feature_specs(schema, ("feature",))
+    hparams = tfr_adapter.DatasetHparams(
+        train_input_pattern=list(train_files),
+        valid_input_pattern=list(valid_files),
+        train_batch_size=config.batch_size,
+        valid_batch_size=config.valid_batch_size,
+        list_size=config.list_size)
+    super().__init__(context_spec, example_spec, elwc.MASK_FEATURE,
+                     elwc.label_spec(schema, tasks), hparams)
+    self._seed = config.seed
+    self._deterministic = config.deterministic
+    self._cache_parsed = config.cache_parsed
+    self._shuffle_buffer = config.shuffle_buffer
+    self._parsed = parsed
+    self._report = report
+    policy = config.read_policy
+    self._repair = read_validation.repair_fn(schema, tasks, policy)
+    self._keep = read_validation.keep_fn(schema, tasks, policy)
+    if policy.skip_corrupt:
+      tfr_adapter.set_dataset_reader(self, _skip_corrupt_reader)  # reliability row 2
+    self._inputs = (set(context_spec) | set(example_spec) |
+                  {elwc.MASK_FEATURE} |
+                  {name for name, _ in elwc.label_spec(schema, tasks).values()})
+    if parsed is None:
+      require_files("training", train_files)
+      require_files("validation", valid_files)
+
+  def _from_parsed(self, split: str, batch_size: int, shuffle: bool):
+    """Batches of an already parsed split (ParsedSplit), same tensors."""
+    keep = self._inputs
+    dataset = self._parsed[split].batches(
+        batch_size, shuffle_seed=self._seed if shuffle else None)
+    return dataset.map(lambda b: {k: v for k, v in b.items() if k in keep}
+                       ).map(
+        lambda b: tfr_adapter.features_and_labels(self, b))
+
+  def build_train_dataset(self):
+    if self._parsed is not None:
+      return self._from_parsed(
+          "train", tfr_adapter.dataset_hparams(self).train_batch_size, True)
+    return super().build_train_dataset()
+
+  def build_valid_dataset(self):
+    if self._parsed is not None:
+      return self._from_parsed(
+          "valid", tfr_adapter.dataset_hparams(self).valid_batch_size, False)
+    return super().build_valid_dataset()
+
+  def _build_dataset(self, file_pattern, batch_size, list_size=None,
+                     randomize_input=True, num_epochs=None):
+    """One finite pass: read the shards (interleaved, in a fixed order),
+    shuffle lists with the seed, batch and parse them, then validate and
+    split each batch into (features, labels) in a parallel map, and
+    prefetch.
+
+    With `cache_parsed`, the lists are parsed once, in the fixed order,
+    and kept in memory; every epoch then shuffles and pads the parsed lists.
+    Both paths give the same batches for the same seed (a test checks it).
+    The order of the lists depends on the seed only. The parallel maps keep
+    the batches in order only when `TrainConfig.deterministic` asks for it;
+    otherwise a batch that is ready sooner may overtake another.
+    """
+    del num_epochs  # always one finite pass; Keras iterates it every epoch
+    parse = tfr.data.make_parsing_fn(
+        tfr.data.ELWC, list_size=list_size,
+        context_feature_spec=tfr_adapter.context_spec(self),
+        example_feature_spec=self._listing_spec,
+        mask_feature_name=tfr_adapter.mask_name(self))
+    records = tf.data.Dataset.from_tensor_slices(list(file_pattern)).interleave(
+        tfr_adapter.dataset_hparams(self).dataset_reader,
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True)
+    if self._cache_parsed:
+      lists = self._parsed_lists(records, parse)
+      if randomize_input:
+        lists = lists.shuffle(self._shuffle_buffer, seed=self._seed)
+      batches = lists.padded_batch(
+          batch_size, padded_shapes=self._padded_shapes(lists, list_size),
+          padding_values=self._padding_values(lists))
+    else:
+      if randomize_input:
+        records = records.shuffle(self._shuffle_buffer, seed=self._seed)
+      batches = records.batch(batch_size).map(
+          parse, num_parallel_calls=tf.data.AUTOTUNE,
+          deterministic=self._deterministic)
+    if self._report is not None:  # readable records, known from the scan
+      records = sum(self._report.files[f]["records"] for f in file_pattern)
+    else:
+      records = count_records(file_pattern)
+    num_batches = -(-records // batch_size)
+    batches = batches.apply(tf.data.experimental.assert_cardinality(num_batches))
+    batches = batches.map(
+        lambda batch: tfr_adapter.features_and_labels(
+            self, self._validated(batch)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=self._deterministic)
+    # Several workers split each global batch (ELWC shards are few and
+    # uneven, so sharding by file would unbalance them).
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA)
+    return batches.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+  @property
+  def _listing_spec(self) -> Dict[str, tf.io.FixedLenFeature]:
+    """Per-listing features and labels."""
+    return dict(list(tfr_adapter.example_spec(self).items()) +
+                list(tfr_adapter.label_spec(self).items()))
+
+  def _parsed_lists(self, records, parse):
+    """Records -> one element per list, its listings only ([n, ...]), parsed
+    in batches of PARSE_BATCH and cached in memory."""
+    per_listing = set(self._listing_spec) | {tfr_adapter.mask_name(self)}
+
+    def trim(parsed):
+      n = tf.reduce_sum(tf.cast(parsed[tfr_adapter.mask_name(self)], tf.int32))
+      return {k: v[:n] if k in per_listing else v for k, v in parsed.items()}
+    return records.batch(PARSE_BATCH).map(
+        parse, num_parallel_calls=tf.data.AUTOTUNE).unbatch().map(
+            trim, num_parallel_calls=tf.data.AUTOTUNE).cache()
+
+  def _padded_shapes(self, lists, list_size):
+    """Lists padded to the longest of the batch, or to `list_size`."""
+    return {k: tf.TensorShape([list_size if spec.shape[0] is None else
+                               spec.shape[0]]).concatenate(spec.shape[1:])
+            for k, spec in lists.element_spec.items()}
+
+  def _padding_values(self, lists):
+    """What parsing puts in a padded slot: the spec's default (labels: the
+    padding label), False for the mask."""
+    values = {}
+    for k, spec in lists.element_spec.items():
+      if k == tfr_adapter.mask_name(self):
+        values[k] = tf.constant(False)
+        continue
+      feature = self._listing_spec.get(k, tfr_adapter.context_spec(self).get(k))
+      values[k] = tf.constant(
+          np.reshape(feature.default_value, [-1])[0], spec.dtype)
+    return values
+
+  def _validated(self, batch):
+    batch = self._repair(batch)
+    return read_validation.drop_lists(batch, self._keep(batch))
+
+
+def _skip_corrupt_reader(filename):
+  return tf.data.TFRecordDataset(filename).apply(
+      tf.data.experimental.ignore_errors())
+
+
+def require_files(name: str, files: Sequence[str]) -> None:
+  """Raises an error naming the missing file(s) of a split."""
+  if not files:
+    raise ValueError(f"no {name} files given")
+  missing = [f for f in files if not tf.io.gfile.exists(f)]
+  if missing:
+    raise FileNotFoundError(f"{name} file(s) not found: {missing[:3]}")
+
+
+def count_records(files: Sequence[str]) -> int:
+  """Number of records (query groups) in TFRecord files, without parsing."""
+  dataset = tf.data.TFRecordDataset(list(files))
+  return int(dataset.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))

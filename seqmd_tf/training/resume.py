@@ -1,0 +1,67 @@
+"""Resuming a run after a crash: the epochs already finished, the epoch log,
+and the shuffle order of the epochs still to run."""
+
+import os
+from typing import Dict, List, Sequence
+
+import tensorflow as tf
+
+EPOCH_LOG = "epochs.csv"
+
+
+def completed_epochs(backup_dir: str) -> int:
+  """Epochs finished before a crash, from BackupAndRestore's checkpoint."""
+  for folder in (os.path.join(backup_dir, "chief"), backup_dir):
+    latest = tf.train.latest_checkpoint(folder) if os.path.isdir(folder) else None
+    if latest:
+      for name, _ in tf.train.list_variables(latest):
+        if "ckpt_saved_epoch" in name:
+          return int(tf.train.load_variable(latest, name)) + 1
+  return 0
+
+
+def epoch_history(path: str, epochs: int) -> Dict[str, List[float]]:
+  """The first `epochs` rows of the CSV epoch log, as a Keras history."""
+  import csv  # pylint: disable=import-outside-toplevel
+  with open(path, "r", encoding="utf-8", newline="") as f:
+    rows = list(csv.DictReader(f))[:epochs]
+  return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {})
+          if k != "epoch"}
+
+
+def _trim_epoch_log(path: str, epochs: int) -> None:
+  """Drops rows of epochs that a resumed run will train again."""
+  if not os.path.exists(path):
+    return
+  with open(path, "r", encoding="utf-8") as f:
+    lines = f.readlines()
+  with open(path + ".tmp", "w", encoding="utf-8") as f:
+    f.writelines(lines[:1 + epochs])
+  os.replace(path + ".tmp", path)
+
+
+def resume_or_start(run_dir: str, train: tf.data.Dataset,
+                    stale: Sequence[str] = ()) -> str:
+  """Prepares a run folder for `fit`; returns the epoch log's path.
+
+  After a crash, BackupAndRestore restores the weights and the optimizer and
+  starts at the next epoch. The seeded shuffle gives each new iterator of
+  the training data the next order, so one iterator per finished epoch is
+  made and dropped: the resumed epochs then see the orders an uninterrupted
+  run would have. The epoch log keeps the finished epochs only. A fresh run
+  removes the epoch log and the `stale` files of an earlier run in the
+  folder.
+  """
+  backup = os.path.join(run_dir, "backup")
+  done = completed_epochs(backup)
+  log = os.path.join(run_dir, EPOCH_LOG)
+  if done:
+    for _ in range(done):
+      iter(train)  # reliability rows 16, 17
+    _trim_epoch_log(log, done)
+    tf.get_logger().warning("resuming after epoch %d from %s", done, backup)
+  else:
+    for path in [log, *stale]:
+      if os.path.exists(path):
+        os.remove(path)
+  return log
