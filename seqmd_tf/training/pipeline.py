@@ -163,42 +163,16 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
   if parsed is None:
     require_files("training", train_files)
     require_files("validation", valid_files)
-  if model_config.md != "none" and not md_source_features(
-      schema, model_config.md_source):
-    raise ValueError(f"{schema.path}: MD (md={model_config.md}) needs a "
-                     "feature with md_group=country or an md_source; valid "
-                     "choices: md=none")
-  if ((model_config.md != "none" or model_config.region_standardize) and
-      not schema.feature_groups()["dependent"]):
-    what = (f"MD (md={model_config.md})" if model_config.md != "none"
-            else f"model '{model_config.name}' (per-region standardization)")
-    raise ValueError(
-        f"{schema.path}: {what} needs at least one feature with "
-        "md_group=dependent, and this schema has none; run `seqmd "
-        "split-features` on the data and train with its schema, or use "
-        "md=none")
+  check_schema_supports(schema, model_config)
   os.makedirs(run_dir, exist_ok=True)
   if train_config.deterministic:
     tf.config.experimental.enable_op_determinism()
-  report = None
-  if parsed is None:
-    report = read_validation.scan_files(
-        list(train_files) + list(valid_files), schema, train_config.tasks,
-        train_config.read_policy)
-    write_json(os.path.join(run_dir, "read_report.json"), report.to_dict())
-    for line in read_validation.log_lines(report, train_config.read_policy):
-      tf.get_logger().warning("read validation: %s", line)
+  report = (None if parsed is not None else  # parsed splits: already read
+            _scan_inputs(schema, train_files, valid_files, train_config,
+                         run_dir))
   region = REGION_FEATURE if model_config.region_standardize else None
-  if parsed is None:  # the training input's reader and repairs
-    records = tf.data.TFRecordDataset(list(train_files))
-    if train_config.skip_corrupt:
-      records = records.apply(tf.data.experimental.ignore_errors())
-    stats_batches = records.take(train_config.stats_max_lists).batch(256).map(
-        elwc.plain_parse_fn(schema, roles=("feature",))).map(
-            read_validation.repair_fn(schema, train_config.tasks,
-                                      train_config.read_policy))
-  else:
-    stats_batches = parsed["train"].batches(256)
+  stats_batches = (parsed["train"].batches(256) if parsed is not None else
+                   _stats_batches(schema, train_files, train_config))
   stats = compute_feature_stats(
       train_files, schema, max_lists=train_config.stats_max_lists,
       region_feature=region, batches=stats_batches)
@@ -232,6 +206,52 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
                  parameters=int(model.count_params()))
   write_json(os.path.join(run_dir, "history.json"), summary)
   return dict(model=model, run_config=run_config, summary=summary)
+
+
+def check_schema_supports(schema: SearchLogSchema,
+                          model_config: ModelConfig) -> None:
+  """Raises, naming the schema, when MD or per-region standardization lacks
+  the feature groups it needs."""
+  if model_config.md != "none" and not md_source_features(
+      schema, model_config.md_source):
+    raise ValueError(f"{schema.path}: MD (md={model_config.md}) needs a "
+                     "feature with md_group=country or an md_source; valid "
+                     "choices: md=none")
+  if ((model_config.md != "none" or model_config.region_standardize) and
+      not schema.feature_groups()["dependent"]):
+    what = (f"MD (md={model_config.md})" if model_config.md != "none"
+            else f"model '{model_config.name}' (per-region standardization)")
+    raise ValueError(
+        f"{schema.path}: {what} needs at least one feature with "
+        "md_group=dependent, and this schema has none; run `seqmd "
+        "split-features` on the data and train with its schema, or use "
+        "md=none")
+
+
+def _scan_inputs(schema: SearchLogSchema, train_files: Sequence[str],
+                 valid_files: Sequence[str], config: TrainConfig,
+                 run_dir: str) -> read_validation.ReadReport:
+  """The read-time validation of every input file, written to the run folder
+  and logged."""
+  report = read_validation.scan_files(
+      list(train_files) + list(valid_files), schema, config.tasks,
+      config.read_policy)
+  write_json(os.path.join(run_dir, "read_report.json"), report.to_dict())
+  for line in read_validation.log_lines(report, config.read_policy):
+    tf.get_logger().warning("read validation: %s", line)
+  return report
+
+
+def _stats_batches(schema: SearchLogSchema, train_files: Sequence[str],
+                   config: TrainConfig) -> tf.data.Dataset:
+  """The first training lists, read and repaired as training reads them,
+  for the feature statistics."""
+  records = tf.data.TFRecordDataset(list(train_files))
+  if config.skip_corrupt:
+    records = records.apply(tf.data.experimental.ignore_errors())
+  return records.take(config.stats_max_lists).batch(256).map(
+      elwc.plain_parse_fn(schema, roles=("feature",))).map(
+          read_validation.repair_fn(schema, config.tasks, config.read_policy))
 
 
 def load_trained_model(run_dir: str) -> Dict:
