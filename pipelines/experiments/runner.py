@@ -308,7 +308,8 @@ def git_commit(repo: Optional[str] = None) -> str:
     out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
                          text=True, check=True,
                          cwd=repo or os.path.dirname(os.path.abspath(__file__)))
-    dirty = subprocess.run(["git", "status", "--porcelain"],
+    dirty = subprocess.run(["git", "status", "--porcelain",
+                            "--untracked-files=no"],  # new outputs are not code
                            capture_output=True, text=True,
                            cwd=repo or os.path.dirname(os.path.abspath(__file__)))
     return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
