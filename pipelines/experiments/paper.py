@@ -376,16 +376,37 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   commit = git_commit()  # the code that runs, read before anything else
   config = load_paper_config(config_path, mode)
   m = config["modes"][mode]
-  workdir = workdir or os.path.join("artifacts", "experiments", f"paper-{mode}")
-  schema = load_schema()
-  runner = Runner(workdir, schema, m.get("world", {}), config.get("data_seed", 0),
-                  config.get("models", {}), m.get("train", {}),
-                  log=lambda s: print(s, flush=True) if progress else None)
   if experiments:
     m = dict(m, experiments=list(experiments))
+  workdir = workdir or os.path.join("artifacts", "experiments", f"paper-{mode}")
+  runner = Runner(workdir, load_schema(), m.get("world", {}),
+                  config.get("data_seed", 0), config.get("models", {}),
+                  m.get("train", {}),
+                  log=lambda s: print(s, flush=True) if progress else None)
   variants = plan_variants(m["experiments"])
   seeds = list(m["seeds"])
   lrs = lr_search.check_grid(m["learning_rates"])  # before any training
+  results = _train_all(runner, variants, seeds, lrs, progress)
+  size = _headroom_size(m)
+  refs = references.world_references(
+      results, [v for v in variants if v == v.reference()], runner, **size)
+  os.makedirs(out_dir, exist_ok=True)
+  context = dict(results=results, runner=runner, refs=refs, size=size,
+                 samples=int(m.get("bootstrap_samples", 1000)),
+                 models=config.get("models", {}), out_dir=out_dir)
+  report = dict(experiments={name: _experiment_entry(name, context)
+                             for name in m["experiments"]}, references=refs)
+  report["run_info"] = _run_info(
+      m, mode, command, config, commit, start, runner, variants, results,
+      seeds, lrs)
+  _power_plots(report["experiments"], report["run_info"], out_dir)
+  return _write_report(out_dir, report)
+
+
+def _train_all(runner: Runner, variants: Sequence[Variant], seeds: List[int],
+               lrs: List[float], progress: bool) -> Dict[Variant, Dict]:
+  """Every variant's search and seeds, grouped by world (one world's parsed
+  splits in memory at a time)."""
   trained = [v for v in variants if not v.added_task]
   searched = {v.search_variant() for v in trained}
   runs_total = (len(searched) * len(lrs) + len(trained) * len(seeds)
@@ -393,60 +414,69 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   print(f"{len(variants)} variants, {len(searched)} learning-rate searches "
         f"of {len(lrs)} rates on seed {seeds[0]}, {len(seeds)} seeds: about "
         f"{runs_total} runs, more where a winning edge grows the grid; work "
-        f"folder {workdir}", flush=True)
+        f"folder {runner.workdir}", flush=True)
   results: Dict[Variant, Dict] = {}
   worlds = list(dict.fromkeys(v.world for v in variants))
   for v in progress_bar(sorted(variants, key=lambda v: worlds.index(v.world)),
                         desc="variants", unit="variant", enabled=progress):
     runner.keep_parsed({v.world, v.search_variant().world})  # bounded memory
     results[v] = runner.run_variant(v, seeds, lrs)
-  samples = int(m.get("bootstrap_samples", 1000))
-  size = m.get("headroom", {})  # extra data of a generator headroom
-  size = dict(days=int(size.get("days", references.HEADROOM_DAYS)),
+  return results
+
+
+def _headroom_size(m: Dict) -> Dict[str, int]:
+  """The extra data of a generator headroom: the mode's, or the default."""
+  size = m.get("headroom", {})
+  return dict(days=int(size.get("days", references.HEADROOM_DAYS)),
               queries_per_day=int(size.get("queries_per_day",
                                            references.HEADROOM_QUERIES)))
-  refs = references.world_references(
-      results, [v for v in variants if v == v.reference()], runner, **size)
-  os.makedirs(out_dir, exist_ok=True)
-  experiments = {}
-  for name in m["experiments"]:
-    exp = EXPERIMENTS[name]
-    entry = dict(title=exp["title"], plot=f"{name}.png")
-    if "dose" in exp:
-      entry["dose"] = dose.dose_response(results, exp, runner, samples,
-                                         size["days"], size["queries_per_day"])
-      dose.plot(entry["dose"], os.path.join(out_dir, entry["plot"]))
-      experiments[name] = entry
-      continue
-    if name == "fig7":
-      entry["fig7"] = _fig7(results, exp["variants"], min_lists=50)
-      if entry["fig7"]["regions"]:
-        _plot_fig7(entry["fig7"], os.path.join(out_dir, entry["plot"]))
-      experiments[name] = entry
-      continue
-    if name == "fig5":
-      entry["fig5"] = _fig5(results, exp["variants"])
-      entry["growth"] = parameter_growth(schema, config.get("models", {}))
-    rows = {"relative to Shared-Bottom": _comparison_rows(
-        results, [(v.reference(), v) for v in exp["variants"]
-                  if v != v.reference()], samples, refs)}
-    if exp.get("pairs"):
-      rows["paired: with against without"] = _comparison_rows(
-          results, exp["pairs"], samples, refs)
-    entry["rows"] = rows
+
+
+def _experiment_entry(name: str, c: Dict) -> Dict:
+  """One experiment's tables and figure (`c`: results, runner, refs, size,
+  samples, models, out_dir)."""
+  exp, results = EXPERIMENTS[name], c["results"]
+  entry = dict(title=exp["title"], plot=f"{name}.png")
+  plot_path = os.path.join(c["out_dir"], entry["plot"])
+  if "dose" in exp:
+    entry["dose"] = dose.dose_response(results, exp, c["runner"], c["samples"],
+                                       c["size"]["days"],
+                                       c["size"]["queries_per_day"])
+    dose.plot(entry["dose"], plot_path)
+    return entry
+  if name == "fig7":
+    entry["fig7"] = _fig7(results, exp["variants"], min_lists=50)
+    if entry["fig7"]["regions"]:
+      _plot_fig7(entry["fig7"], plot_path)
+    return entry
+  rows = {"relative to Shared-Bottom": _comparison_rows(
+      results, [(v.reference(), v) for v in exp["variants"]
+                if v != v.reference()], c["samples"], c["refs"])}
+  if exp.get("pairs"):
+    rows["paired: with against without"] = _comparison_rows(
+        results, exp["pairs"], c["samples"], c["refs"])
+  entry["rows"] = rows
+  if name == "fig5":
+    entry["fig5"] = _fig5(results, exp["variants"])
+    entry["growth"] = parameter_growth(c["runner"].schema, c["models"])
+    _plot_fig5(entry["fig5"], plot_path)
+  elif exp.get("compute"):
+    first = exp["variants"][0].reference()
+    entry["compute"] = compute.points(results, [first] + list(exp["variants"]))
+    compute.plot(entry["compute"], plot_path)
+  else:
     main = rows.get("paired: with against without") if name == "controls" \
         else rows["relative to Shared-Bottom"]
-    if name == "fig5":
-      _plot_fig5(entry["fig5"], os.path.join(out_dir, entry["plot"]))
-    elif exp.get("compute"):
-      first = exp["variants"][0].reference()
-      entry["compute"] = compute.points(results, [first] + list(exp["variants"]))
-      compute.plot(entry["compute"], os.path.join(out_dir, entry["plot"]))
-    else:
-      _plot_comparison(main, list(main[0]["cells"]), exp["title"],
-                       os.path.join(out_dir, entry["plot"]))
-    experiments[name] = entry
-  run_info = dict(
+    _plot_comparison(main, list(main[0]["cells"]), exp["title"], plot_path)
+  return entry
+
+
+def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
+              start: float, runner: Runner, variants: Sequence[Variant],
+              results: Dict[Variant, Dict], seeds: List[int],
+              lrs: List[float]) -> Dict:
+  """What ran, where, when and how long: run_info.json."""
+  return dict(
       command=command or f"seqmd experiment paper --{mode}", mode=mode,
       experiments=list(m["experiments"]),
       seeds=seeds, learning_rates=lrs, train=m.get("train", {}),
@@ -466,6 +496,11 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
                    for v in variants},
       test_lists={w: read_manifest(runner.world_dir(w))["splits"]["test"][
           "totals"]["groups"] for w in sorted({v.world for v in variants})})
+
+
+def _power_plots(experiments: Dict[str, Dict], run_info: Dict,
+                 out_dir: str) -> None:
+  """The MDE-against-compute figure of every power experiment."""
   for name, entry in experiments.items():
     if not EXPERIMENTS[name].get("power"):
       continue
@@ -475,11 +510,13 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
       entry["power_plot"] = f"{name}_power.png"
       power.plot(plans, _minutes_per_run(run_info),
                  os.path.join(out_dir, entry["power_plot"]))
-  report = dict(run_info=run_info, experiments=experiments, references=refs)
+
+
+def _write_report(out_dir: str, report: Dict) -> Dict[str, str]:
   paths = dict(json=os.path.join(out_dir, "results.json"),
                tables=os.path.join(out_dir, "tables.md"),
                run_info=os.path.join(out_dir, "run_info.json"))
   write_json(paths["json"], report, default=float)
-  write_json(paths["run_info"], run_info)
+  write_json(paths["run_info"], report["run_info"])
   write_text(paths["tables"], _markdown(report))
   return paths
