@@ -276,91 +276,104 @@ def _power_markdown(rows: List[Dict], task: str, info: Dict) -> List[str]:
   return lines
 
 
+def _header_markdown(info: Dict) -> List[str]:
+  return ["# SEQ+MD paper experiments (synthetic data)", "",
+          f"- command: `{info['command']}`",
+          f"- mode: {info['mode']}; seeds {info['seeds']}; learning-rate grid "
+          f"{info['learning_rates']} (searched on seed {info['seeds'][0]}, "
+          "validation split)",
+          f"- machine: {info['machine']['nproc']} CPUs, "
+          f"{info['machine']['cpu_model']}; date {info['date']}; "
+          f"wall time of this invocation {info['wall_minutes']:.1f} min; "
+          f"training and evaluation time of the runs "
+          f"{info['compute_minutes']:.1f} min (runs are cached and reused)",
+          f"- project commit {info['commit']}; generator {info['generator_version']}",
+          f"- world: {json.dumps(info['world'])}; data seed {info['data_seed']}",
+          "",
+          "Cells: relative change of test NDCG@10 against the reference "
+          "(Shared-Bottom unless stated), mean over seeds, with a 95% interval "
+          "(t over seeds, or a bootstrap over query groups when there is one "
+          "seed). **n.s.** = the interval covers 0: no significant "
+          "difference. MDE = minimum detectable effect of the purchase "
+          "comparison over all traffic (5% test, 80% power). The paired "
+          "bootstrap column resamples query groups for that comparison.", ""]
+
+
+def _fig7_markdown(exp: Dict) -> List[str]:
+  f7 = exp["fig7"]
+  if not f7["regions"]:
+    return ["No region has enough test lists for this figure.", ""]
+  labels = list(f7["alignment_with_oracle"])
+  lines = [f7["note"] + ".", "",
+           "| region (lists) | generator pref | oracle − SB | " +
+           " | ".join(labels) + " |", "|---|---|---|" + "---|" * len(labels)]
+  for r in f7["regions"]:
+    row = f7["table"][r]
+    lines.append(f"| {r} ({row['lists']}) | {row['generator_domestic_pref']:+.1f}"
+                 f" | {row['oracle_minus_sb']:+.2f} | " +
+                 " | ".join(f"{row[l]:+.2f}" for l in labels) + " |")
+  return lines + ["", "Correlation across regions with the oracle's change "
+                  "(alignment with the true regional preference): " +
+                  ", ".join(f"{k} {v:+.2f}" if v is not None else f"{k} n/a"
+                            for k, v in f7["alignment_with_oracle"].items()),
+                  "", f"![fig7]({exp['plot']})", ""]
+
+
+def _rows_markdown(section: str, rows: List[Dict]) -> List[str]:
+  """One comparison table: every row's cells, bootstrap, MDE and target."""
+  tasks = list(rows[0]["cells"])
+  head = ["model", "params", "mult-adds per listing", "vs (params, "
+          "mult-adds)"] + [f"{t} {p}" for t in tasks for p, _ in PLATFORMS]
+  head += ["paired bootstrap (purchase, all)", "MDE",
+           "headroom it targets (purchase, %)"]
+  lines = [f"### {section}", "", "| " + " | ".join(head) + " |",
+           "|" + "---|" * len(head)]
+  for row in rows:
+    cells = [stats.format_cell(row["cells"][t][p]) for t in tasks
+             for p, _ in PLATFORMS]
+    last = row["cells"][tasks[-1]]["all"]
+    b = last["bootstrap_ci95"]
+    lines.append(f"| {row['label']} | {row['parameters']} | "
+                 f"{_count(row.get('multiply_adds'))} | "
+                 f"{row['reference_label']} ({row['reference_parameters']}, "
+                 f"{_count(row.get('reference_multiply_adds'))}) | "
+                 + " | ".join(cells) +
+                 f" | [{b[0]:+.2f}, {b[1]:+.2f}] | {last['mde']:.2f}% | "
+                 f"{row.get('target_headroom', '-')} |")
+  return lines + [""]
+
+
+def _experiment_markdown(name: str, exp: Dict, info: Dict) -> List[str]:
+  lines = [f"## {exp['title']}", ""]
+  if "skipped" in exp:
+    return lines + [exp["skipped"], ""]
+  if "dose" in exp:
+    return lines + dose.markdown(exp["dose"]) + [f"![{name}]({exp['plot']})", ""]
+  if name == "fig7":
+    return lines + _fig7_markdown(exp)
+  if name == "fig5":
+    lines += _fig5_markdown(exp)
+  if "compute" in exp:
+    lines += compute.markdown(exp["compute"])
+  for section, rows in exp["rows"].items():
+    if not rows:
+      continue
+    lines += _rows_markdown(section, rows)
+    if EXPERIMENTS.get(name, {}).get("power"):
+      lines += _power_markdown(rows, list(rows[0]["cells"])[-1], info)
+      if exp.get("power_plot"):
+        lines += [f"![MDE against compute]({exp['power_plot']})", ""]
+  return lines + [f"![{name}]({exp['plot']})", ""]
+
+
 def _markdown(report: Dict) -> str:
   info = report["run_info"]
-  lines = ["# SEQ+MD paper experiments (synthetic data)", "",
-           f"- command: `{info['command']}`",
-           f"- mode: {info['mode']}; seeds {info['seeds']}; learning-rate grid "
-           f"{info['learning_rates']} (searched on seed {info['seeds'][0]}, "
-           "validation split)",
-           f"- machine: {info['machine']['nproc']} CPUs, "
-           f"{info['machine']['cpu_model']}; date {info['date']}; "
-           f"wall time of this invocation {info['wall_minutes']:.1f} min; "
-           f"training and evaluation time of the runs "
-           f"{info['compute_minutes']:.1f} min (runs are cached and reused)",
-           f"- project commit {info['commit']}; generator {info['generator_version']}",
-           f"- world: {json.dumps(info['world'])}; data seed {info['data_seed']}",
-           "",
-           "Cells: relative change of test NDCG@10 against the reference "
-           "(Shared-Bottom unless stated), mean over seeds, with a 95% interval "
-           "(t over seeds, or a bootstrap over query groups when there is one "
-           "seed). **n.s.** = the interval covers 0: no significant "
-           "difference. MDE = minimum detectable effect of the purchase "
-           "comparison over all traffic (5% test, 80% power). The paired "
-           "bootstrap column resamples query groups for that comparison.", ""]
+  lines = _header_markdown(info)
   if "training" in info:
     lines += _training_markdown(info["training"])
   lines += references.markdown(report.get("references", {}))
   for name, exp in report["experiments"].items():
-    lines += [f"## {exp['title']}", ""]
-    if "skipped" in exp:
-      lines += [exp["skipped"], ""]
-      continue
-    if "dose" in exp:
-      lines += dose.markdown(exp["dose"]) + [f"![{name}]({exp['plot']})", ""]
-      continue
-    if name == "fig5":
-      lines += _fig5_markdown(exp)
-    if "compute" in exp:
-      lines += compute.markdown(exp["compute"])
-    if name == "fig7" and not exp["fig7"]["regions"]:
-      lines += ["No region has enough test lists for this figure.", ""]
-      continue
-    if name == "fig7":
-      f7 = exp["fig7"]
-      labels = list(f7["alignment_with_oracle"])
-      lines += [f7["note"] + ".", "",
-                "| region (lists) | generator pref | oracle − SB | " +
-                " | ".join(labels) + " |", "|---|---|---|" + "---|" * len(labels)]
-      for r in f7["regions"]:
-        row = f7["table"][r]
-        lines.append(f"| {r} ({row['lists']}) | {row['generator_domestic_pref']:+.1f}"
-                     f" | {row['oracle_minus_sb']:+.2f} | " +
-                     " | ".join(f"{row[l]:+.2f}" for l in labels) + " |")
-      lines += ["", "Correlation across regions with the oracle's change "
-                "(alignment with the true regional preference): " +
-                ", ".join(f"{k} {v:+.2f}" if v is not None else f"{k} n/a"
-                          for k, v in f7["alignment_with_oracle"].items()), "",
-                f"![fig7]({exp['plot']})", ""]
-      continue
-    for section, rows in exp["rows"].items():
-      if not rows:
-        continue
-      tasks = list(rows[0]["cells"])
-      head = ["model", "params", "mult-adds per listing", "vs (params, "
-              "mult-adds)"] + [f"{t} {p}" for t in tasks for p, _ in PLATFORMS]
-      head += ["paired bootstrap (purchase, all)", "MDE",
-               "headroom it targets (purchase, %)"]
-      lines += [f"### {section}", "", "| " + " | ".join(head) + " |",
-                "|" + "---|" * len(head)]
-      for row in rows:
-        cells = [stats.format_cell(row["cells"][t][p]) for t in tasks
-                 for p, _ in PLATFORMS]
-        last = row["cells"][tasks[-1]]["all"]
-        b = last["bootstrap_ci95"]
-        lines.append(f"| {row['label']} | {row['parameters']} | "
-                     f"{_count(row.get('multiply_adds'))} | "
-                     f"{row['reference_label']} ({row['reference_parameters']}, "
-                     f"{_count(row.get('reference_multiply_adds'))}) | "
-                     + " | ".join(cells) +
-                     f" | [{b[0]:+.2f}, {b[1]:+.2f}] | {last['mde']:.2f}% | "
-                     f"{row.get('target_headroom', '-')} |")
-      lines.append("")
-      if EXPERIMENTS.get(name, {}).get("power"):
-        lines += _power_markdown(rows, tasks[-1], info)
-        if exp.get("power_plot"):
-          lines += [f"![MDE against compute]({exp['power_plot']})", ""]
-    lines += [f"![{name}]({exp['plot']})", ""]
+    lines += _experiment_markdown(name, exp, info)
   return "\n".join(lines) + "\n"
 
 
