@@ -26,34 +26,15 @@ Each subcommand is declared once in `pipelines.commands.COMMANDS`.
 """
 
 import argparse
-import json
 import os
 import sys
-from typing import Dict, List, Optional
+from typing import List, Optional
 
-from pipelines.commands import COMMANDS, DEFAULT_CONFIG, UsageError  # pylint: disable=unused-import
+from pipelines.commands import (COMMANDS, DEFAULT_CONFIG, UsageError,  # pylint: disable=unused-import
+                                load_config)
 
 # Expected failures of a stage: one line on stderr, exit status 2.
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError)
-CONFIG_SECTIONS = ("seed", "world", "model", "train", "evaluate", "workers")
-
-
-def load_config(path: str) -> Dict:
-  """Reads a JSON pipeline config (safe: plain JSON, no code)."""
-  try:
-    with open(path, "r", encoding="utf-8") as f:
-      config = json.load(f)
-  except OSError as e:
-    raise SystemExit(f"error: {path}: cannot read config: {e.strerror}")
-  except json.JSONDecodeError as e:
-    raise SystemExit(f"error: {path}: not valid JSON: {e}")
-  if not isinstance(config, dict):  # reliability row 24
-    raise SystemExit(f"error: {path}: the config must be a JSON object")
-  unknown = sorted(set(config) - set(CONFIG_SECTIONS))
-  if unknown:
-    raise SystemExit(f"error: {path}: unknown section(s) {unknown}; known: "
-                     f"{list(CONFIG_SECTIONS)}")
-  return config
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ one line; any other exception keeps its traceback.
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
 from typing import Callable, Dict, List, Optional, Sequence
@@ -30,6 +31,25 @@ WORLD_FLAGS = ("queries_per_day", "train_days", "valid_days", "test_days",
 TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "seed", "strategy",
                "on_invalid", "funnel", "skip_corrupt", "deterministic",
                "cache_parsed")
+CONFIG_SECTIONS = ("seed", "world", "model", "train", "evaluate", "workers")
+
+
+def load_config(path: str) -> Dict:
+  """Reads a JSON pipeline config (safe: plain JSON, no code)."""
+  try:
+    with open(path, "r", encoding="utf-8") as f:
+      config = json.load(f)
+  except OSError as e:
+    raise SystemExit(f"error: {path}: cannot read config: {e.strerror}")
+  except json.JSONDecodeError as e:
+    raise SystemExit(f"error: {path}: not valid JSON: {e}")
+  if not isinstance(config, dict):  # reliability row 24
+    raise SystemExit(f"error: {path}: the config must be a JSON object")
+  unknown = sorted(set(config) - set(CONFIG_SECTIONS))
+  if unknown:
+    raise SystemExit(f"error: {path}: unknown section(s) {unknown}; known: "
+                     f"{list(CONFIG_SECTIONS)}")
+  return config
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +124,6 @@ def keras_verbosity(stream=None) -> int:
 
 
 def _config_or_empty(path: Optional[str]) -> Dict:
-  from pipelines.cli import load_config  # pylint: disable=import-outside-toplevel
   return load_config(path) if path else {}
 
 

@@ -6,9 +6,8 @@ import os
 from typing import Dict
 
 from pipelines import stages
-from pipelines.cli import load_config
-from pipelines.commands import (keras_verbosity, model_config, train_config,
-                                world_config)
+from pipelines.commands import (keras_verbosity, load_config, model_config,
+                                train_config, world_config)
 
 
 def run_quickstart(workdir: str, config_path: str) -> Dict[str, str]:

@@ -78,13 +78,13 @@ class Variant:
 
   @property
   def key(self) -> str:
+    shift = "-shift" if self.md_shift else ""
     dp = "" if self.descending is None else ("-dp" if self.descending else "-nodp")
-    dp = ("-shift" if self.md_shift else "") + dp
-    dp += "".join(f"-{name}_{value}" for name, value in self.overrides)
+    widths = "".join(f"-{name}_{value}" for name, value in self.overrides)
     src = f"-src_{'_'.join(self.md_source)}" if self.md_source else ""
     add = f"-add_{self.added_task}" if self.added_task else ""
     return (f"{self.world}/{len(self.tasks)}tasks/{self.model}-md_{self.md}"
-            f"{dp}{src}{add}")
+            f"{shift}{dp}{widths}{src}{add}")
 
   def base(self) -> "Variant":
     """The trained variant an added-task variant is derived from."""

@@ -59,6 +59,7 @@ class Runner:
     self.train_overrides = dict(train_overrides)
     self.log = log
     self._parsed: Dict[str, Dict[str, ParsedSplit]] = {}
+    self._worlds_checked: Dict[str, List[str]] = {}  # world -> differences
     self.manifests: Dict[str, Dict] = {}
 
   # -- data -----------------------------------------------------------------
@@ -128,11 +129,11 @@ class Runner:
     if cached is not None:
       self._check_cached(variant, run_dir, train_values)
       return cached
-    start = time.time()
-    parsed = self.parsed(variant.world)
     if variant.tasks[-1] != MONITORED_TASK:
       raise ValueError(f"{variant.key}: the suite validates on lists with a "
                        f"{MONITORED_TASK}, so it must be the last task")
+    start = time.time()
+    parsed = self.parsed(variant.world)
     train_config = dataclass_from_dict(TrainConfig, train_values,
                                        "train config")
     trained = train(self.schema, [], [], run_dir, self.model_config(variant),
@@ -185,8 +186,12 @@ class Runner:
     """Raises when a cached run was made with other settings than this
     runner's: its world's data, a training value the runner sets, or its
     model config. A work folder keeps the runs of one configuration."""
-    differences = self._world_differences(variant.world)
-    with open(os.path.join(run_dir, "run_config.json"), encoding="utf-8") as f:
+    from seqmd_tf.training.pipeline import RUN_CONFIG  # pylint: disable=import-outside-toplevel
+    if variant.world not in self._worlds_checked:  # one manifest read a world
+      self._worlds_checked[variant.world] = self._world_differences(
+          variant.world)
+    differences = list(self._worlds_checked[variant.world])
+    with open(os.path.join(run_dir, RUN_CONFIG), encoding="utf-8") as f:
       cached = json.load(f)
     differences += [f"train.{k}: cached {cached['train'].get(k)!r}, now {v!r}"
                     for k, v in train_values.items()

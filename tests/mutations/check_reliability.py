@@ -125,7 +125,7 @@ MUTATIONS: Dict[int, Tuple[str, Tuple, str, str]] = {
          sub("text_format.ParseError", "ZeroDivisionError"),
          "tests/data/test_fuzz.py::test_schema_loader_takes_any_text",
          "schema parse errors escape as protobuf errors"),
-    24: ("pipelines/cli.py", sub("not isinstance(config, dict)", "False"),
+    24: ("pipelines/commands.py", sub("not isinstance(config, dict)", "False"),
          "tests/test_safety.py::test_configs_are_plain_json_not_code",
          "a JSON config that is not an object is accepted"),
 }
