@@ -44,8 +44,7 @@ def markdown(compute: Dict) -> List[str]:
   for p in sorted(compute["points"], key=lambda p: p["multiply_adds"]):
     n = p["ndcg"]
     lines.append(f"| {p['label']} | {p['parameters']:,} | "
-                 f"{p['multiply_adds']:,} | {n['mean']:.4f} "
-                 f"[{n['ci95'][0]:.4f}, {n['ci95'][1]:.4f}] | "
+                 f"{p['multiply_adds']:,} | {stats.format_interval(n, '.4f')} | "
                  f"{1e4 * n['mean'] / p['multiply_adds']:.3f} |")
   return lines + [""]
 
@@ -55,7 +54,7 @@ def plot(compute: Dict, path: str) -> None:
   for p in compute["points"]:
     n = p["ndcg"]
     ax.errorbar([p["multiply_adds"]], [n["mean"]],
-                yerr=[[n["mean"] - n["ci95"][0]], [n["ci95"][1] - n["mean"]]],
+                yerr=figures.error_bars([n]),
                 marker="o", capsize=3, label=p["label"])
   ax.set_xscale("log")
   figures.finish(fig, ax, path, "multiply-adds per listing (log scale)",

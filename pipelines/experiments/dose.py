@@ -109,9 +109,8 @@ def markdown(dose: Dict) -> List[str]:
   for p in dose["points"]:
     h = p["headroom"]
     cells = [stats.format_cell(p["gains"][m]) for m in models]
-    lines.append(f"| {p['value']:g} | {p['world']} | {h['mean']:+.2f} "
-                 f"[{h['ci95'][0]:+.2f}, {h['ci95'][1]:+.2f}] | "
-                 + " | ".join(cells) + " |")
+    lines.append(f"| {p['value']:g} | {p['world']} | "
+                 f"{stats.format_interval(h)} | " + " | ".join(cells) + " |")
   zero = min(dose["points"], key=lambda p: abs(p["headroom"]["mean"]))
   costs = [m for m, c in zero["gains"].items()
            if c["significant"] and c["mean"] < 0]
@@ -139,14 +138,10 @@ def plot(dose: Dict, path: str) -> None:
   models = list(dose["points"][0]["gains"])
   for i, model in enumerate(models):
     xs = [p["headroom"]["mean"] for p in dose["points"]]
-    xerr = [[p["headroom"]["mean"] - p["headroom"]["ci95"][0]
-             for p in dose["points"]],
-            [p["headroom"]["ci95"][1] - p["headroom"]["mean"]
-             for p in dose["points"]]]
+    xerr = figures.error_bars([p["headroom"] for p in dose["points"]])
     cells = [p["gains"][model] for p in dose["points"]]
     ys = [c["mean"] for c in cells]
-    yerr = [[c["mean"] - c["ci95"][0] for c in cells],
-            [c["ci95"][1] - c["mean"] for c in cells]]
+    yerr = figures.error_bars(cells)
     shift = (i - (len(models) - 1) / 2) * 0.04  # keep the bars apart
     ax.errorbar([x + shift for x in xs], ys, xerr=xerr, yerr=yerr, marker="o",
                 capsize=3, label=model)

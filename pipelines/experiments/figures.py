@@ -1,8 +1,9 @@
 """How every experiment figure is finished and written."""
 
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Sequence
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
@@ -13,6 +14,22 @@ DPI = 110
 def subplots(*args, **kwargs):
   """`plt.subplots` on the file-only backend (no display needed)."""
   return plt.subplots(*args, **kwargs)
+
+
+def error_bars(cells: Sequence[Dict]) -> List[List[float]]:
+  """matplotlib's asymmetric error bars of cells with "mean" and "ci95"."""
+  return [[c["mean"] - c["ci95"][0] for c in cells],
+          [c["ci95"][1] - c["mean"] for c in cells]]
+
+
+def grouped_bars(ax, series: Dict[str, Sequence[Dict]]) -> None:
+  """One bar per cell with its 95% interval, the series side by side at
+  each x position (0, 1, ...); `series`: label -> cells, one per x."""
+  width = 0.8 / max(len(series), 1)
+  for i, (label, cells) in enumerate(series.items()):
+    xs = np.arange(len(cells)) + (i - (len(series) - 1) / 2) * width
+    ax.bar(xs, [c["mean"] for c in cells], width, yerr=error_bars(cells),
+           capsize=2, label=label)
 
 
 def save(fig, path: str) -> None:

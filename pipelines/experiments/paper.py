@@ -128,16 +128,9 @@ def _fig5(results: Dict[Variant, Dict], variants: Sequence[Variant]) -> Dict:
 
 def _plot_fig5(fig5: Dict, path: str) -> None:
   tasks, table = fig5["tasks"], fig5["table"]
-  labels = list(table)
-  width = 0.8 / len(labels)
   fig, ax = figures.subplots(figsize=(7.5, 3.8))
-  for i, label in enumerate(labels):
-    xs = np.arange(len(tasks)) + (i - (len(labels) - 1) / 2) * width
-    cells = [table[label][t] for t in tasks]
-    means = [c["mean"] for c in cells]
-    err = [[c["mean"] - c["ci95"][0] for c in cells],
-           [c["ci95"][1] - c["mean"] for c in cells]]
-    ax.bar(xs, means, width, yerr=err, capsize=2, label=label)
+  figures.grouped_bars(ax, {label: [row[t] for t in tasks]
+                            for label, row in table.items()})
   ax.set_xticks(range(len(tasks)))
   ax.set_xticklabels(tasks)
   figures.finish(fig, ax, path, "", "test NDCG@10",
@@ -156,8 +149,7 @@ def _fig5_markdown(exp: Dict) -> List[str]:
            "|---|---|" + "---|" * len(f5["tasks"])]
   for label, row in f5["table"].items():
     lines.append(f"| {label} | {row['parameters']} | " + " | ".join(
-        f"{row[t]['mean']:.4f} [{row[t]['ci95'][0]:.4f}, {row[t]['ci95'][1]:.4f}]"
-        for t in f5["tasks"]) + " |")
+        stats.format_interval(row[t], ".4f") for t in f5["tasks"]) + " |")
   lines += ["", "Parameter growth from (click, purchase) to (click, cart, "
             "purchase) at the suite's widths:", "",
             "| model | MD | 2 tasks | 3 tasks | growth |", "|---|---|---|---|---|"]
@@ -171,15 +163,10 @@ def _plot_comparison(rows: List[Dict], tasks: Sequence[str], title: str,
                      path: str) -> None:
   fig, axes = figures.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8),
                                squeeze=False)
-  width = 0.8 / max(len(rows), 1)
   for ax, task in zip(axes[0], tasks):
-    for i, row in enumerate(rows):
-      xs = np.arange(len(PLATFORMS)) + (i - (len(rows) - 1) / 2) * width
-      cells = [row["cells"][task][name] for name, _ in PLATFORMS]
-      means = [c["mean"] for c in cells]
-      err = [[c["mean"] - c["ci95"][0] for c in cells],
-             [c["ci95"][1] - c["mean"] for c in cells]]
-      ax.bar(xs, means, width, yerr=err, capsize=2, label=row["label"])
+    figures.grouped_bars(ax, {row["label"]: [row["cells"][task][name]
+                                             for name, _ in PLATFORMS]
+                              for row in rows})
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xticks(range(len(PLATFORMS)))
     ax.set_xticklabels([name for name, _ in PLATFORMS])

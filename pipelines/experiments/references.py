@@ -82,16 +82,15 @@ def headroom_cells(measured: Dict, task: str) -> Dict[str, Dict]:
 def _rankings(runs: Sequence, task: str, platform) -> Dict:
   lists = runs[0].lists  # the reference rankings are the same in every run
   cell = {r: stats.mean_ndcg(lists, task, platform, ranker=r) for r in RANKERS}
-  cell["shared_bottom"] = stats.seed_interval(
-      [stats.mean_ndcg(r.lists, task, platform) for r in runs])
+  per_seed = [stats.mean_ndcg(r.lists, task, platform) for r in runs]
+  cell["shared_bottom"] = stats.seed_interval(per_seed)
   for name, ranker in (("first_task", headroom.FIRST_TASK_ORACLE),
                        ("own_first_task", MODEL_FIRST_TASK)):
     if f"{task}/{ranker}/10" not in lists:  # runs scored before the column
       continue
     cell[f"shared_bottom_minus_{name}"] = stats.seed_interval(
-        [stats.mean_ndcg(r.lists, task, platform)
-         - stats.mean_ndcg(r.lists, task, platform, ranker=ranker)
-         for r in runs])
+        [sb - stats.mean_ndcg(r.lists, task, platform, ranker=ranker)
+         for sb, r in zip(per_seed, runs)])
   return cell
 
 
@@ -122,16 +121,14 @@ def target_cell(refs: Dict[str, Dict], reference_key: str, variant: Variant,
   if entry is None or not targets(variant):
     return "-"
   cells = entry["headroom"][task]
-  return "; ".join(f"{SHORT[m]} {cells[m]['mean']:+.2f}% "
-                   f"[{cells[m]['ci95'][0]:+.2f}, {cells[m]['ci95'][1]:+.2f}]"
+  return "; ".join(f"{SHORT[m]} {stats.format_interval(cells[m], unit='%')}"
                    for m in targets(variant))
 
 
 def _difference(cell) -> str:
   if cell is None:
     return "n/a"
-  return (f"{cell['mean']:+.4f} [{cell['ci95'][0]:+.4f}, "
-          f"{cell['ci95'][1]:+.4f}]")
+  return stats.format_interval(cell, "+.4f")
 
 
 def _verdict(cell) -> str:
@@ -163,8 +160,8 @@ def markdown(refs: Dict[str, Dict]) -> List[str]:
         sb = c["shared_bottom"]
         lines.append(
             f"| {task} | {name} | {c['random']:.4f} | "
-            f"{c[headroom.FIRST_TASK_ORACLE]:.4f} | {sb['mean']:.4f} "
-            f"[{sb['ci95'][0]:.4f}, {sb['ci95'][1]:.4f}] | {c['oracle']:.4f} | "
+            f"{c[headroom.FIRST_TASK_ORACLE]:.4f} | "
+            f"{stats.format_interval(sb, '.4f')} | {c['oracle']:.4f} | "
             f"{_difference(c.get('shared_bottom_minus_first_task'))} | "
             f"{_difference(c.get('shared_bottom_minus_own_first_task'))} |")
     size = entry["headroom_size"]
@@ -182,7 +179,6 @@ def markdown(refs: Dict[str, Dict]) -> List[str]:
         f"headroom: {m} %" for m in SHORT) + " |", "|---|---|" + "---|" * len(SHORT)]
     for task, cells in entry["headroom"].items():
       lines.append(f"| {task} | {entry['headroom_lists'][task]:,} | " + " | ".join(
-          f"{cells[m]['mean']:+.2f} [{cells[m]['ci95'][0]:+.2f}, "
-          f"{cells[m]['ci95'][1]:+.2f}]" for m in SHORT) + " |")
+          stats.format_interval(cells[m]) for m in SHORT) + " |")
     lines.append("")
   return lines

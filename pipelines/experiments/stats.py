@@ -97,8 +97,14 @@ def _undefined(task: str, platform: Optional[str], n_lists: int,
                    f"positive ({n_lists} lists)")
 
 
+def format_interval(c: Dict, spec: str = "+.2f", unit: str = "") -> str:
+  """"mean[unit] [low, high]" of a cell with "mean" and "ci95"."""
+  low, high = c["ci95"]
+  return f"{c['mean']:{spec}}{unit} [{low:{spec}}, {high:{spec}}]"
+
+
 def format_cell(c: Dict) -> str:
   if c["ci_kind"] == "undefined":
     return "n/a"
-  text = f"{c['mean']:+.2f}% [{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}]"
+  text = format_interval(c, unit="%")
   return text if c["significant"] else text + " n.s."
