@@ -23,7 +23,7 @@ from seqmd_tf.data.parsed import ParsedSplit
 from seqmd_tf.data.schema import SearchLogSchema
 from seqmd_tf.data.synthetic.generate import generate, read_manifest, split_files
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, WorldConfig
-from seqmd_tf.models import ModelConfig
+from seqmd_tf.models import ModelConfig, resolve_config
 from seqmd_tf.paths import write_json
 
 RESULT = "result.json"
@@ -196,8 +196,10 @@ class Runner:
     differences += [f"train.{k}: cached {cached['train'].get(k)!r}, now {v!r}"
                     for k, v in train_values.items()
                     if cached["train"].get(k) != v]
-    was = ModelConfig.from_dict(cached["model"]).to_dict()
-    now = self.model_config(variant).to_dict()
+    # Both resolved: the model's fixed flags (e.g. region_standardize of
+    # shared_bottom_region_norm) are in the stored config, not the variant's.
+    was = resolve_config(ModelConfig.from_dict(cached["model"])).to_dict()
+    now = resolve_config(self.model_config(variant)).to_dict()
     differences += [f"model.{k}: cached {was.get(k)!r}, now {v!r}"
                     for k, v in now.items() if was.get(k) != v]
     if differences:

@@ -181,6 +181,29 @@ def test_micro_suite_end_to_end(tmp_path):
               str(path), command="test", progress=False)
 
 
+def test_cache_check_compares_resolved_model_configs(tmp_path):
+  """A model's fixed flags (region_standardize of the per-region standardized
+  Shared-Bottom) are stored resolved: a cached run still matches its variant,
+  and a real difference is still refused."""
+  from pipelines.experiments.runner import Runner
+  from seqmd_tf.data.schema import load_schema
+  from seqmd_tf.models import resolve_config
+  runner = Runner(str(tmp_path), load_schema(), {}, 0, {}, {})
+  variant = Variant("default", ("click", "purchase"),
+                    "shared_bottom_region_norm")
+  stored = resolve_config(runner.model_config(variant)).to_dict()
+  assert stored["region_standardize"]
+  run_dir = tmp_path / "run"
+  run_dir.mkdir()
+  (run_dir / "run_config.json").write_text(json.dumps(
+      dict(train={"epochs": 3}, model=stored)))
+  runner._check_cached(variant, str(run_dir), {"epochs": 3})
+  with pytest.raises(ValueError, match="model.md: cached 'none', now 'input'"):
+    runner._check_cached(Variant("default", ("click", "purchase"),
+                                 "shared_bottom_region_norm", "input"),
+                         str(run_dir), {"epochs": 3})
+
+
 def test_regeneration_check_flags_cells_outside_the_interval():
   from pipelines.experiments.regeneration import compare_reports
 
