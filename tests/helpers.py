@@ -50,6 +50,6 @@ def per_list_frame(values: Sequence[float],
   n = len(values)
   return pd.DataFrame({
       "platform": platforms or ["web", "app"] * (n // 2),
-      "country": ["US"] * n,
+      "region": ["US"] * n,
       "purchase/has_positive": [True] * n,
       "purchase/model/10": values})

@@ -76,12 +76,12 @@ def _fig7(results: Dict[Variant, Dict], variants: Sequence[Variant],
   ref = variants[0].reference()
   ref_lists = [r.lists for r in results[ref]["runs"]]
   key_model, key_oracle = "is_domestic@10/model", "is_domestic@10/oracle"
-  counts = ref_lists[0]["country"].value_counts()
+  counts = ref_lists[0]["region"].value_counts()
   regions = [r.code for r in REGIONS if counts.get(r.code, 0) >= min_lists]
   prefs = {r.code: r.domestic_pref for r in REGIONS}
 
   def share(lists_per_seed, column, region):
-    return float(np.mean([l.loc[l["country"] == region, column].mean()
+    return float(np.mean([l.loc[l["region"] == region, column].mean()
                           for l in lists_per_seed]))
 
   table = {}

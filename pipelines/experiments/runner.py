@@ -231,9 +231,11 @@ class Runner:
       return None
     with open(result_path, encoding="utf-8") as f:
       info = json.load(f)
+    # Runs cached before the per-list slice column was named by its role.
+    lists = pd.read_csv(os.path.join(run_dir, LISTS)).rename(
+        columns={"country": "region"})
     return RunResult(variant, seed, lr, info["val_monitor"], info["parameters"],
-                     info["epochs_run"], info["seconds"],
-                     pd.read_csv(os.path.join(run_dir, LISTS)),
+                     info["epochs_run"], info["seconds"], lists,
                      info.get("best_epoch"), info.get("stop_reason"))
 
   def _store(self, variant: Variant, run_dir: str, info: Dict,

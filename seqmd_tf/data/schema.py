@@ -33,6 +33,12 @@ SERVING_ENV = "SERVING"
 _TAG_PREFIX = "seqmd."
 _KNOWN_KEYS = ("part", "role", "md_group", "md_locked", "default", "transform",
                "task", "vocabulary")
+# Schema-level tags: the funnel order, and the context features that play the
+# region (the market a query comes from: per-region statistics and NDCG) and
+# the platform (per-platform NDCG). The two default to "country" and "platform".
+_SCHEMA_KEYS = ("tasks", "region", "platform")
+DEFAULT_REGION_FEATURE = "country"
+DEFAULT_PLATFORM_FEATURE = "platform"
 
 DEFAULT_SCHEMA_PATH = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -69,11 +75,25 @@ class FeatureSpec:
 
 @dataclasses.dataclass(frozen=True)
 class SearchLogSchema:
-  """An immutable, validated view of the schema."""
+  """An immutable, validated view of the schema.
+
+  Attributes:
+    features: every field, in schema order.
+    tasks: the funnel order (`seqmd.tasks`).
+    path: the file it was read from (for messages).
+    digest: sha256 of the schema text.
+    region_feature: the context feature that names a query's region
+      (`seqmd.region`; default "country"): per-region standardization and
+      per-region NDCG slice by it.
+    platform_feature: the context feature for per-platform NDCG
+      (`seqmd.platform`; default "platform").
+  """
   features: Tuple[FeatureSpec, ...]
   tasks: Tuple[str, ...]
   path: str
   digest: str
+  region_feature: str = DEFAULT_REGION_FEATURE
+  platform_feature: str = DEFAULT_PLATFORM_FEATURE
 
   # ---- lookups -------------------------------------------------------------
   def feature(self, name: str) -> FeatureSpec:
@@ -188,9 +208,10 @@ def _tags(annotation, where: str, path: str) -> Dict[str, str]:
       raise SchemaError(f"{path}: {where}: annotation tag '{tag}' is not of the "
                         "form seqmd.key=value")
     key, value = tag[len(_TAG_PREFIX):].split("=", 1)
-    if where != "schema" and key not in _KNOWN_KEYS:
+    known = _SCHEMA_KEYS if where == "schema" else _KNOWN_KEYS
+    if key not in known:
       raise SchemaError(f"{path}: {where}: unknown annotation key 'seqmd.{key}' "
-                        f"(known: {', '.join(_KNOWN_KEYS)})")
+                        f"(known: {', '.join(known)})")
     if key in out:
       raise SchemaError(f"{path}: {where}: annotation 'seqmd.{key}' given twice")
     out[key] = value
@@ -313,8 +334,10 @@ def parse_schema(text: str, path: str = "<string>") -> SearchLogSchema:
       raise SchemaError(f"{path}: duplicate feature name '{feat.name}'")
     names.add(feat.name)
     specs.append(_feature_spec(feat, path))
-  schema = SearchLogSchema(features=tuple(specs), tasks=tasks, path=path,
-                           digest=schema_digest(text))
+  schema = SearchLogSchema(
+      features=tuple(specs), tasks=tasks, path=path, digest=schema_digest(text),
+      region_feature=top.get("region", DEFAULT_REGION_FEATURE),
+      platform_feature=top.get("platform", DEFAULT_PLATFORM_FEATURE))
   for role in ("label", "oracle"):  # real logs have no oracle: optional
     by_task = [f.task for f in schema.select(role=role)]
     for task in tasks:
@@ -327,11 +350,27 @@ def parse_schema(text: str, path: str = "<string>") -> SearchLogSchema:
     extra = sorted(set(by_task) - set(tasks))
     if extra:
       raise SchemaError(f"{path}: {role} field(s) for unknown task(s) {extra}")
-  for required in ("country", "platform"):
-    if required not in names:
-      raise SchemaError(f"{path}: the context feature '{required}' is required "
-                        "(per-region and per-platform evaluation)")
+  for what, name in (("region", schema.region_feature),
+                     ("platform", schema.platform_feature)):
+    _check_slice_feature(schema, what, name)
   return schema
+
+
+def _check_slice_feature(schema: SearchLogSchema, what: str, name: str) -> None:
+  """The region and platform features: categorical context model inputs."""
+  tag = f"seqmd.{what}"
+  try:
+    spec = schema.feature(name)
+  except SchemaError:
+    raise SchemaError(
+        f"{schema.path}: the {what} feature '{name}' is required (per-{what} "
+        f"evaluation); name yours with the schema-level tag '{tag}=<feature>'"
+    ) from None
+  if spec.role != "feature" or spec.part != "context" or not spec.is_categorical:
+    raise SchemaError(
+        f"{schema.path}: the {what} feature '{name}' ({tag}) must be a "
+        f"categorical context feature (role=feature, part=context, BYTES); it "
+        f"is role={spec.role}, part={spec.part}, dtype={spec.dtype}")
 
 
 def load_schema(path: Optional[str] = None) -> SearchLogSchema:

@@ -100,8 +100,9 @@ def score_split(model: tf.keras.Model, files: Sequence[str],
     outputs = model(features, training=False)
     mask = batch[elwc.MASK_FEATURE].numpy()
     frame = {
-        "country": [c.decode() for c in batch["country"].numpy()[:, 0]],
-        "platform": [p.decode() for p in batch["platform"].numpy()[:, 0]],
+        # Slices by role: the schema names the region and platform features.
+        "region": _context_strings(batch, schema.region_feature),
+        "platform": _context_strings(batch, schema.platform_feature),
         "list_size": mask.sum(axis=1),
     }
     if have_oracle:  # the first task's true probability ranks every task
@@ -149,6 +150,11 @@ def score_split(model: tf.keras.Model, files: Sequence[str],
               have_oracle=have_oracle)
 
 
+def _context_strings(batch: Dict[str, tf.Tensor], name: str) -> List[str]:
+  """One string per list: a categorical context feature of the batch."""
+  return [v.decode() for v in batch[name].numpy()[:, 0]]
+
+
 def _means(frame: pd.DataFrame, task: str, ranker: str) -> Dict[str, float]:
   return {name: float(frame[f"{task}/{ranker}/{name}"].mean())
           for name in CUTOFFS}
@@ -187,14 +193,14 @@ def summarize(scored: Dict, tasks: Sequence[str], model_name: str,
     for platform in out["platforms"]:
       if platform != "all":       # the name of the whole slice
         slices[platform] = used[used["platform"] == platform]
-    regions = sorted(frame["country"].unique())
+    regions = sorted(frame["region"].unique())
     for ranker in rankers:
       entry = {name: _means(part, task, ranker) for name, part in slices.items()}
       entry["by_region"] = {
-          r: _means(used[used["country"] == r], task, ranker) for r in regions}
+          r: _means(used[used["region"] == r], task, ranker) for r in regions}
       out[keys[ranker]][task] = entry
     counts = {name: int(len(part)) for name, part in slices.items()}
-    counts["by_region"] = {r: int((used["country"] == r).sum())
+    counts["by_region"] = {r: int((used["region"] == r).sum())
                            for r in regions}
     out["n_lists"][task] = counts
     out["too_small_regions"][task] = sorted(

@@ -5,7 +5,6 @@ from typing import Dict, List, Mapping, Sequence
 from seqmd_tf.data.schema import SearchLogSchema
 
 
-REGION_FEATURE = "country"
 MIN_REGION_ROWS = 30
 
 
@@ -36,7 +35,7 @@ def build_feature_config(schema: SearchLogSchema, stats: Mapping[str, Mapping],
   `stats` maps each numeric feature to {"mean", "std"} of its transformed
   value on the training split (see `seqmd_tf.training.feature_stats`). With
   `region_standardize`, dependent features also get per-region mean and std
-  (regions with fewer than MIN_REGION_ROWS rows, and unknown regions, fall
+  (the schema's `region_feature`; regions with fewer than MIN_REGION_ROWS rows, and unknown regions, fall
   back to the pooled statistics).
   With `md_source`, exactly those categorical features form the "country"
   group that feeds MD's mask (the others stay in the invariant group, where
@@ -69,7 +68,7 @@ def _region_tables(schema: SearchLogSchema, stat: Mapping, entry: Dict) -> Dict:
   if "by_region" not in stat:
     raise ValueError(f"feature '{entry['name']}': no per-region statistics "
                      "(compute them with region_feature)")
-  vocabulary = list(schema.feature(REGION_FEATURE).vocabulary)
+  vocabulary = list(schema.feature(schema.region_feature).vocabulary)
   means, stds = [], []
   for region in vocabulary:
     r = stat["by_region"].get(region)
@@ -79,5 +78,5 @@ def _region_tables(schema: SearchLogSchema, stat: Mapping, entry: Dict) -> Dict:
     else:
       means.append(float(r["mean"]))
       stds.append(float(r["std"]))
-  return dict(region_feature=REGION_FEATURE, region_vocabulary=vocabulary,
+  return dict(region_feature=schema.region_feature, region_vocabulary=vocabulary,
               region_mean=means, region_std=stds)

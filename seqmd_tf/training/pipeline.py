@@ -24,8 +24,7 @@ from seqmd_tf.data import elwc, read_validation
 from seqmd_tf.data.schema import SearchLogSchema
 from seqmd_tf.evaluation.ndcg import NDCGMetric
 from seqmd_tf.models import ModelConfig, build_model, resolve_config
-from seqmd_tf.models.feature_config import (REGION_FEATURE,
-                                           build_feature_config,
+from seqmd_tf.models.feature_config import (build_feature_config,
                                            md_source_features)
 from seqmd_tf.paths import write_json
 from seqmd_tf.training import distribute, tfr_adapter
@@ -170,7 +169,7 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
   report = (None if parsed is not None else  # parsed splits: already read
             _scan_inputs(schema, train_files, valid_files, train_config,
                          run_dir))
-  region = REGION_FEATURE if model_config.region_standardize else None
+  region = schema.region_feature if model_config.region_standardize else None
   stats_batches = (parsed["train"].batches(256) if parsed is not None else
                    _stats_batches(schema, train_files, train_config))
   stats = compute_feature_stats(

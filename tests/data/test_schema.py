@@ -67,6 +67,18 @@ def _mutate(old, new):
         'tag: "seqmd.role=label"',
         'tag: "seqmd.role=label"\n    tag: "seqmd.md_locked=true"')),
      "md_locked is only for role=feature"),
+    (_mutate('seqmd.tasks=click,cart,purchase"',
+             'seqmd.tasks=click,cart,purchase" tag: "seqmd.regoin=market"'),
+     "unknown annotation key 'seqmd.regoin'"),
+    (_mutate('seqmd.tasks=click,cart,purchase"',
+             'seqmd.tasks=click,cart,purchase" tag: "seqmd.region=market"'),
+     "the region feature 'market' is required"),
+    (_mutate('seqmd.tasks=click,cart,purchase"',
+             'seqmd.tasks=click,cart,purchase" tag: "seqmd.region=price_local"'),
+     "the region feature 'price_local' (seqmd.region) must be a categorical "
+     "context feature"),
+    (_mutate('name: "platform"', 'name: "device"'),
+     "the platform feature 'platform' is required"),
 ])
 def test_invalid_schema_errors_name_the_problem(text, message):
   with pytest.raises(SchemaError) as err:
@@ -130,3 +142,27 @@ def test_render_with_md_groups_errors(groups, message):
   with pytest.raises(SchemaError) as err:
     render_with_md_groups(TEXT, groups, path="out.pbtxt")
   assert message in str(err.value)
+
+
+def market_schema():
+  """The default schema with its region feature called `market`."""
+  text = TEXT.replace('name: "country"', 'name: "market"').replace(
+      'seqmd.tasks=click,cart,purchase"',
+      'seqmd.tasks=click,cart,purchase" tag: "seqmd.region=market"')
+  return parse_schema(text, path="market.pbtxt")
+
+
+def test_the_region_feature_is_read_from_the_schema(schema):
+  from seqmd_tf.models.feature_config import build_feature_config
+  assert (schema.region_feature, schema.platform_feature) == ("country",
+                                                              "platform")
+  market = market_schema()
+  assert market.region_feature == "market"
+  stats = {f.name: {"mean": 0.0, "std": 1.0,
+                    "by_region": {"GB": {"n": 100, "mean": 2.0, "std": 3.0}}}
+           for f in market.model_features if not f.is_categorical}
+  config = build_feature_config(market, stats, region_standardize=True)
+  price = next(f for f in config if f["name"] == "price_local")
+  assert price["region_feature"] == "market"
+  gb = price["region_vocabulary"].index("GB")
+  assert (price["region_mean"][gb], price["region_std"][gb]) == (2.0, 3.0)

@@ -199,6 +199,6 @@ def summary(plan: RowPlan, context: Dict[str, Any], impressions: int,
             repaired: int, label_sums: Sequence[int]) -> Dict[str, Any]:
   """A good group's counts for the shard stats and the manifest."""
   return dict(groups=1, impressions=impressions, repaired=repaired,
-              region=str(context.get("country", "")),
-              platform=str(context.get("platform", "")),
+              region=str(context.get(plan.region_feature, "")),
+              platform=str(context.get(plan.platform_feature, "")),
               labels=dict(zip(plan.tasks, label_sums)))

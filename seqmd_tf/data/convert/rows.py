@@ -28,7 +28,6 @@ from seqmd_tf.data.convert.config import ConvertConfig, ConvertError, SPLITS
 from seqmd_tf.data.convert.sources import GRADE, QID
 from seqmd_tf.data.schema import FeatureSpec, SearchLogSchema
 
-REGION_FEATURE = "country"
 GROUP_ID_FEATURE = "query_id"
 _TRUE = ("1", "1.0", "true", "True", "TRUE")
 _FALSE = ("0", "0.0", "false", "False", "FALSE")
@@ -63,6 +62,8 @@ class RowPlan:
   region_map_path: Optional[str]
   split_column: Optional[str]
   has_region: bool
+  region_feature: str    # the schema's region and platform features
+  platform_feature: str
   # What a listing's tf.train.Example holds: the example-part fields, and
   # the labels when they come from LibSVM grades. Fixed at build time.
   listing_specs: Tuple[FeatureSpec, ...] = ()
@@ -151,7 +152,7 @@ def build_plan(schema: SearchLogSchema, config: ConvertConfig,
     if spec.name in config.constants:
       value = _parse_constant(spec, config.constants[spec.name])
       fields.append(FieldSource(spec, constant=value))
-    elif spec.name == REGION_FEATURE and region_map is not None:
+    elif spec.name == schema.region_feature and region_map is not None:
       fields.append(FieldSource(spec, from_region_map=True))
     elif tabular and column in columns and column != config.group_column:
       fields.append(FieldSource(spec, column=column))
@@ -162,7 +163,7 @@ def build_plan(schema: SearchLogSchema, config: ConvertConfig,
     else:
       if spec.role == "label":
         missing.append(spec.name)
-      elif (spec.required and spec.name != REGION_FEATURE
+      elif (spec.required and spec.name != schema.region_feature
             and not config.allow_missing_features):
         missing.append(spec.name)
       fields.append(FieldSource(spec))
@@ -190,7 +191,7 @@ def build_plan(schema: SearchLogSchema, config: ConvertConfig,
       raise ConvertError(f"convert: --grades thresholds must be >= 1 and "
                          f"non-decreasing along the funnel {list(schema.tasks)}"
                          f", got {config.grade_thresholds}")
-  region = next(f for f in fields if f.spec.name == REGION_FEATURE)
+  region = next(f for f in fields if f.spec.name == schema.region_feature)
   listing = [f.spec for f in fields if f.spec.part == "example"]
   listing += [schema.label(t) for t in schema.tasks
               if schema.label(t) not in listing]
@@ -202,6 +203,8 @@ def build_plan(schema: SearchLogSchema, config: ConvertConfig,
       region_map=region_map, region_map_path=config.region_map,
       split_column=config.split_column if tabular else None,
       has_region=not region.filled,
+      region_feature=schema.region_feature,
+      platform_feature=schema.platform_feature,
       listing_specs=tuple(listing),
       context_specs=tuple(f.spec for f in fields if f.spec.part == "context"))
 

@@ -33,11 +33,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from seqmd_tf.data.schema import (DEFAULT_PLATFORM_FEATURE,
+                                  DEFAULT_REGION_FEATURE)
 from seqmd_tf.data.schema_inference.profile import (InferenceError,
                                                     TableProfile,
                                                     constant_within_groups)
 
-REGION, PLATFORM, GROUP_ID = "country", "platform", "query_id"
+# An inferred schema gives the region and platform the default schema's names.
+REGION, PLATFORM = DEFAULT_REGION_FEATURE, DEFAULT_PLATFORM_FEATURE
+GROUP_ID = "query_id"
 NO_PLATFORM = "any"           # the platform of a log without a platform column
 CLOSED_MAX = 50               # most values of a closed vocabulary
 MIN_VALUE_ROWS = 20           # fewest rows of a value kept in a vocabulary

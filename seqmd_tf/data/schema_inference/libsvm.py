@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from seqmd_tf.data.convert.sources import GRADE, QID, parse_libsvm_line
+from seqmd_tf.data.schema_inference.infer import REGION
 from seqmd_tf.data.schema_inference.profile import InferenceError
 
 GROUP = "qid"
@@ -136,7 +137,7 @@ def profile_libsvm(files: Sequence[str], feature_map: Optional[Dict[int, str]],
                 feature_map={str(i): n for i, n in names.items()},
                 grade_thresholds=dict(order))
   if regions is None:
-    config["constants"] = {"country": NO_REGION}
+    config["constants"] = {REGION: NO_REGION}
     profile.notes.append("no region map: one region, 'all'; MD has nothing "
                          "to condition on (train with --md none)")
   else:

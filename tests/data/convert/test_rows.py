@@ -186,3 +186,19 @@ def test_option_parsers(tmp_path):
   bad.write_text("[1, 2]")
   with pytest.raises(ConvertError, match="m.json"):
     parse_feature_map(str(bad))
+
+
+def test_a_region_feature_of_another_name_is_counted_by_region(columns,
+                                                               good_row):
+  from seqmd_tf.data.convert.groups import summary
+  from tests.data.test_schema import market_schema
+  market = market_schema()
+  renamed = ["market" if c == "country" else c for c in columns]
+  row = {("market" if k == "country" else k): v for k, v in good_row.items()}
+  plan = _plan(market, renamed)
+  assert plan.has_region and plan.region_feature == "market"
+  _, values, _, _ = check_row(plan, row)
+  stats = summary(plan, {n: values[n] for n in plan.context_names}, 1, 0,
+                  [0, 0, 0])
+  assert (stats["region"], stats["platform"]) == (row["market"],
+                                                  row["platform"])
