@@ -201,17 +201,11 @@ def add_task_stage(run_dir: str, task: str, position: int, out_run: str,
   schema.check_tasks(result["tasks"])
   model = result["model"]
   if finetune_steps:
-    train = dict(config["train"], tasks=result["tasks"])
-    train_config = pipeline.TrainConfig(**train)
-    builder = pipeline.SeqMDDatasetBuilder(
-        schema, result["tasks"], generator.split_files(data_dir, "train"),
-        generator.split_files(data_dir, "valid"), train_config)
-    from seqmd_tf.training.losses import LogProbBinaryCrossentropy  # pylint: disable=import-outside-toplevel
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    model.compile(optimizer=tf.keras.optimizers.Adam(train_config.learning_rate),
-                  loss={t: LogProbBinaryCrossentropy() for t in result["tasks"]})
-    model.fit(builder.build_train_dataset().repeat(), steps_per_epoch=finetune_steps,
-              epochs=1, verbose=0)
+    train_config = dataclass_from_dict(
+        pipeline.TrainConfig, dict(config["train"], tasks=result["tasks"]),
+        "train config").validate(schema)
+    pipeline.fine_tune(model, schema, generator.split_files(data_dir, "train"),
+                       train_config, finetune_steps, out_run)
   os.makedirs(os.path.join(out_run, "checkpoints"), exist_ok=True)
   model.save_weights(os.path.join(out_run, pipeline.BEST_WEIGHTS))
   new_config = dict(config, tasks=result["tasks"],

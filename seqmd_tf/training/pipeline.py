@@ -2,7 +2,8 @@
 run folder, `load_trained_model()` reads it back.
 
 The training is in small modules, one job each: `config` (TrainConfig),
-`input` (the dataset builder: files or parsed splits), `callbacks` (strict
+`input` (where the lists come from: ELWC files or splits parsed in memory,
+one `TrainingInput` either way, and the dataset builder), `callbacks` (strict
 early stopping and checkpointing, how a run ended), `resume` (after a
 crash), `tfr_adapter` (the only module that touches TF-Ranking's private
 attributes), and this one: `SeqMDPipeline` subclasses `MultiTaskPipeline`
@@ -20,7 +21,7 @@ from typing import Dict, List, Optional, Sequence
 import tensorflow as tf
 import tensorflow_ranking as tfr
 
-from seqmd_tf.data import elwc, read_validation
+from seqmd_tf.data import elwc
 from seqmd_tf.data.schema import SearchLogSchema
 from seqmd_tf.evaluation.ndcg import NDCGMetric
 from seqmd_tf.models import ModelConfig, build_model, resolve_config
@@ -33,8 +34,8 @@ from seqmd_tf.training.callbacks import (StrictEarlyStopping,  # pylint: disable
                                          stop_reason)
 from seqmd_tf.training.config import LISTWISE_LOSSES, TrainConfig  # pylint: disable=unused-import
 from seqmd_tf.training.feature_stats import compute_feature_stats
-from seqmd_tf.training.input import (PARSE_BATCH, SeqMDDatasetBuilder,  # pylint: disable=unused-import
-                                     count_records, require_files)
+from seqmd_tf.training.input import (ElwcFiles, ParsedSplits,  # pylint: disable=unused-import
+                                     SeqMDDatasetBuilder, training_input)
 from seqmd_tf.training.losses import LogProbBinaryCrossentropy
 from seqmd_tf.training import resume
 from seqmd_tf.training.resume import EPOCH_LOG, completed_epochs  # pylint: disable=unused-import
@@ -79,13 +80,10 @@ class SeqMDPipeline(tfr_adapter.MultiTaskPipeline):
     super().__init__(model_builder, dataset_builder, hparams)
 
   def build_loss(self):
-    if self.config.loss == "bce":
-      return {t: LogProbBinaryCrossentropy() for t in self.config.tasks}
-    # TF-Ranking's listwise losses expect unbounded scores: log y~ is one.
-    return {t: tfr.keras.losses.get(self.config.loss) for t in self.config.tasks}
+    return task_losses(self.config)
 
   def build_metrics(self):
-    return {t: [NDCGMetric(5), NDCGMetric(10)] for t in self.config.tasks}
+    return task_metrics(self.config)
 
   def build_weighted_metrics(self):
     return None
@@ -110,16 +108,8 @@ class SeqMDPipeline(tfr_adapter.MultiTaskPipeline):
     """Trains, restores the best epoch's weights; returns the model and history."""
     tf.keras.utils.set_random_seed(self.config.seed)  # reliability row 18
     with distribute.scope(self.distribution):
-      model = tfr_adapter.model_builder(self).build()
-      # The stock pipeline's optimizer, made again inside the scope.
-      hparams = tfr_adapter.pipeline_hparams(self)
-      optimizer = tf.keras.optimizers.get(
-          dict(class_name=hparams.optimizer,
-               config=dict(learning_rate=hparams.learning_rate)))
-      model.compile(optimizer=optimizer, loss=self.build_loss(),
-                    metrics=self.build_metrics(),
-                    loss_weights=hparams.loss_weights,
-                    steps_per_execution=hparams.steps_per_execution)
+      model = compile_for_training(tfr_adapter.model_builder(self).build(),
+                                   self.config)
     data = tfr_adapter.dataset_builder(self)
     train, valid = data.build_train_dataset(), data.build_valid_dataset()
     steps = {}
@@ -143,6 +133,33 @@ class SeqMDPipeline(tfr_adapter.MultiTaskPipeline):
 
 
 
+def task_losses(config: TrainConfig) -> Dict[str, tf.keras.losses.Loss]:
+  """One loss per task: `config.loss` ("bce" on log y~, or a TF-Ranking
+  listwise loss, which expects unbounded scores: log y~ is one)."""
+  if config.loss == "bce":
+    return {t: LogProbBinaryCrossentropy() for t in config.tasks}
+  return {t: tfr.keras.losses.get(config.loss) for t in config.tasks}
+
+
+def task_metrics(config: TrainConfig) -> Dict[str, List]:
+  """NDCG@5 and NDCG@10 per task (the monitor is one of them)."""
+  return {t: [NDCGMetric(5), NDCGMetric(10)] for t in config.tasks}
+
+
+def compile_for_training(model: tf.keras.Model,
+                         config: TrainConfig) -> tf.keras.Model:
+  """Compiles `model` as every training here does: Adam (TF-Ranking's
+  pipeline default) at `config.learning_rate`, the task losses and weights,
+  NDCG per task. Call it inside the distribution scope."""
+  optimizer = tf.keras.optimizers.get(dict(
+      class_name=tfr_adapter.PipelineHparams.optimizer,
+      config=dict(learning_rate=config.learning_rate)))
+  model.compile(optimizer=optimizer, loss=task_losses(config),
+                metrics=task_metrics(config), loss_weights=config.task_weights,
+                steps_per_execution=config.steps_per_execution)
+  return model
+
+
 def train(schema: SearchLogSchema, train_files: Sequence[str],
           valid_files: Sequence[str], run_dir: str, model_config: ModelConfig,
           train_config: TrainConfig, data_identity: Optional[Dict] = None,
@@ -159,31 +176,25 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
   train_config.validate(schema)
   strategy = distribute.make_strategy(train_config.strategy)  # before any op
   run_dir = distribute.worker_run_dir(run_dir, strategy)
-  if parsed is None:
-    require_files("training", train_files)
-    require_files("validation", valid_files)
+  source = training_input(schema, train_files, valid_files, train_config,
+                          parsed)
   check_schema_supports(schema, model_config)
   os.makedirs(run_dir, exist_ok=True)
   if train_config.deterministic:
     tf.config.experimental.enable_op_determinism()
-  report = (None if parsed is not None else  # parsed splits: already read
-            _scan_inputs(schema, train_files, valid_files, train_config,
-                         run_dir))
+  source.scan(run_dir)
   region = schema.region_feature if model_config.region_standardize else None
-  stats_batches = (parsed["train"].batches(256) if parsed is not None else
-                   _stats_batches(schema, train_files, train_config))
   stats = compute_feature_stats(
-      train_files, schema, max_lists=train_config.stats_max_lists,
-      region_feature=region, batches=stats_batches)
+      source.train_files, schema, max_lists=train_config.stats_max_lists,
+      region_feature=region, batches=source.stats_batches())
   feature_config = build_feature_config(
       schema, stats, model_config.embedding_dim,
       region_standardize=model_config.region_standardize,
       md_source=model_config.md_source)
   model_builder = RegistryModelBuilder(model_config, feature_config,
                                        train_config.tasks)
-  dataset_builder = SeqMDDatasetBuilder(schema, train_config.tasks, train_files,
-                                        valid_files, train_config, parsed,
-                                        report)
+  dataset_builder = SeqMDDatasetBuilder(schema, train_config.tasks, source,
+                                        train_config)
   run_config = dict(model=model_config.to_dict(),
                     train=dataclasses.asdict(train_config),
                     tasks=list(train_config.tasks),
@@ -207,6 +218,26 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
   return dict(model=model, run_config=run_config, summary=summary)
 
 
+def fine_tune(model: tf.keras.Model, schema: SearchLogSchema,
+              train_files: Sequence[str], train_config: TrainConfig,
+              steps: int, run_dir: str) -> tf.keras.Model:
+  """`steps` optimizer steps of `model` on the training files, as `train`
+  takes them: the same input (read validation and policy), optimizer,
+  losses and task weights from `train_config` (after adding a task, paper
+  section 5.2, optional). The read report goes to `run_dir`."""
+  if steps < 1:
+    raise ValueError(f"fine-tuning needs steps >= 1, got {steps}")
+  source = ElwcFiles(schema, train_files, train_files, train_config)
+  os.makedirs(run_dir, exist_ok=True)
+  source.scan(run_dir)
+  tf.keras.utils.set_random_seed(train_config.seed)
+  batches = SeqMDDatasetBuilder(schema, train_config.tasks, source,
+                                train_config).build_train_dataset()
+  compile_for_training(model, train_config).fit(
+      batches.repeat(), steps_per_epoch=steps, epochs=1, verbose=0)
+  return model
+
+
 def check_schema_supports(schema: SearchLogSchema,
                           model_config: ModelConfig) -> None:
   """Raises, naming the schema, when MD or per-region standardization lacks
@@ -225,32 +256,6 @@ def check_schema_supports(schema: SearchLogSchema,
         "md_group=dependent, and this schema has none; run `seqmd "
         "split-features` on the data and train with its schema, or use "
         "md=none")
-
-
-def _scan_inputs(schema: SearchLogSchema, train_files: Sequence[str],
-                 valid_files: Sequence[str], config: TrainConfig,
-                 run_dir: str) -> read_validation.ReadReport:
-  """The read-time validation of every input file, written to the run folder
-  and logged."""
-  report = read_validation.scan_files(
-      list(train_files) + list(valid_files), schema, config.tasks,
-      config.read_policy)
-  write_json(os.path.join(run_dir, "read_report.json"), report.to_dict())
-  for line in read_validation.log_lines(report, config.read_policy):
-    tf.get_logger().warning("read validation: %s", line)
-  return report
-
-
-def _stats_batches(schema: SearchLogSchema, train_files: Sequence[str],
-                   config: TrainConfig) -> tf.data.Dataset:
-  """The first training lists, read and repaired as training reads them,
-  for the feature statistics."""
-  records = tf.data.TFRecordDataset(list(train_files))
-  if config.skip_corrupt:
-    records = records.apply(tf.data.experimental.ignore_errors())
-  return records.take(config.stats_max_lists).batch(256).map(
-      elwc.plain_parse_fn(schema, roles=("feature",))).map(
-          read_validation.repair_fn(schema, config.tasks, config.read_policy))
 
 
 def load_trained_model(run_dir: str) -> Dict:

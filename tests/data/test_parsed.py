@@ -2,17 +2,20 @@ import numpy as np
 
 from seqmd_tf.data.parsed import ParsedSplit
 from seqmd_tf.data.synthetic.generate import split_files
-from seqmd_tf.training.pipeline import SeqMDDatasetBuilder, TrainConfig
+from seqmd_tf.training.input import (ElwcFiles, ParsedSplits,
+                                     SeqMDDatasetBuilder)
+from seqmd_tf.training.pipeline import TrainConfig
 
 
 def test_parsed_split_serves_the_tensors_of_the_tfr_builder(tiny_data, schema):
   tasks = ["click", "purchase"]
   files = split_files(tiny_data, "valid")
   config = TrainConfig(tasks=tasks, valid_batch_size=64)
-  from_files = SeqMDDatasetBuilder(schema, tasks, files, files, config)
+  from_files = SeqMDDatasetBuilder(
+      schema, tasks, ElwcFiles(schema, files, files, config), config)
   parsed = ParsedSplit.from_files(files, schema, ("feature", "label"))
-  from_parsed = SeqMDDatasetBuilder(schema, tasks, files, files, config,
-                                    parsed={"train": parsed, "valid": parsed})
+  from_parsed = SeqMDDatasetBuilder(
+      schema, tasks, ParsedSplits({"train": parsed, "valid": parsed}), config)
   a = list(from_files.build_valid_dataset())
   b = list(from_parsed.build_valid_dataset())
   assert len(a) == len(b)

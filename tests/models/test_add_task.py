@@ -77,6 +77,34 @@ def test_add_task_without_training(two_task_run, tiny_data, tmp_path):
 
 
 @pytest.mark.tf_ranking
+def test_fine_tuning_after_adding_a_task_trains_as_the_run_did(
+    two_task_run, tiny_data, tmp_path, monkeypatch):
+  """--finetune-steps goes through the trainer's compile and input: the run's
+  loss and read policy, not a loop of its own."""
+  from pipelines import stages
+  from seqmd_tf.training import pipeline
+  from seqmd_tf.training.pipeline import load_trained_model
+  compiled = []
+  real = pipeline.compile_for_training
+  monkeypatch.setattr(pipeline, "compile_for_training",
+                      lambda m, c: compiled.append(c) or real(m, c))
+  out = stages.add_task_stage(two_task_run, "cart", 1, str(tmp_path / "ft"),
+                              finetune_steps=3, data_dir=tiny_data)
+  (config,) = compiled
+  run = load_trained_model(two_task_run)["run_config"]["train"]
+  assert config.tasks == ["click", "cart", "purchase"]
+  assert (config.loss, config.learning_rate, config.on_invalid) == (
+      run["loss"], run["learning_rate"], run["on_invalid"])
+  assert os.path.exists(tmp_path / "ft" / "read_report.json")
+  tuned = load_trained_model(out["run"])["model"]
+  grown = load_trained_model(stages.add_task_stage(
+      two_task_run, "cart", 1, str(tmp_path / "no_ft"))["run"])["model"]
+  moved = [not np.allclose(a, b) for a, b in zip(tuned.get_weights(),
+                                                 grown.get_weights())]
+  assert any(moved)
+
+
+@pytest.mark.tf_ranking
 def test_add_task_refuses_an_existing_task(trained_run, tmp_path):
   from pipelines import stages
   # trained_run is a 3-task SEQ run: cart is already there.

@@ -132,9 +132,9 @@ def test_cached_parsed_lists_give_the_streamed_batches(tiny_data, schema,
   for cache in (False, True):
     config = TrainConfig(batch_size=16, seed=5, list_size=list_size,
                          deterministic=True, cache_parsed=cache, tasks=tasks)
-    builder = pipeline.SeqMDDatasetBuilder(
-        schema, tasks, _files(tiny_data, "train")[:2], _files(tiny_data, "valid"),
-        config)
+    source = pipeline.ElwcFiles(schema, _files(tiny_data, "train")[:2],
+                                _files(tiny_data, "valid"), config)
+    builder = pipeline.SeqMDDatasetBuilder(schema, tasks, source, config)
     train = builder.build_train_dataset()
     built[cache] = [list(train), list(train),
                     list(builder.build_valid_dataset())]
