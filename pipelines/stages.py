@@ -265,32 +265,14 @@ def infer_schema_stage(inputs: Sequence[str], out_dir: str, roles,
   files = expand_inputs(inputs)
   fmt = fmt or infer_format(files)
   min_rows = selector.DEFAULT_MIN_ROWS if min_rows is None else min_rows
-  bars = []
-
-  def progress(done: int, total: int) -> None:
-    if not bars:
-      bars.append(progress_bar(total=total, desc="infer-schema: read",
-                               unit="rows"))
-    bars[0].update(done - bars[0].n)
-  sample_rows = sample_rows or si.profile.DEFAULT_SAMPLE_ROWS
-  if fmt == "libsvm":
-    profile, roles, extra = si.libsvm.profile_libsvm(
-        files, libsvm.get("feature_map"), libsvm.get("grades") or {},
-        libsvm.get("region_map"), sample_rows, progress)
-  else:
-    roles.check(si.profile.columns_of(files, fmt), files[0])
-    profile = si.profile_table(files, fmt, roles.group, sample_rows,
-                               progress=progress)
-    extra = {}
-  for bar in bars:
-    bar.close()
+  profile, roles, extra = _profile_logs(
+      files, fmt, roles, sample_rows or si.profile.DEFAULT_SAMPLE_ROWS, libsvm)
   decisions = si.infer(profile, roles)
   config = render.convert_config(decisions, roles, fmt)
-  split_note = None
-  if split:
-    split_note = _split_table(profile, decisions, roles, config, min_rows,
-                              permutations, render.schema_text(decisions,
-                                                               roles, files))
+  # Selector F sets the md_group of `decisions`: the schema is rendered after.
+  split_note = (_split_table(profile, decisions, roles, config, min_rows,
+                             permutations, render.schema_text(
+                                 decisions, roles, files)) if split else None)
   os.makedirs(out_dir, exist_ok=True)
   paths = {name: os.path.join(out_dir, name) for name in (
       "schema.pbtxt", "convert.json", "inference.md", "inference.json")}
@@ -305,6 +287,33 @@ def infer_schema_stage(inputs: Sequence[str], out_dir: str, roles,
           time.time() - start)
   return dict(paths=paths, decisions=decisions, profile=profile,
               split=split_note, convert=config)
+
+
+def _profile_logs(files: Sequence[str], fmt: str, roles, sample_rows: int,
+                  libsvm: Optional[Dict]):
+  """One read of the logs with a progress bar: (profile, roles, the extra
+  convert settings). LibSVM has no column names, so its roles come from
+  the read."""
+  from seqmd_tf.data import schema_inference as si  # pylint: disable=import-outside-toplevel
+  bars = []
+
+  def progress(done: int, total: int) -> None:
+    if not bars:
+      bars.append(progress_bar(total=total, desc="infer-schema: read",
+                               unit="rows"))
+    bars[0].update(done - bars[0].n)
+  if fmt == "libsvm":
+    profile, roles, extra = si.libsvm.profile_libsvm(
+        files, libsvm.get("feature_map"), libsvm.get("grades") or {},
+        libsvm.get("region_map"), sample_rows, progress)
+  else:
+    roles.check(si.profile.columns_of(files, fmt), files[0])
+    profile = si.profile_table(files, fmt, roles.group, sample_rows,
+                               progress=progress)
+    extra = {}
+  for bar in bars:
+    bar.close()
+  return profile, roles, extra
 
 
 def _split_table(profile, decisions, roles, config, min_rows: int,
@@ -357,9 +366,8 @@ def split_features_stage(data_dir: str, out_dir: str,
   distributions.png, statistics.json and stage.json.
   """
   from seqmd_tf.data import feature_split as fs  # pylint: disable=import-outside-toplevel
-  from seqmd_tf.data.feature_split import beam_pipeline, report  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.feature_split import beam_pipeline  # pylint: disable=import-outside-toplevel
   from seqmd_tf.data.feature_split import statistics as st  # pylint: disable=import-outside-toplevel
-  from seqmd_tf.data.schema import render_with_md_groups  # pylint: disable=import-outside-toplevel
   start = time.time()
   schema = dataset_schema(data_dir, schema_path,
                           generator.read_manifest(data_dir))
@@ -367,15 +375,10 @@ def split_features_stage(data_dir: str, out_dir: str,
   metric = metric or fs.selector.DEFAULT_METRIC
   weighting = weighting or fs.selector.DEFAULT_WEIGHTING
   min_rows = fs.selector.DEFAULT_MIN_ROWS if min_rows is None else min_rows
-  if metric not in fs.DISTANCES:
-    raise ValueError(f"unknown distance {metric!r}; valid: {list(fs.DISTANCES)}")
+  permutations = _check_selector_settings(metric, permutations)
   os.makedirs(out_dir, exist_ok=True)
   files = generator.split_files(data_dir, split)
   features = st.numeric_features(schema)
-  if permutations is None:
-    permutations = fs.selector.DEFAULT_PERMUTATIONS
-  if permutations < 0:
-    raise ValueError(f"permutations must be >= 0, got {permutations}")
   stats = beam_pipeline.compute_statistics(files, schema, features, source,
                                            out_dir, bins=bins,
                                            pipeline_args=pipeline_args,
@@ -383,18 +386,15 @@ def split_features_stage(data_dir: str, out_dir: str,
   distances = fs.selector.feature_distances(stats, schema, min_rows)
   result = fs.decide(distances, schema, source, metric, weighting, threshold,
                      overrides, min_rows)
-  manifest = generator.read_manifest(data_dir) or {}
-  truth = manifest.get("true_dependent_features")
-  with open(schema.path, "r", encoding="utf-8") as f:
-    text = f.read()
+  truth = (generator.read_manifest(data_dir) or {}).get(
+      "true_dependent_features")
   header = (f"Written by `seqmd split-features` from {schema.path}\n"
             f"on {split} data {os.path.abspath(data_dir)}: source "
             f"{'×'.join(source)}, {metric} ({weighting}) > {result.threshold:g}."
             "\nSee feature_split.json beside it. Promote it with "
             "`seqmd promote-schema`.")
-  out_schema = os.path.join(out_dir, "schema.pbtxt")
-  with open(out_schema, "w", encoding="utf-8") as f:
-    f.write(render_with_md_groups(text, result.groups(), header, out_schema))
+  out_schema = _write_split_schema(schema.path, result.groups(), header,
+                                   out_dir)
   record = dict(result.to_dict(), data=os.path.abspath(data_dir), split=split,
                 schema=schema.path, bins=bins,
                 non_finite=st.non_finite_counts(stats["moments"]))
@@ -402,7 +402,18 @@ def split_features_stage(data_dir: str, out_dir: str,
     record["truth"] = dict(true_dependent_features=truth,
                            score=fs.score_against_truth(result, truth))
   paths = dict(schema=out_schema,
-               json=os.path.join(out_dir, "feature_split.json"),
+               **_write_split_report(result, stats, record, truth, out_dir))
+  _record(out_dir, "split-features", dict(data=data_dir, schema=schema.path),
+          paths, time.time() - start)
+  return dict(split=result, record=record, paths=paths, distances=distances,
+              statistics=stats)
+
+
+def _write_split_report(result, stats: Dict, record: Dict,
+                        truth: Optional[List[str]], out_dir: str) -> Dict:
+  """feature_split.json, report.md and the two figures; their paths."""
+  from seqmd_tf.data.feature_split import report  # pylint: disable=import-outside-toplevel
+  paths = dict(json=os.path.join(out_dir, "feature_split.json"),
                report=os.path.join(out_dir, "report.md"),
                distances=report.plot_distances(
                    result, os.path.join(out_dir, "distances.png")),
@@ -411,10 +422,32 @@ def split_features_stage(data_dir: str, out_dir: str,
   write_json(paths["json"], record)
   write_text(paths["report"], report.markdown(result, truth,
                                               record["non_finite"]))
-  _record(out_dir, "split-features", dict(data=data_dir, schema=schema.path),
-          paths, time.time() - start)
-  return dict(split=result, record=record, paths=paths, distances=distances,
-              statistics=stats)
+  return paths
+
+
+def _check_selector_settings(metric: str, permutations: Optional[int]) -> int:
+  """Refuses an unknown distance or a negative permutation count; returns
+  the permutations (default `selector.DEFAULT_PERMUTATIONS`)."""
+  from seqmd_tf.data import feature_split as fs  # pylint: disable=import-outside-toplevel
+  if metric not in fs.DISTANCES:
+    raise ValueError(f"unknown distance {metric!r}; valid: {list(fs.DISTANCES)}")
+  if permutations is None:
+    permutations = fs.selector.DEFAULT_PERMUTATIONS
+  if permutations < 0:
+    raise ValueError(f"permutations must be >= 0, got {permutations}")
+  return permutations
+
+
+def _write_split_schema(schema_path: str, groups: Dict[str, str], header: str,
+                        out_dir: str) -> str:
+  """The input schema with the selector's md_groups, in `out_dir`."""
+  from seqmd_tf.data.schema import render_with_md_groups  # pylint: disable=import-outside-toplevel
+  with open(schema_path, "r", encoding="utf-8") as f:
+    text = f.read()
+  out_schema = os.path.join(out_dir, "schema.pbtxt")
+  write_text(out_schema, render_with_md_groups(text, groups, header,
+                                               out_schema))
+  return out_schema
 
 
 def promote_schema_stage(from_dir: str, to_path: Optional[str] = None,

@@ -23,7 +23,7 @@ from typing import Dict, List
 
 
 from pipelines.experiments import figures, references, stats
-from pipelines.experiments.plan import DIAL_FEATURES, DOSES, Variant
+from pipelines.experiments.plan import DIAL_FEATURES, DOSES, Experiment, Variant
 from seqmd_tf.data.synthetic import headroom
 
 MECHANISM = {"interaction": "regional_interactions",
@@ -58,7 +58,7 @@ def _warp_headroom(results: Dict[Variant, Dict], world: str, task: str,
                    + cell["ci_kind"])
 
 
-def dose_response(results: Dict[Variant, Dict], exp: Dict, runner,
+def dose_response(results: Dict[Variant, Dict], exp: Experiment, runner,
                   samples: int, headroom_days: int = HEADROOM_DAYS,
                   headroom_queries: int = HEADROOM_QUERIES) -> Dict:
   """The table of one dose experiment: per dose, headroom and each gain.
@@ -66,7 +66,7 @@ def dose_response(results: Dict[Variant, Dict], exp: Dict, runner,
   Args:
     results: variant -> `Runner.run_variant` result, for every variant of
       `exp` and their Shared-Bottom references.
-    exp: the experiment's plan entry (`plan.EXPERIMENTS["dose_<dial>"]`).
+    exp: the dose experiment (`plan.EXPERIMENTS["dose_<dial>"]`).
     runner: the Runner that trained them (its worlds, data seed and schema).
     samples: bootstrap samples of each comparison.
     headroom_days, headroom_queries: size of the extra data of a generator
@@ -75,8 +75,8 @@ def dose_response(results: Dict[Variant, Dict], exp: Dict, runner,
     dial, mechanism, task, MD's dependent features, and per dose its world,
     headroom (mean and 95% interval, in %) and each model's gain cell.
   """
-  dial = exp["dose"]
-  task = exp["variants"][0].tasks[-1]
+  dial = exp.dose
+  task = exp.variants[0].tasks[-1]
   points = []
   for value in DOSES[dial]:
     world = f"{dial}_{value:g}"
@@ -86,7 +86,7 @@ def dose_response(results: Dict[Variant, Dict], exp: Dict, runner,
       head = _generator_headroom(runner, world, MECHANISM[dial], task,
                                  headroom_days, headroom_queries)
     gains = {}
-    for v in exp["variants"]:
+    for v in exp.variants:
       if v.world == world:
         cell = stats.compare(_runs(results, v), _runs(results, v.reference()),
                              task, None, samples)

@@ -136,77 +136,145 @@ def _v(model, md="none", tasks=TWO, world="default", descending=None,
                  added_task, md_shift, tuple(overrides))
 
 
-EXPERIMENTS: Dict[str, Dict] = {
-    "table1": dict(
-        title="Table 1: two tasks (click, purchase), relative to Shared-Bottom",
-        variants=[_v("mmoe"), _v("ple"), _v("adatt"), _v("seq"),
-                  _v("seq", "per_task")]),
-    "table2": dict(
-        title="Table 2: MD as a plug-in (two tasks), relative to Shared-Bottom",
-        variants=[_v("shared_bottom", "input"), _v("mmoe"), _v("mmoe", "input"),
-                  _v("ple"), _v("ple", "input"), _v("adatt"),
-                  _v("adatt", "input"), _v("shared_bottom_region_norm")],
-        pairs=[(_v("shared_bottom"), _v("shared_bottom", "input")),
-               (_v("mmoe"), _v("mmoe", "input")), (_v("ple"), _v("ple", "input")),
-               (_v("adatt"), _v("adatt", "input")),
-               (_v("seq"), _v("seq", "per_task"))]),
-    "table3": dict(
-        title="Table 3: three tasks (click, cart, purchase), relative to "
-              "Shared-Bottom",
-        variants=[_v("mmoe", tasks=THREE), _v("ple", tasks=THREE),
-                  _v("adatt", tasks=THREE), _v("seq", "per_task", tasks=THREE)]),
-    "fig6": dict(
-        title="Fig. 6: SEQ with and without the descending-probability product",
-        variants=[_v("seq", descending=False), _v("seq")]),
-    "fig7": dict(
-        title="Fig. 7: share of domestic listings in the top 10 per region, "
-              "change against Shared-Bottom",
-        variants=[_v("mmoe"), _v("ple"), _v("adatt"), _v("seq", "per_task")]),
-    "fig5": dict(
-        title="Fig. 5: adding the cart task to a trained 2-task SEQ+MD "
-              "without training, against models trained on 3 tasks",
-        variants=[_v("seq", "per_task", tasks=THREE),
-                  _v("seq", "per_task", tasks=THREE, added_task="cart")]),
-    "sources": dict(
-        title="Distribution source of MD: country, platform, country × "
-              "platform (SEQ+MD, two tasks), relative to Shared-Bottom",
-        variants=[_v("seq", "per_task"),
-                  _v("seq", "per_task", md_source=("platform",)),
-                  _v("seq", "per_task", md_source=("country", "platform"))],
-        pairs=[(_v("seq", "per_task"),
-                _v("seq", "per_task", md_source=("platform",))),
-               (_v("seq", "per_task"),
-                _v("seq", "per_task", md_source=("country", "platform")))]),
-    "controls": dict(
-        title="Control worlds: MD's gain without regional shift, SEQ's gain "
-              "with independent task utilities (both should be about 0)",
-        variants=[_v("shared_bottom", "input", world="no_shift"),
-                  _v("seq", world="no_shift"),
-                  _v("seq", "per_task", world="no_shift"),
-                  _v("seq", world="independent")],
-        pairs=[(_v("shared_bottom", world="no_shift"),
-                _v("shared_bottom", "input", world="no_shift")),
-               (_v("seq", world="no_shift"),
-                _v("seq", "per_task", world="no_shift")),
-               (_v("shared_bottom", world="independent"),
-                _v("seq", world="independent"))]),
-}
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+  """One experiment of the suite: what it trains and how it is reported.
+
+  A new experiment is one `register(Experiment(...))` below; its report kind
+  (`pipelines/experiments/reports.py`) makes its table and figure.
+
+  Attributes:
+    name: its key (`--experiments`, the figure's file name).
+    title: the heading of its section of the report.
+    variants: the variants it trains (or derives); each is compared with its
+      Shared-Bottom reference (`Variant.reference`).
+    pairs: further (reference, model) comparisons, e.g. with and without MD.
+    report: how its table and figure are made, a key of `reports.REPORTS`:
+      "comparison" (bar chart of the comparisons), "fig5", "fig7",
+      "compute" or "dose".
+    power: the report adds the power analysis (MDE against seeds and test
+      lists, and its figure).
+    dose: the dial of a dose-response experiment (a key of DOSES).
+    plot_pairs: the bar chart shows `pairs`, not the comparisons with
+      Shared-Bottom.
+  """
+  name: str
+  title: str
+  variants: Tuple[Variant, ...]
+  pairs: Tuple[Tuple[Variant, Variant], ...] = ()
+  report: str = "comparison"
+  power: bool = False
+  dose: Optional[str] = None
+  plot_pairs: bool = False
+
+  def __post_init__(self):
+    object.__setattr__(self, "variants", tuple(self.variants))
+    object.__setattr__(self, "pairs", tuple(tuple(p) for p in self.pairs))
+    if self.report == "dose" and self.dose not in DOSES:
+      raise ValueError(f"experiment '{self.name}': unknown dial {self.dose!r}")
+
+
+EXPERIMENTS: Dict[str, Experiment] = {}
+
+
+def register(experiment: Experiment) -> Experiment:
+  """Adds an experiment to the suite (names are unique)."""
+  if experiment.name in EXPERIMENTS:
+    raise ValueError(f"experiment '{experiment.name}' is registered twice")
+  EXPERIMENTS[experiment.name] = experiment
+  return experiment
+
+
+register(Experiment(
+    "table1",
+    title="Table 1: two tasks (click, purchase), relative to Shared-Bottom",
+    variants=[_v("mmoe"), _v("ple"), _v("adatt"), _v("seq"),
+              _v("seq", "per_task")]))
+
+register(Experiment(
+    "table2",
+    title="Table 2: MD as a plug-in (two tasks), relative to Shared-Bottom",
+    variants=[_v("shared_bottom", "input"), _v("mmoe"), _v("mmoe", "input"),
+              _v("ple"), _v("ple", "input"), _v("adatt"),
+              _v("adatt", "input"), _v("shared_bottom_region_norm")],
+    pairs=[(_v("shared_bottom"), _v("shared_bottom", "input")),
+           (_v("mmoe"), _v("mmoe", "input")), (_v("ple"), _v("ple", "input")),
+           (_v("adatt"), _v("adatt", "input")),
+           (_v("seq"), _v("seq", "per_task"))]))
+
+register(Experiment(
+    "table3",
+    title="Table 3: three tasks (click, cart, purchase), relative to "
+          "Shared-Bottom",
+    variants=[_v("mmoe", tasks=THREE), _v("ple", tasks=THREE),
+              _v("adatt", tasks=THREE), _v("seq", "per_task", tasks=THREE)]))
+
+register(Experiment(
+    "fig6",
+    title="Fig. 6: SEQ with and without the descending-probability product",
+    variants=[_v("seq", descending=False), _v("seq")]))
+
+register(Experiment(
+    "fig7",
+    title="Fig. 7: share of domestic listings in the top 10 per region, "
+          "change against Shared-Bottom",
+    variants=[_v("mmoe"), _v("ple"), _v("adatt"), _v("seq", "per_task")],
+    report="fig7"))
+
+register(Experiment(
+    "fig5",
+    title="Fig. 5: adding the cart task to a trained 2-task SEQ+MD "
+          "without training, against models trained on 3 tasks",
+    variants=[_v("seq", "per_task", tasks=THREE),
+              _v("seq", "per_task", tasks=THREE, added_task="cart")],
+    report="fig5"))
+
+register(Experiment(
+    "sources",
+    title="Distribution source of MD: country, platform, country × "
+          "platform (SEQ+MD, two tasks), relative to Shared-Bottom",
+    variants=[_v("seq", "per_task"),
+              _v("seq", "per_task", md_source=("platform",)),
+              _v("seq", "per_task", md_source=("country", "platform"))],
+    pairs=[(_v("seq", "per_task"),
+            _v("seq", "per_task", md_source=("platform",))),
+           (_v("seq", "per_task"),
+            _v("seq", "per_task", md_source=("country", "platform")))]))
+
+register(Experiment(
+    "controls",
+    title="Control worlds: MD's gain without regional shift, SEQ's gain "
+          "with independent task utilities (both should be about 0)",
+    variants=[_v("shared_bottom", "input", world="no_shift"),
+              _v("seq", world="no_shift"),
+              _v("seq", "per_task", world="no_shift"),
+              _v("seq", world="independent")],
+    pairs=[(_v("shared_bottom", world="no_shift"),
+            _v("shared_bottom", "input", world="no_shift")),
+           (_v("seq", world="no_shift"),
+            _v("seq", "per_task", world="no_shift")),
+           (_v("shared_bottom", world="independent"),
+            _v("seq", world="independent"))],
+    plot_pairs=True))
+
 
 # The comparisons the paper's claims rest on, sized for the power the default
 # mode can afford (docs/experiments.md, "Modes").
-EXPERIMENTS["headline"] = dict(
+register(Experiment(
+    "headline",
     title="Headline comparisons (two tasks): SEQ, SEQ+MD and each baseline "
           "+ MD against Shared-Bottom",
     variants=[_v("seq"), _v("seq", "per_task"), _v("shared_bottom", "input"),
               _v("mmoe", "input"), _v("ple", "input"), _v("adatt", "input")],
-    power=True)
+    power=True))
 
 # Why MD loses to per-region standardization (table2's last column). A mask
 # cannot remove an additive regional offset o_c: m_c * (x + o_c) still
 # carries it. Two variants beyond the paper isolate that: MD over per-region
 # standardized dependent features (the offset removed before the mask), and
 # MD with a country shift beside the mask (m_c * x + b_c can cancel it).
-EXPERIMENTS["md_offset"] = dict(
+register(Experiment(
+    "md_offset",
     title="MD and the regional offset: MD over per-region standardized "
           "features, MD with a country shift (both beyond the paper), "
           "relative to Shared-Bottom",
@@ -220,12 +288,13 @@ EXPERIMENTS["md_offset"] = dict(
             _v("shared_bottom_region_norm", "input")),
            (_v("shared_bottom_region_norm"),
             _v("shared_bottom_region_norm", "input")),
-           (_v("seq", "per_task"), _v("seq", "per_task", md_shift=True))])
+           (_v("seq", "per_task"), _v("seq", "per_task", md_shift=True))]))
 
 # What each model buys per unit of compute: test purchase NDCG@10 against
 # multiply-adds per listing (pipelines/experiments/compute.py), with SEQ at
 # one and two recurrent layers (the widths' default is two).
-EXPERIMENTS["compute"] = dict(
+register(Experiment(
+    "compute",
     title="Quality per unit of compute: test purchase NDCG@10 against "
           "multiply-adds per listing",
     variants=[_v(model, md) for model in ("shared_bottom", "mmoe", "ple",
@@ -235,13 +304,14 @@ EXPERIMENTS["compute"] = dict(
              + [_v("seq"), _v("seq", "per_task"),
                 _v("seq", overrides=(("rnn_layers", 1),)),
                 _v("seq", "per_task", overrides=(("rnn_layers", 1),))],
-    compute=True)
+    report="compute"))
 
-EXPERIMENTS["convergence"] = dict(
+register(Experiment(
+    "convergence",
     title="Convergence check: Shared-Bottom and SEQ+MD trained until the "
           "validation metric stops improving",
     variants=[_v("seq", "per_task")],
-    power=True)  # the report adds the MDE against seeds and test lists
+    power=True))  # the report adds the MDE against seeds and test lists
 
 # Dose-response: each model's gain over Shared-Bottom in every dose world of
 # a dial, plotted against the measured headroom of the mechanism the dial
@@ -258,12 +328,13 @@ _DOSE_TITLES = {
     "sharing": "utility shared across tasks",
 }
 for _dial, _values in DOSES.items():
-  EXPERIMENTS[f"dose_{_dial}"] = dict(
+  register(Experiment(
+      f"dose_{_dial}",
       title=f"Dose-response: gain over Shared-Bottom against the headroom of "
             f"the {_DOSE_TITLES[_dial]}",
-      dose=_dial,
       variants=[_v(model, md, world=f"{_dial}_{value:g}")
-                for value in _values for model, md in DOSE_MODELS[_dial]])
+                for value in _values for model, md in DOSE_MODELS[_dial]],
+      report="dose", dose=_dial))
 
 
 def plan_variants(experiments: Sequence[str]) -> List[Variant]:
@@ -275,8 +346,8 @@ def plan_variants(experiments: Sequence[str]) -> List[Variant]:
   out: List[Variant] = []
   for name in experiments:
     exp = EXPERIMENTS[name]
-    pairs = [v for pair in exp.get("pairs", []) for v in pair]
-    for v in list(exp["variants"]) + pairs:
+    pairs = [v for pair in exp.pairs for v in pair]
+    for v in list(exp.variants) + pairs:
       for needed in (v.reference(), v.base(), v):
         if needed not in out:
           out.append(needed)

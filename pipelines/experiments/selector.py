@@ -56,13 +56,43 @@ def _fmt(x, digits=3):
 def run_selector(out: str, workdir: str, config_path: str = DEFAULT_CONFIG,
                  command: str = "", config: Optional[Dict] = None,
                  log=print) -> Dict[str, str]:
+  """Selector F on generated worlds whose dependent features are known:
+  calibrates each distance's threshold on one seed, scores the shipped and
+  calibrated thresholds on other worlds, and compares distribution sources.
+  Writes tables.md, results.json, pr_curves.png, run_info.json and the
+  split reports of two worlds to `out`."""
   start = time.time()
   if config is None:
     with open(config_path, encoding="utf-8") as f:
       config = json.load(f)
   os.makedirs(out, exist_ok=True)
-  schema = load_schema()
   min_rows, bins = int(config["min_rows"]), int(config.get("bins", 64))
+  splits, truths = _split_worlds(config, workdir, min_rows, bins, log)
+  results = dict(calibration=_calibrate(splits["calibration"]["distances"],
+                                        truths["calibration"]),
+                 scoring={}, curves={}, sources={},
+                 truth=truths["calibration"], config=config)
+  _score_worlds(results, splits, truths, load_schema(), min_rows)
+  results["sources"] = _sources(config, splits["default"], workdir, min_rows,
+                                bins, log)
+  _copy_split_reports(splits, out)
+  paths = dict(tables=os.path.join(out, "tables.md"),
+               results=os.path.join(out, "results.json"),
+               curves=_plot_curves(results, os.path.join(out, "pr_curves.png")),
+               run_info=os.path.join(out, "run_info.json"))
+  write_json(paths["results"], results)
+  write_text(paths["tables"], _tables(results))
+  info = dict(command=command, date=datetime.datetime.now(datetime.timezone.utc)
+              .isoformat(timespec="seconds"), commit=git_commit(),
+              machine=machine_info(), generator_version=GENERATOR_VERSION,
+              seconds=round(time.time() - start, 1))
+  write_json(paths["run_info"], info)
+  return paths
+
+
+def _split_worlds(config: Dict, workdir: str, min_rows: int, bins: int, log):
+  """Generates each world and runs split-features on it (source: country):
+  (world -> split result, world -> its true dependent features)."""
   splits, truths = {}, {}
   for name, spec in _worlds(config).items():
     data = os.path.join(workdir, f"data-{name}")
@@ -76,17 +106,21 @@ def run_selector(out: str, workdir: str, config_path: str = DEFAULT_CONFIG,
     splits[name] = stages.split_features_stage(
         data, os.path.join(workdir, f"split-{name}"), min_rows=min_rows,
         bins=bins)
-  truth = truths["calibration"]
-  results = dict(calibration={}, scoring={}, curves={}, sources={},
-                 truth=truth, config=config)
+  return splits, truths
 
-  # 1. Calibration on the calibration seed, for every distance x weighting.
-  for metric, weighting in COMBOS:
-    chosen = sel.choose_threshold(splits["calibration"]["distances"], truth,
-                                  metric, weighting)
-    results["calibration"][f"{metric}/{weighting}"] = chosen
 
-  # 2. Scoring at the shipped default and at the calibrated thresholds.
+def _calibrate(distances, truth: List[str]) -> Dict[str, Dict]:
+  """1. The threshold of every distance x weighting, on the calibration
+  seed."""
+  return {f"{metric}/{weighting}": sel.choose_threshold(distances, truth,
+                                                        metric, weighting)
+          for metric, weighting in COMBOS}
+
+
+def _score_worlds(results: Dict, splits: Dict, truths: Dict, schema,
+                  min_rows: int) -> None:
+  """2. Each world scored at the shipped and the calibrated thresholds, its
+  precision-recall curve and its distances (into `results`)."""
   for world in ("calibration", "default", "half_shift", "no_shift"):
     per = {}
     for metric, weighting in COMBOS:
@@ -109,41 +143,39 @@ def run_selector(out: str, workdir: str, config_path: str = DEFAULT_CONFIG,
         d.name: {f"{m}/{w}": d.average(m, w) for m, w in COMBOS}
         for d in splits[world]["distances"]}
 
-  # 4. Distribution sources on the scoring world.
+
+def _sources(config: Dict, default_split: Dict, workdir: str, min_rows: int,
+             bins: int, log) -> Dict[str, Dict]:
+  """3. The distribution sources (country, platform, ...) on the scoring
+  world: each feature's distance and decision per source."""
   data = os.path.join(workdir, "data-default")
+  out = {}
   for source in config.get("sources", [["country"]]):
     key = "×".join(source)
     log(f"[selector] source {key}")
-    run = (splits["default"] if list(source) == ["country"] else
+    run = (default_split if list(source) == ["country"] else
            stages.split_features_stage(
                data, os.path.join(workdir, f"split-source-{'_'.join(source)}"),
                source=source, min_rows=min_rows, bins=bins))
-    results["sources"][key] = dict(
+    out[key] = dict(
         rows=[{k: r[k] for k in ("name", "distance", "decision",
                                  "regions_scored", "regions_skipped")}
               for r in run["split"].rows if r["reason"] == "selector"],
         values=sorted({k for d in run["distances"] for k in d.rows}))
+  return out
 
+
+def _copy_split_reports(splits: Dict, out: str) -> None:
+  """The split reports of the default and half-shift worlds, beside the
+  tables."""
   for world in ("default", "half_shift"):
     folder = os.path.join(out, f"split-{world}")
     os.makedirs(folder, exist_ok=True)
+    source_dir = os.path.dirname(splits[world]["paths"]["report"])
     for name in ("report.md", "distances.png", "distributions.png",
                  "feature_split.json"):
-      source_dir = os.path.dirname(splits[world]["paths"]["report"])
       shutil.copyfile(os.path.join(source_dir, name),
                       os.path.join(folder, name))
-  paths = dict(tables=os.path.join(out, "tables.md"),
-               results=os.path.join(out, "results.json"),
-               curves=_plot_curves(results, os.path.join(out, "pr_curves.png")),
-               run_info=os.path.join(out, "run_info.json"))
-  write_json(paths["results"], results)
-  write_text(paths["tables"], _tables(results))
-  info = dict(command=command, date=datetime.datetime.now(datetime.timezone.utc)
-              .isoformat(timespec="seconds"), commit=git_commit(),
-              machine=machine_info(), generator_version=GENERATOR_VERSION,
-              seconds=round(time.time() - start, 1))
-  write_json(paths["run_info"], info)
-  return paths
 
 
 def _plot_curves(results: Dict, path: str) -> str:
@@ -179,7 +211,12 @@ def _tables(results: Dict) -> str:
     lines.append(f"| {key} | [{c['gap'][0]:.4g}, {c['gap'][1]:.4g}] | "
                  f"{c['threshold']:.4g} | {c['f1']:.3f} | "
                  f"{sel.DEFAULT_THRESHOLDS[metric]:g} |")
-  lines += ["", "## 2. Precision and recall of 'dependent' at the shipped "
+  return "\n".join(lines + _scoring_lines(results) + _distance_lines(results)
+                   + _source_lines(results)) + "\n"
+
+
+def _scoring_lines(results: Dict) -> List[str]:
+  lines = ["", "## 2. Precision and recall of 'dependent' at the shipped "
             "default threshold", "",
             "| world | distance / weighting | precision | recall | missed | "
             "false alarms |", "|---|---|---|---|---|---|"]
@@ -196,22 +233,36 @@ def _tables(results: Dict) -> str:
                    f"{_fmt(s['recall'])} | "
                    f"{', '.join(s['false_negatives']) or '-'} | "
                    f"{', '.join(s['false_positives']) or '-'} |")
-  lines += ["", "The no-shift world is generated with shift_strength 0, so "
-            "its truth is empty: every flagged feature is a false alarm.",
-            "", "## 3. Average distance per feature "
+  return lines + ["", "The no-shift world is generated with shift_strength 0, "
+                  "so its truth is empty: every flagged feature is a false "
+                  "alarm."]
+
+
+def _by_distance(results: Dict) -> List[str]:
+  """Features by their average distance in the default world, largest
+  first."""
+  key = f"{sel.DEFAULT_METRIC}/{sel.DEFAULT_WEIGHTING}"
+  return sorted(results["distances"]["default"],
+                key=lambda n: -results["distances"]["default"][n][key])
+
+
+def _distance_lines(results: Dict) -> List[str]:
+  lines = ["", "## 3. Average distance per feature "
             f"({sel.DEFAULT_METRIC}, {sel.DEFAULT_WEIGHTING})", "",
             "| feature | truth | calibration | default | half-shift | "
             "no-shift |", "|---|---|---|---|---|---|"]
   key = f"{sel.DEFAULT_METRIC}/{sel.DEFAULT_WEIGHTING}"
-  names = sorted(results["distances"]["default"],
-                 key=lambda n: -results["distances"]["default"][n][key])
-  for name in names:
+  for name in _by_distance(results):
     cells = [_fmt(results["distances"][w][name][key], 4)
              for w in ("calibration", "default", "half_shift", "no_shift")]
     lines.append(f"| {name} | "
                  f"{'dependent' if name in results['truth'] else 'invariant'}"
                  f" | " + " | ".join(cells) + " |")
-  lines += ["", "## 4. Distribution source (scoring world, "
+  return lines
+
+
+def _source_lines(results: Dict) -> List[str]:
+  lines = ["", "## 4. Distribution source (scoring world, "
             f"{sel.DEFAULT_METRIC}, {sel.DEFAULT_WEIGHTING}, threshold "
             f"{sel.DEFAULT_THRESHOLDS[sel.DEFAULT_METRIC]:g})", ""]
   sources = list(results["sources"])
@@ -219,7 +270,7 @@ def _tables(results: Dict) -> str:
             "|---|" + "---|" * len(sources)]
   by_source = {s: {r["name"]: r for r in results["sources"][s]["rows"]}
                for s in sources}
-  for name in names:
+  for name in _by_distance(results):
     cells = []
     for s in sources:
       r = by_source[s].get(name)
@@ -229,4 +280,4 @@ def _tables(results: Dict) -> str:
   lines.append("")
   for s in sources:
     lines.append(f"- {s}: {len(results['sources'][s]['values'])} values")
-  return "\n".join(lines) + "\n"
+  return lines

@@ -25,7 +25,7 @@ def test_variants_name_their_overrides_and_the_runner_applies_them(tmp_path,
 
 def test_points_table_and_figure(tmp_path):
   exp = EXPERIMENTS["compute"]
-  variants = [exp["variants"][0].reference()] + list(exp["variants"])
+  variants = [exp.variants[0].reference()] + list(exp.variants)
   rng = np.random.default_rng(0)
   results = {}
   for i, v in enumerate(variants):

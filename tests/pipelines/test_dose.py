@@ -25,7 +25,7 @@ def test_dose_worlds_span_each_dial_and_start_at_zero():
     assert len(values) >= 4 and values[0] == 0.0
     for value in values:
       WorldConfig(**WORLDS[f"{dial}_{value:g}"]).validate()
-    worlds = {v.world for v in EXPERIMENTS[f"dose_{dial}"]["variants"]}
+    worlds = {v.world for v in EXPERIMENTS[f"dose_{dial}"].variants}
     assert worlds == {f"{dial}_{value:g}" for value in values}
 
 
@@ -90,7 +90,7 @@ def test_a_dose_variant_uses_its_dials_search_and_trains_in_its_own_world(
     def multiply_adds(self, variant, run):
       return 0
 
-  variant = EXPERIMENTS["dose_interaction"]["variants"][-1]
+  variant = EXPERIMENTS["dose_interaction"].variants[-1]
   assert variant.world == "interaction_4"
   out = FakeRunner(str(tmp_path), schema, {}, 0, {}, {}).run_variant(
       variant, [0, 1, 2], [0.001, 0.002, 0.004, 0.008])

@@ -63,6 +63,35 @@ def test_plan_includes_references_once_and_rejects_unknown():
           "controls"} <= set(EXPERIMENTS)
 
 
+def test_every_experiment_is_one_registered_declaration():
+  from pipelines.experiments import reports
+  from pipelines.experiments.plan import Experiment, register
+  for exp in EXPERIMENTS.values():
+    assert reports.report_of(exp) is reports.REPORTS[exp.report]
+    assert exp.variants and all(isinstance(v, Variant) for v in exp.variants)
+  with pytest.raises(ValueError, match="registered twice"):
+    register(Experiment("table1", "again", EXPERIMENTS["table1"].variants))
+  with pytest.raises(ValueError, match="unknown report kind 'violin'"):
+    reports.report_of(Experiment("x", "x", (), report="violin"))
+  with pytest.raises(ValueError, match="unknown dial 'tide'"):
+    Experiment("x", "x", (), report="dose", dose="tide")
+
+
+def test_a_new_experiment_needs_one_declaration(tmp_path, monkeypatch):
+  """Register a declaration, and the suite trains, tables and plots it."""
+  from pipelines.experiments import plan
+  from pipelines.experiments.paper import run_paper
+  from pipelines.experiments.plan import Experiment
+  monkeypatch.setitem(plan.EXPERIMENTS, "mine", Experiment(
+      "mine", "My comparison", (Variant("default", ("click", "purchase"),
+                                        "mmoe"),)))
+  path = _micro_config(tmp_path, ["mine"])
+  paths = run_paper("quick", str(tmp_path / "out"), str(tmp_path / "work"),
+                    str(path), command="test", progress=False)
+  assert "## My comparison" in open(paths["tables"]).read()
+  assert os.path.exists(tmp_path / "out" / "mine.png")
+
+
 MICRO_MODELS = {name: SMALL_MODEL for name in
                 ("seq", "shared_bottom", "mmoe", "ple", "adatt")}
 

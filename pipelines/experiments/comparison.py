@@ -1,0 +1,103 @@
+"""Comparisons against a reference: the rows of a report's tables (relative
+change of NDCG@10 per task and platform, interval, paired bootstrap, MDE,
+the headroom the model targets), their Markdown, their bar chart, and the
+power analysis of a comparison."""
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from pipelines.experiments import figures, power, references, stats
+from pipelines.experiments.plan import Variant
+
+PLATFORMS = (("web", "web"), ("app", "app"), ("all", None))
+
+
+def rows(results: Dict[Variant, Dict],
+                     pairs: Sequence[Tuple[Variant, Variant]],
+                     samples: int, refs: Dict[str, Dict]) -> List[Dict]:
+  rows = []
+  for ref, model in pairs:
+    m_runs, r_runs = results[model]["runs"], results[ref]["runs"]
+    cells = {}
+    for task in model.tasks:
+      cells[task] = {name: stats.compare([r.lists for r in m_runs],
+                                         [r.lists for r in r_runs], task,
+                                         platform, samples)
+                     for name, platform in PLATFORMS}
+    rows.append(dict(label=model.label, variant=model.key, reference=ref.key,
+                     reference_label=ref.label,
+                     parameters=m_runs[0].parameters,
+                     reference_parameters=r_runs[0].parameters,
+                     multiply_adds=results[model].get("multiply_adds"),
+                     reference_multiply_adds=results[ref].get("multiply_adds"),
+                     learning_rate=results[model]["learning_rate"],
+                     target_headroom=references.target_cell(
+                         refs, model.reference().key, model, model.tasks[-1]),
+                     cells=cells))
+  return rows
+
+
+def markdown(section: str, rows: List[Dict]) -> List[str]:
+  """One comparison table: every row's cells, bootstrap, MDE and target."""
+  tasks = list(rows[0]["cells"])
+  head = ["model", "params", "mult-adds per listing", "vs (params, "
+          "mult-adds)"] + [f"{t} {p}" for t in tasks for p, _ in PLATFORMS]
+  head += ["paired bootstrap (purchase, all)", "MDE",
+           "headroom it targets (purchase, %)"]
+  lines = [f"### {section}", "", "| " + " | ".join(head) + " |",
+           "|" + "---|" * len(head)]
+  for row in rows:
+    cells = [stats.format_cell(row["cells"][t][p]) for t in tasks
+             for p, _ in PLATFORMS]
+    last = row["cells"][tasks[-1]]["all"]
+    b = last["bootstrap_ci95"]
+    lines.append(f"| {row['label']} | {row['parameters']} | "
+                 f"{_count(row.get('multiply_adds'))} | "
+                 f"{row['reference_label']} ({row['reference_parameters']}, "
+                 f"{_count(row.get('reference_multiply_adds'))}) | "
+                 + " | ".join(cells) +
+                 f" | [{b[0]:+.2f}, {b[1]:+.2f}] | {last['mde']:.2f}% | "
+                 f"{row.get('target_headroom', '-')} |")
+  return lines + [""]
+
+
+def _count(value: Optional[int]) -> str:
+  """A multiply-add count, or "-" for a model grown without training."""
+  return "-" if value is None else f"{value:,}"
+
+
+def plot(rows: List[Dict], tasks: Sequence[str], title: str,
+                     path: str) -> None:
+  fig, axes = figures.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8),
+                               squeeze=False)
+  for ax, task in zip(axes[0], tasks):
+    figures.grouped_bars(ax, {row["label"]: [row["cells"][task][name]
+                                             for name, _ in PLATFORMS]
+                              for row in rows})
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(PLATFORMS)))
+    ax.set_xticklabels([name for name, _ in PLATFORMS])
+    ax.set_title(f"{task}: NDCG@10 change (%)")
+  axes[0][-1].legend(fontsize=7, loc="best")
+  fig.suptitle(title, fontsize=9)
+  figures.save(fig, path)
+
+
+def minutes_per_run(info: Dict) -> float:
+  runs = sum(len(t["runs"]) for t in info.get("training", {}).values())
+  return info["compute_minutes"] / max(runs, 1)
+
+
+def power_plans(rows: List[Dict], task: str) -> Dict[str, Dict]:
+  """label -> the power plan of each comparison's last-task cell over all
+  traffic (comparisons with at least 2 seeds)."""
+  return {f"{row['label']} vs {row['reference_label']}":
+          power.plan(row["cells"][task]["all"]) for row in rows
+          if len(row["cells"][task]["all"].get("per_seed", [])) >= 2}
+
+
+def power_markdown(rows: List[Dict], task: str, info: Dict) -> List[str]:
+  minutes = minutes_per_run(info)
+  lines = []
+  for label, plan in power_plans(rows, task).items():
+    lines += power.markdown(label, plan, minutes)
+  return lines
