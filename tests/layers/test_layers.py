@@ -248,3 +248,31 @@ def test_mixture_gate_takes_initializers_and_regularizers():
   assert len(gate.losses) == 1
   assert layers.MixtureGate.from_config(gate.get_config()).get_config() == \
       gate.get_config()
+
+
+def test_embedding_gradients_are_dense_for_every_part():
+  """Workers of a multi-worker cluster pad lists to different lengths. A
+  gather's gradient is sparse, with one row per id looked up: a listing
+  feature's rows differ across workers, and the all-reduce needs equal
+  shapes. The one-hot product gives a dense gradient of the table's shape
+  for context and listing features alike."""
+  features = [
+      {"name": "country", "part": "context", "group": "country",
+       "dtype": "string", "transform": "vocabulary", "vocabulary": ["US", "GB"],
+       "embedding_dim": 3},
+      {"name": "category", "part": "example", "group": "invariant",
+       "dtype": "string", "transform": "vocabulary",
+       "vocabulary": ["shoes", "bags", "hats"], "embedding_dim": 2}]
+  pre = layers.FeaturePreprocessor(features, "mask")
+  for length in (3, 5):  # two workers' padded list lengths
+    inputs = {"country": tf.constant([["GB"], ["US"]]),
+              "category": tf.fill([2, length, 1], "bags"),
+              "mask": tf.ones([2, length], tf.bool)}
+    with tf.GradientTape() as tape:
+      out = pre(inputs)
+      total = tf.reduce_sum(out["country"]) + tf.reduce_sum(out["invariant"])
+    grads = tape.gradient(total, pre.trainable_variables)
+    assert len(grads) == 2
+    for var, grad in zip(pre.trainable_variables, grads):
+      assert not isinstance(grad, tf.IndexedSlices), var.name
+      assert grad.shape == var.shape

@@ -108,7 +108,8 @@ MUTATIONS: Dict[int, Tuple[str, Tuple, str, str]] = {
          "training is not seeded (initial weights)"),
     19: ("seqmd_tf/layers/feature_preprocessor.py",
          sub("self._embed(name, ", "self._embeddings[name]("),
-         "tests/training/test_distribute.py::test_two_workers_match_one_process",
+         "tests/layers/test_layers.py::"
+         "test_embedding_gradients_are_dense_for_every_part",
          "embeddings by gather (sparse gradients) under multi-worker"),
     20: ("seqmd_tf/serving/export.py", sub("self._check_elwc(inputs)", "[]"),
          "tests/serving/test_robustness.py::"
