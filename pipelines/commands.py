@@ -436,7 +436,7 @@ def convert_args(p):
   input_args(p, group="query-group id column of a table (default query_id)",
              feature_map="LibSVM: index=feature,... or a JSON file "
              "{index: name}", region_map="CSV group_id,region giving each "
-             "group's country")
+             "group's region (the schema's seqmd.region feature)")
   p.add_argument("--schema", default=None)
   p.add_argument("--config", default=None,
                  help="JSON file with ConvertConfig fields; flags override it")
