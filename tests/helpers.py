@@ -53,3 +53,15 @@ def per_list_frame(values: Sequence[float],
       "region": ["US"] * n,
       "purchase/has_positive": [True] * n,
       "purchase/model/10": values})
+
+
+def market_schema():
+  """The default schema with its region feature called `market` (the
+  schema-level tag seqmd.region=market)."""
+  from seqmd_tf.data.schema import DEFAULT_SCHEMA_PATH, parse_schema  # pylint: disable=import-outside-toplevel
+  with open(DEFAULT_SCHEMA_PATH, encoding="utf-8") as f:
+    text = f.read()
+  text = text.replace('name: "country"', 'name: "market"').replace(
+      'seqmd.tasks=click,cart,purchase"',
+      'seqmd.tasks=click,cart,purchase" tag: "seqmd.region=market"')
+  return parse_schema(text, path="market.pbtxt")

@@ -144,16 +144,9 @@ def test_render_with_md_groups_errors(groups, message):
   assert message in str(err.value)
 
 
-def market_schema():
-  """The default schema with its region feature called `market`."""
-  text = TEXT.replace('name: "country"', 'name: "market"').replace(
-      'seqmd.tasks=click,cart,purchase"',
-      'seqmd.tasks=click,cart,purchase" tag: "seqmd.region=market"')
-  return parse_schema(text, path="market.pbtxt")
-
-
 def test_the_region_feature_is_read_from_the_schema(schema):
   from seqmd_tf.models.feature_config import build_feature_config
+  from tests.helpers import market_schema
   assert (schema.region_feature, schema.platform_feature) == ("country",
                                                               "platform")
   market = market_schema()

@@ -191,7 +191,7 @@ def test_option_parsers(tmp_path):
 def test_a_region_feature_of_another_name_is_counted_by_region(columns,
                                                                good_row):
   from seqmd_tf.data.convert.groups import summary
-  from tests.data.test_schema import market_schema
+  from tests.helpers import market_schema
   market = market_schema()
   renamed = ["market" if c == "country" else c for c in columns]
   row = {("market" if k == "country" else k): v for k, v in good_row.items()}
