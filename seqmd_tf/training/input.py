@@ -92,7 +92,7 @@ class ElwcFiles(TrainingInput):
 
   def dataset(self, builder, split, batch_size, shuffle):
     files = self.train_files if split == "train" else self.valid_files
-    return builder.read_elwc(files, batch_size, shuffle)
+    return builder.read_elwc(files, batch_size, randomize_input=shuffle)
 
   def num_records(self, files: Sequence[str]) -> int:
     """Readable records of `files`: from the scan, else counted."""
@@ -176,15 +176,8 @@ class SeqMDDatasetBuilder(tfr_adapter.MultiLabelDatasetBuilder):
     return self.source.dataset(
         self, "valid", tfr_adapter.dataset_hparams(self).valid_batch_size, False)
 
-  def read_elwc(self, files: Sequence[str], batch_size: int,
-                shuffle: bool) -> tf.data.Dataset:
-    """One finite pass over ELWC files (see `_build_dataset`)."""
-    return self._build_dataset(
-        files, batch_size, tfr_adapter.dataset_hparams(self).list_size,
-        randomize_input=shuffle)
-
-  def _build_dataset(self, file_pattern, batch_size, list_size=None,
-                     randomize_input=True, num_epochs=None):
+  def read_elwc(self, file_pattern: Sequence[str], batch_size: int,
+                randomize_input: bool) -> tf.data.Dataset:
     """One finite pass: read the shards (interleaved, in a fixed order),
     shuffle lists with the seed, batch and parse them, then validate and
     split each batch into (features, labels) in a parallel map, and
@@ -197,7 +190,7 @@ class SeqMDDatasetBuilder(tfr_adapter.MultiLabelDatasetBuilder):
     the batches in order only when `TrainConfig.deterministic` asks for it;
     otherwise a batch that is ready sooner may overtake another.
     """
-    del num_epochs  # always one finite pass; Keras iterates it every epoch
+    list_size = tfr_adapter.dataset_hparams(self).list_size
     parse = tfr.data.make_parsing_fn(
         tfr.data.ELWC, list_size=list_size,
         context_feature_spec=tfr_adapter.context_spec(self),

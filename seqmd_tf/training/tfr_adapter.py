@@ -3,8 +3,9 @@
 The training subclasses TF-Ranking 0.5.5's `MultiLabelDatasetBuilder` and
 `MultiTaskPipeline` and reads state they keep in private attributes: the
 dataset builder's feature specs, mask name and hparams, the pipeline's
-hparams and builders, and the hook `_build_dataset` that
-`SeqMDDatasetBuilder` overrides, and `_features_and_labels` that it calls.
+hparams and builders, and `_features_and_labels`, which splits a parsed
+batch into features and labels. (`SeqMDDatasetBuilder` builds its datasets
+itself, through public methods: it overrides no private hook.)
 Nothing else in the project names them. `check()` verifies that they are
 still there and used as this code assumes (`tests/training/test_tfr_adapter.py`
 runs it): a new TF-Ranking release, or a move off it, breaks that one test
@@ -25,7 +26,7 @@ PipelineHparams = tfr.keras.pipeline.PipelineHparams
 BUILDER_ATTRIBUTES = ("_hparams", "_context_feature_spec",
                       "_example_feature_spec", "_training_only_example_spec",
                       "_mask_feature_name")
-BUILDER_METHODS = ("_build_dataset", "_features_and_labels")
+BUILDER_METHODS = ("_features_and_labels",)
 PIPELINE_ATTRIBUTES = ("_hparams", "_model_builder", "_dataset_builder")
 
 
@@ -94,14 +95,6 @@ def check() -> List[str]:
   if hasattr(builder, "_hparams") and not hasattr(builder._hparams,  # pylint: disable=protected-access
                                                   "dataset_reader"):
     problems.append("DatasetHparams.dataset_reader")
-  calls = []
-  builder._build_dataset = lambda *a, **k: calls.append(a)  # pylint: disable=protected-access
-  try:
-    builder.build_train_dataset()
-  except Exception:  # pylint: disable=broad-except
-    pass
-  if not calls:
-    problems.append("build_train_dataset no longer calls _build_dataset")
   problems += [f"ModelFitPipeline.{a}" for a in PIPELINE_ATTRIBUTES
                if a not in _init_source(MultiTaskPipeline)]
   return problems
