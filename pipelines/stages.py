@@ -205,7 +205,8 @@ def add_task_stage(run_dir: str, task: str, position: int, out_run: str,
         pipeline.TrainConfig, dict(config["train"], tasks=result["tasks"]),
         "train config").validate(schema)
     pipeline.fine_tune(model, schema, generator.split_files(data_dir, "train"),
-                       train_config, finetune_steps, out_run)
+                       generator.split_files(data_dir, "valid"), train_config,
+                       finetune_steps, out_run)
   os.makedirs(os.path.join(out_run, "checkpoints"), exist_ok=True)
   model.save_weights(os.path.join(out_run, pipeline.BEST_WEIGHTS))
   new_config = dict(config, tasks=result["tasks"],

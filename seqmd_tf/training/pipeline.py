@@ -219,15 +219,16 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
 
 
 def fine_tune(model: tf.keras.Model, schema: SearchLogSchema,
-              train_files: Sequence[str], train_config: TrainConfig,
-              steps: int, run_dir: str) -> tf.keras.Model:
+              train_files: Sequence[str], valid_files: Sequence[str],
+              train_config: TrainConfig, steps: int,
+              run_dir: str) -> tf.keras.Model:
   """`steps` optimizer steps of `model` on the training files, as `train`
   takes them: the same input (read validation and policy), optimizer,
   losses and task weights from `train_config` (after adding a task, paper
   section 5.2, optional). The read report goes to `run_dir`."""
   if steps < 1:
     raise ValueError(f"fine-tuning needs steps >= 1, got {steps}")
-  source = ElwcFiles(schema, train_files, train_files, train_config)
+  source = ElwcFiles(schema, train_files, valid_files, train_config)
   os.makedirs(run_dir, exist_ok=True)
   source.scan(run_dir)
   tf.keras.utils.set_random_seed(train_config.seed)
