@@ -2,15 +2,40 @@
 
 import json
 import os
-from typing import Sequence
+from typing import Optional, Sequence
 
 import tensorflow as tf
 
 from seqmd_tf.paths import write_json
+from seqmd_tf.training.resume import epoch_history
 
 
 class StrictEarlyStopping(tf.keras.callbacks.EarlyStopping):
-  """EarlyStopping that raises, instead of warning, when its metric is absent."""
+  """EarlyStopping that raises, instead of warning, when its metric is
+  absent, and that carries its patience across a crash.
+
+  Args:
+    epoch_log: the run's CSV epoch log (`resume.EPOCH_LOG`). A resumed run
+      finds in it the epochs finished before the crash: the best value, its
+      epoch and the epochs waited since are taken from them, so the run stops
+      where an uninterrupted one would. A fresh run has no log (it is
+      removed at the start) and starts from nothing.
+    **kwargs: those of `tf.keras.callbacks.EarlyStopping`.
+  """
+
+  def __init__(self, epoch_log: Optional[str] = None, **kwargs):
+    super().__init__(**kwargs)
+    self.epoch_log = epoch_log
+
+  def on_train_begin(self, logs=None):
+    super().on_train_begin(logs)
+    if not (self.epoch_log and os.path.exists(self.epoch_log)):
+      return
+    monitored = epoch_history(self.epoch_log, epochs=None).get(self.monitor)
+    if monitored:  # reliability row 25
+      self.best_epoch = best_epoch(monitored) - 1  # 0-based, as Keras counts
+      self.best = monitored[self.best_epoch]
+      self.wait = len(monitored) - 1 - self.best_epoch
 
   def get_monitor_value(self, logs):
     logs = logs or {}

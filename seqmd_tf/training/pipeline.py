@@ -101,7 +101,8 @@ class SeqMDPipeline(tfr_adapter.MultiTaskPipeline):
         os.path.join(self.run_dir, EPOCH_LOG), append=True))
     if c.early_stopping_patience:
       callbacks.append(StrictEarlyStopping(
-          monitor=c.monitor, mode="max", patience=c.early_stopping_patience))
+          epoch_log=os.path.join(self.run_dir, EPOCH_LOG), monitor=c.monitor,
+          mode="max", patience=c.early_stopping_patience))
     return callbacks
 
   def train_and_validate(self, verbose=1) -> Dict:

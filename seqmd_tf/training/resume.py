@@ -2,7 +2,7 @@
 and the shuffle order of the epochs still to run."""
 
 import os
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import tensorflow as tf
 
@@ -20,8 +20,10 @@ def completed_epochs(backup_dir: str) -> int:
   return 0
 
 
-def epoch_history(path: str, epochs: int) -> Dict[str, List[float]]:
-  """The first `epochs` rows of the CSV epoch log, as a Keras history."""
+def epoch_history(path: str,
+                  epochs: Optional[int]) -> Dict[str, List[float]]:
+  """The first `epochs` rows (all when None) of the CSV epoch log, as a
+  Keras history."""
   import csv  # pylint: disable=import-outside-toplevel
   with open(path, "r", encoding="utf-8", newline="") as f:
     rows = list(csv.DictReader(f))[:epochs]

@@ -129,6 +129,10 @@ MUTATIONS: Dict[int, Tuple[str, Tuple, str, str]] = {
     24: ("pipelines/commands.py", sub("not isinstance(config, dict)", "False"),
          "tests/test_safety.py::test_configs_are_plain_json_not_code",
          "a JSON config that is not an object is accepted"),
+    25: ("seqmd_tf/training/callbacks.py", stmt("pass"),
+         "tests/training/test_callbacks.py::"
+         "test_resumed_run_stops_where_an_uninterrupted_one_does",
+         "a resumed run's early stopping forgets the epochs before the crash"),
 }
 
 
