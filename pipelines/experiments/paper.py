@@ -32,6 +32,9 @@ from seqmd_tf.paths import write_json, write_text
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "paper.json")
 MODES = ("quick", "default", "full")
+# Validation lists with a purchase that a world should hold (issue 12): fewer
+# make the rate search and the best epoch noisy; the report flags them.
+MIN_VALID_LISTS = 1000
 
 
 def load_paper_config(path: str, mode: str) -> Dict:
@@ -56,12 +59,26 @@ def _training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
             for r in results[v]["runs"]]) for v in variants}
 
 
-def _training_markdown(training: Dict) -> List[str]:
+def _valid_lists_markdown(valid_lists: Dict[str, int]) -> List[str]:
+  """The validation lists each world's checkpoints and rates rest on."""
+  if not valid_lists:
+    return []
+  cells = ", ".join(
+      f"{w} {n:,}" + (" (**below 1,000**)" if n < MIN_VALID_LISTS else "")
+      for w, n in valid_lists.items())
+  return [f"Validation lists with a purchase (the lists that choose the "
+          f"learning rate, the best epoch and when to stop), per world: "
+          f"{cells}.", ""]
+
+
+def _training_markdown(training: Dict,
+                       valid_lists: Dict[str, int]) -> List[str]:
   runs = [r for t in training.values() for r in t["runs"] if r["epochs_run"]]
   capped = sum(r["stop_reason"] == "epoch cap" for r in runs)
   lines = ["## Training", "",
            f"Runs stopped by the epoch cap (the validation metric may still "
            f"have been improving): {capped} of {len(runs)}.", "",
+           *_valid_lists_markdown(valid_lists),
            "| variant | learning rate | best epoch / epochs run (stop reason),"
            " per seed |", "|---|---|---|"]
   for key, t in training.items():
@@ -113,7 +130,8 @@ def _markdown(report: Dict) -> str:
   info = report["run_info"]
   lines = _header_markdown(info)
   if "training" in info:
-    lines += _training_markdown(info["training"])
+    lines += _training_markdown(info["training"],
+                                info.get("valid_lists", {}))
   lines += references.markdown(report.get("references", {}))
   for name, exp in report["experiments"].items():
     lines += _experiment_markdown(name, exp, info)
@@ -218,6 +236,8 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
       training=_training_record(results, variants),
       run_seconds={v.key: [r.seconds for r in results[v]["runs"]]
                    for v in variants},
+      valid_lists={w: runner.valid_list_count(w)
+                   for w in sorted({v.world for v in variants})},
       test_lists={w: read_manifest(runner.world_dir(w))["splits"]["test"][
           "totals"]["groups"] for w in sorted({v.world for v in variants})})
 

@@ -60,6 +60,8 @@ class Runner:
     self.log = log
     self._parsed: Dict[str, Dict[str, ParsedSplit]] = {}
     self._worlds_checked: Dict[str, List[str]] = {}  # world -> differences
+    # world -> validation lists with a purchase (the lists the monitor scores)
+    self.valid_lists: Dict[str, int] = {}
     self.manifests: Dict[str, Dict] = {}
 
   # -- data -----------------------------------------------------------------
@@ -92,11 +94,28 @@ class Runner:
           self.schema.label(MONITORED_TASK).name))
       self._parsed[world] = splits
       sizes = {s: p.num_lists for s, p in splits.items()}
+      self.valid_lists[world] = sizes["valid"]
       self.log(f"world '{world}': lists {sizes} ready in "
                f"{time.time() - start:.0f}s (validation: the "
                f"{sizes['valid']:,} of {valid.num_lists:,} lists with a "
                f"{MONITORED_TASK})")
     return self._parsed[world]
+
+  def valid_list_count(self, world: str) -> int:
+    """The validation lists with a purchase in `world`: the lists that
+    choose the learning rate, the best epoch and when to stop. Counted
+    from the labels alone when the world was not parsed in this process
+    (every run cached)."""
+    if world not in self.valid_lists:
+      if read_manifest(self.world_dir(world)) is None:
+        self.parsed(world)  # generates the world, and counts
+      else:
+        valid = ParsedSplit.from_files(
+            split_files(self.world_dir(world), "valid"), self.schema,
+            ("label",))
+        self.valid_lists[world] = int(valid.has_positive(
+            self.schema.label(MONITORED_TASK).name).sum())
+    return self.valid_lists[world]
 
   def keep_parsed(self, worlds) -> None:
     """Drops the parsed splits of every world not in `worlds` (a world is

@@ -194,6 +194,9 @@ def test_micro_suite_end_to_end(tmp_path):
   assert targets["ML-MMoE"] == "-" and targets["SEQ"].startswith("shared ")
   assert targets["SEQ+MD"].startswith("regional ") and "; shared " in targets["SEQ+MD"]
   assert "## Reference rankings and headroom" in tables
+  # The validation lists each world's choices rest on, flagged when few.
+  assert 0 < info["valid_lists"]["default"] < 1000
+  assert f"default {info['valid_lists']['default']:,} (**below 1,000**)" in tables
   # A rerun reuses every cached run and gives the same numbers.
   again = run_paper("quick", str(tmp_path / "results2"), str(tmp_path / "work"),
                     str(path), command="test", progress=False)
@@ -201,6 +204,8 @@ def test_micro_suite_end_to_end(tmp_path):
       "experiments"]["table1"]["rows"]["relative to Shared-Bottom"]
   assert [r["cells"]["purchase"]["all"]["mean"] for r in rows2] == \
       [r["cells"]["purchase"]["all"]["mean"] for r in rows]
+  assert json.loads(open(again["run_info"]).read())["valid_lists"] == \
+      info["valid_lists"]
   # The same work folder with other training settings: refused, not reused.
   config = json.loads(path.read_text())
   config["modes"]["quick"]["train"]["epochs"] = 2
