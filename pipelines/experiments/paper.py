@@ -64,7 +64,8 @@ def _valid_lists_markdown(valid_lists: Dict[str, int]) -> List[str]:
   if not valid_lists:
     return []
   cells = ", ".join(
-      f"{w} {n:,}" + (" (**below 1,000**)" if n < MIN_VALID_LISTS else "")
+      f"{w} {n:,}" + (f" (**below {MIN_VALID_LISTS:,}**)"
+                       if n < MIN_VALID_LISTS else "")
       for w, n in valid_lists.items())
   return [f"Validation lists with a purchase (the lists that choose the "
           f"learning rate, the best epoch and when to stop), per world: "
@@ -218,6 +219,7 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
               results: Dict[Variant, Dict], seeds: List[int],
               lrs: List[float]) -> Dict:
   """What ran, where, when and how long: run_info.json."""
+  worlds = sorted({v.world for v in variants})
   return dict(
       command=command or f"seqmd experiment paper --{mode}", mode=mode,
       experiments=list(m["experiments"]),
@@ -236,10 +238,9 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
       training=_training_record(results, variants),
       run_seconds={v.key: [r.seconds for r in results[v]["runs"]]
                    for v in variants},
-      valid_lists={w: runner.valid_list_count(w)
-                   for w in sorted({v.world for v in variants})},
+      valid_lists={w: runner.valid_list_count(w) for w in worlds},
       test_lists={w: read_manifest(runner.world_dir(w))["splits"]["test"][
-          "totals"]["groups"] for w in sorted({v.world for v in variants})})
+          "totals"]["groups"] for w in worlds})
 
 
 def _power_plots(experiments: Dict[str, Dict], run_info: Dict,

@@ -90,8 +90,7 @@ class Runner:
       # leaves out lists without a purchase), so only the lists with a
       # purchase are kept: the same monitor, a fraction of the work.
       valid = splits["valid"]
-      splits["valid"] = valid.select(valid.has_positive(
-          self.schema.label(MONITORED_TASK).name))
+      splits["valid"] = valid.select(self._monitored(valid))
       self._parsed[world] = splits
       sizes = {s: p.num_lists for s, p in splits.items()}
       self.valid_lists[world] = sizes["valid"]
@@ -113,9 +112,12 @@ class Runner:
         valid = ParsedSplit.from_files(
             split_files(self.world_dir(world), "valid"), self.schema,
             ("label",))
-        self.valid_lists[world] = int(valid.has_positive(
-            self.schema.label(MONITORED_TASK).name).sum())
+        self.valid_lists[world] = int(self._monitored(valid).sum())
     return self.valid_lists[world]
+
+  def _monitored(self, split: ParsedSplit):
+    """[N] bool: the lists the monitor scores (those with a purchase)."""
+    return split.has_positive(self.schema.label(MONITORED_TASK).name)
 
   def keep_parsed(self, worlds) -> None:
     """Drops the parsed splits of every world not in `worlds` (a world is
