@@ -98,6 +98,14 @@ def _training_markdown(training: Dict,
   return lines + [""]
 
 
+def _overrides_markdown(overrides: Dict[str, Dict]) -> str:
+  """The header's note of the worlds with values of their own, if any."""
+  if not overrides:
+    return ""
+  return "; per world: " + "; ".join(f"{w} {json.dumps(v)}"
+                                     for w, v in overrides.items())
+
+
 def _header_markdown(info: Dict) -> List[str]:
   return ["# SEQ+MD paper experiments (synthetic data)", "",
           f"- command: `{info['command']}`",
@@ -110,7 +118,8 @@ def _header_markdown(info: Dict) -> List[str]:
           f"training and evaluation time of the runs "
           f"{info['compute_minutes']:.1f} min (runs are cached and reused)",
           f"- project commit {info['commit']}; generator {info['generator_version']}",
-          f"- world: {json.dumps(info['world'])}; data seed {info['data_seed']}",
+          f"- world: {json.dumps(info['world'])}; data seed {info['data_seed']}"
+          + _overrides_markdown(info.get("world_overrides", {})),
           "",
           "Cells: relative change of test NDCG@10 against the reference "
           "(Shared-Bottom unless stated), mean over seeds, with a 95% interval "
@@ -157,7 +166,8 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   runner = Runner(workdir, load_schema(), m.get("world", {}),
                   config.get("data_seed", 0), config.get("models", {}),
                   m.get("train", {}),
-                  log=lambda s: print(s, flush=True) if progress else None)
+                  log=lambda s: print(s, flush=True) if progress else None,
+                  world_overrides=m.get("world_overrides", {}))
   variants = plan_variants(m["experiments"])
   seeds = list(m["seeds"])
   lrs = lr_search.check_grid(m["learning_rates"])  # before any training
@@ -224,7 +234,8 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
       command=command or f"seqmd experiment paper --{mode}", mode=mode,
       experiments=list(m["experiments"]),
       seeds=seeds, learning_rates=lrs, train=m.get("train", {}),
-      world=m.get("world", {}), data_seed=config.get("data_seed", 0),
+      world=m.get("world", {}), world_overrides=runner.world_overrides,
+      data_seed=config.get("data_seed", 0),
       machine=machine_info(), commit=commit,
       generator_version=GENERATOR_VERSION,
       date=datetime.datetime.now(datetime.timezone.utc).isoformat(

@@ -45,15 +45,33 @@ class RunResult:
   stop_reason: Optional[str] = None   # seqmd_tf.training.pipeline.stop_reason
 
 
+def _checked_overrides(overrides: Dict[str, Dict]) -> Dict[str, Dict]:
+  """`overrides`, once every world is known and every value a WorldConfig
+  field (an error names the world and the key)."""
+  unknown = sorted(set(overrides) - set(WORLDS))
+  if unknown:
+    raise ValueError(f"world_overrides: unknown world(s) {unknown}; known "
+                     f"worlds are {sorted(WORLDS)}")
+  for world, values in overrides.items():
+    dataclass_from_dict(WorldConfig, values, f"world_overrides['{world}']")
+  return {world: dict(values) for world, values in overrides.items()}
+
+
 class Runner:
   """Trains and evaluates variants; worlds and parsed splits are shared."""
 
   def __init__(self, workdir: str, schema: SearchLogSchema, world_base: Dict,
                data_seed: int, model_widths: Dict[str, Dict],
-               train_overrides: Dict, log=print):
+               train_overrides: Dict, log=print,
+               world_overrides: Optional[Dict[str, Dict]] = None):
+    """`world_base`: the mode's WorldConfig values, for every world.
+    `world_overrides`: world name -> WorldConfig values of that world alone,
+    over the base and the world's own (plan.WORLDS); e.g. more validation
+    days where few lists have a purchase."""
     self.workdir = workdir
     self.schema = schema
     self.world_base = dict(world_base)
+    self.world_overrides = _checked_overrides(world_overrides or {})
     self.data_seed = int(data_seed)
     self.model_widths = model_widths
     self.train_overrides = dict(train_overrides)
@@ -71,7 +89,9 @@ class Runner:
   def world_config(self, world: str) -> WorldConfig:
     values = dict(self.world_base)
     values.update(WORLDS[world])
-    return dataclass_from_dict(WorldConfig, values, "world config").validate()
+    values.update(self.world_overrides.get(world, {}))
+    return dataclass_from_dict(WorldConfig, values,
+                               f"world config of '{world}'").validate()
 
   def parsed(self, world: str) -> Dict[str, ParsedSplit]:
     if world not in self._parsed:

@@ -238,6 +238,43 @@ def test_cache_check_compares_resolved_model_configs(tmp_path):
                          str(run_dir), {"epochs": 3})
 
 
+def test_world_overrides_apply_to_their_world_alone(tmp_path):
+  """A world's own values (e.g. more validation days where few lists have a
+  purchase) go over the mode's base and the world's dial, and only there;
+  an unknown world or field is refused before anything runs."""
+  from pipelines.experiments.runner import Runner
+  from seqmd_tf.data.schema import load_schema
+  base = {"queries_per_day": 1200, "valid_days": 17}
+  runner = Runner(str(tmp_path), load_schema(), base, 0, {}, {},
+                  world_overrides={"sharing_0": {"valid_days": 55}})
+  own = runner.world_config("sharing_0")
+  assert (own.valid_days, own.utility_sharing, own.queries_per_day) == \
+      (55, 0.0, 1200)
+  assert runner.world_config("sharing_1").valid_days == 17
+  with pytest.raises(ValueError, match=r"unknown world\(s\) \['sharing_9'\]"):
+    Runner(str(tmp_path), load_schema(), base, 0, {}, {},
+           world_overrides={"sharing_9": {"valid_days": 55}})
+  with pytest.raises(ValueError, match=r"world_overrides\['sharing_0'\]: "
+                                       r"unknown key\(s\) \['valid_day'\]"):
+    Runner(str(tmp_path), load_schema(), base, 0, {}, {},
+           world_overrides={"sharing_0": {"valid_day": 55}})
+
+
+@pytest.mark.parametrize("name", ["paper", "convergence", "dose"])
+def test_every_committed_experiment_config_has_valid_worlds(name):
+  from pipelines.experiments.paper import load_paper_config
+  from pipelines.experiments.runner import Runner
+  from seqmd_tf.data.schema import load_schema
+  path = os.path.join("pipelines", "configs", f"{name}.json")
+  modes = json.loads(open(path).read())["modes"]
+  for mode in modes:
+    m = load_paper_config(path, mode)["modes"][mode]
+    runner = Runner("unused", load_schema(), m.get("world", {}), 0, {}, {},
+                    world_overrides=m.get("world_overrides", {}))
+    for world in {v.world for v in plan_variants(m["experiments"])}:
+      runner.world_config(world).validate()
+
+
 def test_regeneration_check_flags_cells_outside_the_interval():
   from pipelines.experiments.regeneration import compare_reports
 
@@ -255,12 +292,14 @@ def test_regeneration_check_flags_cells_outside_the_interval():
 def test_the_committed_modes_are_valid_and_sized_for_power():
   from pipelines.experiments import lr_search
   from pipelines.experiments.paper import DEFAULT_CONFIG, MODES, load_paper_config
+  from pipelines.experiments.runner import _checked_overrides
   from seqmd_tf.data.synthetic.world import WorldConfig
   for mode in MODES:
     m = load_paper_config(DEFAULT_CONFIG, mode)["modes"][mode]
     lr_search.check_grid(m["learning_rates"])
     assert plan_variants(m["experiments"])
     WorldConfig(**m["world"]).validate()
+    _checked_overrides(m.get("world_overrides", {}))
     if mode != "quick":  # converged training and the power plan's sizes
       assert len(m["seeds"]) >= 5 and m["world"]["valid_days"] >= 17
       assert m["train"]["early_stopping_patience"] >= 4
