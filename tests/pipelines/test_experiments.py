@@ -161,6 +161,9 @@ def test_fig5_and_sources_micro_suite(tmp_path):
 def test_micro_suite_end_to_end(tmp_path):
   from pipelines.experiments.paper import run_paper
   path = _micro_config(tmp_path, ["table1", "fig7"])
+  config = json.loads(path.read_text())  # a world's own validation days
+  config["modes"]["quick"]["world_overrides"] = {"default": {"valid_days": 2}}
+  path.write_text(json.dumps(config))
   out = tmp_path / "results"
   paths = run_paper("quick", str(out), str(tmp_path / "work"), str(path),
                     command="test", progress=False)
@@ -175,9 +178,11 @@ def test_micro_suite_end_to_end(tmp_path):
   info = report["run_info"]
   for key in ("command", "machine", "date", "commit", "generator_version"):
     assert info[key]
+  assert info["world_overrides"] == {"default": {"valid_days": 2}}
   assert os.path.exists(out / "table1.png")
   tables = open(paths["tables"]).read()
   assert "SEQ+MD" in tables and "MDE" in tables
+  assert '; per world: default {"valid_days": 2}' in tables
   # Reference rankings and the headroom each model targets.
   refs = report["references"]["default/2tasks/shared_bottom-md_none"]
   cell = refs["rankings"]["purchase"]["all"]
