@@ -241,8 +241,7 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
       date=datetime.datetime.now(datetime.timezone.utc).isoformat(
           timespec="seconds"),
       wall_minutes=(time.time() - start) / 60,
-      compute_minutes=sum(r.seconds for v in variants
-                          for r in results[v]["runs"]) / 60,
+      compute_minutes=_compute_minutes(runner, variants, results),
       learning_rate_search={v.key: {f"{lr:g}": val for lr, val in
                                     results[v]["lr_search"].items()}
                             for v in variants},
@@ -252,6 +251,15 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
       valid_lists={w: runner.valid_list_count(w) for w in worlds},
       test_lists={w: read_manifest(runner.world_dir(w))["splits"]["test"][
           "totals"]["groups"] for w in worlds})
+
+
+def _compute_minutes(runner: Runner, variants: Sequence[Variant],
+                     results: Dict[Variant, Dict]) -> float:
+  """Minutes of training and evaluation of the runs, each counted once
+  (two names of one world share their runs)."""
+  seconds = {runner.run_dir(v, r.seed, r.learning_rate): r.seconds
+             for v in variants for r in results[v]["runs"]}
+  return sum(seconds.values()) / 60
 
 
 def _power_plots(experiments: Dict[str, Dict], run_info: Dict,

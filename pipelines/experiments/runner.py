@@ -76,15 +76,27 @@ class Runner:
     self.model_widths = model_widths
     self.train_overrides = dict(train_overrides)
     self.log = log
-    self._parsed: Dict[str, Dict[str, ParsedSplit]] = {}
+    self._parsed: Dict[str, Dict[str, ParsedSplit]] = {}  # by storage world
+    self._storage: Dict[str, str] = {}  # world -> storage_world(world)
     self._worlds_checked: Dict[str, List[str]] = {}  # world -> differences
-    # world -> validation lists with a purchase (the lists the monitor scores)
-    self.valid_lists: Dict[str, int] = {}
+    # storage world -> validation lists with a purchase (the monitor's lists)
+    self._valid_lists: Dict[str, int] = {}
     self.manifests: Dict[str, Dict] = {}
 
   # -- data -----------------------------------------------------------------
   def world_dir(self, world: str) -> str:
-    return os.path.join(self.workdir, "data", world)
+    return os.path.join(self.workdir, "data", self.storage_world(world))
+
+  def storage_world(self, world: str) -> str:
+    """The world whose folders hold `world`'s data and runs: the first world
+    of plan.WORLDS with the same generator settings here. Worlds that are
+    one world under two names (default, warp_0 and sharing_1) share their
+    data and runs, so no run is made twice in one work folder."""
+    if world not in self._storage:
+      config = self.world_config(world)
+      self._storage[world] = next(w for w in WORLDS
+                                  if self.world_config(w) == config)
+    return self._storage[world]
 
   def world_config(self, world: str) -> WorldConfig:
     values = dict(self.world_base)
@@ -94,7 +106,7 @@ class Runner:
                                f"world config of '{world}'").validate()
 
   def parsed(self, world: str) -> Dict[str, ParsedSplit]:
-    if world not in self._parsed:
+    if self.storage_world(world) not in self._parsed:
       start = time.time()
       self.manifests[world] = generate(self.world_dir(world),
                                        self.world_config(world),
@@ -111,29 +123,30 @@ class Runner:
       # purchase are kept: the same monitor, a fraction of the work.
       valid = splits["valid"]
       splits["valid"] = valid.select(self._monitored(valid))
-      self._parsed[world] = splits
+      self._parsed[self.storage_world(world)] = splits
       sizes = {s: p.num_lists for s, p in splits.items()}
-      self.valid_lists[world] = sizes["valid"]
+      self._valid_lists[self.storage_world(world)] = sizes["valid"]
       self.log(f"world '{world}': lists {sizes} ready in "
                f"{time.time() - start:.0f}s (validation: the "
                f"{sizes['valid']:,} of {valid.num_lists:,} lists with a "
                f"{MONITORED_TASK})")
-    return self._parsed[world]
+    return self._parsed[self.storage_world(world)]
 
   def valid_list_count(self, world: str) -> int:
     """The validation lists with a purchase in `world`: the lists that
     choose the learning rate, the best epoch and when to stop. Counted
     from the labels alone when the world was not parsed in this process
     (every run cached)."""
-    if world not in self.valid_lists:
+    stored = self.storage_world(world)
+    if stored not in self._valid_lists:
       if read_manifest(self.world_dir(world)) is None:
         self.parsed(world)  # generates the world, and counts
       else:
         valid = ParsedSplit.from_files(
             split_files(self.world_dir(world), "valid"), self.schema,
             ("label",))
-        self.valid_lists[world] = int(self._monitored(valid).sum())
-    return self.valid_lists[world]
+        self._valid_lists[stored] = int(self._monitored(valid).sum())
+    return self._valid_lists[stored]
 
   def _monitored(self, split: ParsedSplit):
     """[N] bool: the lists the monitor scores (those with a purchase)."""
@@ -143,7 +156,8 @@ class Runner:
     """Drops the parsed splits of every world not in `worlds` (a world is
     parsed again if a later run needs it): one world's splits in memory at a
     time when the variants come grouped by world."""
-    for world in [w for w in self._parsed if w not in worlds]:
+    keep = {self.storage_world(w) for w in worlds}
+    for world in [w for w in self._parsed if w not in keep]:
       del self._parsed[world]
 
   # -- one run --------------------------------------------------------------
@@ -157,7 +171,9 @@ class Runner:
     return ModelConfig.from_dict(values)
 
   def run_dir(self, variant: Variant, seed: int, lr: float) -> str:
-    return os.path.join(self.workdir, "runs", variant.key,
+    stored = dataclasses.replace(variant,
+                                 world=self.storage_world(variant.world))
+    return os.path.join(self.workdir, "runs", stored.key,
                         f"seed{seed}_lr{lr:g}")
 
   def run(self, variant: Variant, seed: int, lr: float) -> RunResult:

@@ -265,6 +265,29 @@ def test_world_overrides_apply_to_their_world_alone(tmp_path):
            world_overrides={"sharing_0": {"valid_day": 55}})
 
 
+def test_one_world_under_two_names_shares_its_data_and_runs(tmp_path):
+  """default, warp_0 and sharing_1 have the same generator settings: one
+  data folder and one run folder each, so no run is made twice; a world
+  with a value of its own, or another dial value, keeps its folders."""
+  from pipelines.experiments.runner import Runner
+  from seqmd_tf.data.schema import load_schema
+  runner = Runner(str(tmp_path), load_schema(), {"valid_days": 17}, 0, {}, {},
+                  world_overrides={"sharing_0": {"valid_days": 55}})
+  assert {w: runner.storage_world(w) for w in
+          ("default", "warp_0", "sharing_1", "interaction_1", "no_shift",
+           "warp_0.5", "sharing_0")} == {
+      "default": "default", "warp_0": "default", "sharing_1": "default",
+      "interaction_1": "interaction_1", "no_shift": "no_shift",
+      "warp_0.5": "warp_0.5", "sharing_0": "sharing_0"}
+  two = ("click", "purchase")
+  assert runner.run_dir(Variant("warp_0", two, "seq"), 1, 0.002) == \
+      runner.run_dir(Variant("default", two, "seq"), 1, 0.002) == \
+      str(tmp_path / "runs" / "default" / "2tasks" / "seq-md_none" /
+          "seed1_lr0.002")
+  assert runner.world_dir("sharing_1") == str(tmp_path / "data" / "default")
+  assert runner.world_dir("sharing_0") == str(tmp_path / "data" / "sharing_0")
+
+
 @pytest.mark.parametrize("name", ["paper", "convergence", "dose"])
 def test_every_committed_experiment_config_has_valid_worlds(name):
   from pipelines.experiments.paper import load_paper_config
