@@ -81,7 +81,7 @@ class Runner:
     self._worlds_checked: Dict[str, List[str]] = {}  # world -> differences
     # storage world -> validation lists with a purchase (the monitor's lists)
     self._valid_lists: Dict[str, int] = {}
-    self.manifests: Dict[str, Dict] = {}
+    self._manifests: Dict[str, Dict] = {}  # by storage world
 
   # -- data -----------------------------------------------------------------
   def world_dir(self, world: str) -> str:
@@ -106,12 +106,13 @@ class Runner:
                                f"world config of '{world}'").validate()
 
   def parsed(self, world: str) -> Dict[str, ParsedSplit]:
-    if self.storage_world(world) not in self._parsed:
+    stored = self.storage_world(world)
+    if stored not in self._parsed:
       start = time.time()
-      self.manifests[world] = generate(self.world_dir(world),
-                                       self.world_config(world),
-                                       seed=self.data_seed, schema=self.schema,
-                                       progress=False)
+      self._manifests[stored] = generate(self.world_dir(world),
+                                         self.world_config(world),
+                                         seed=self.data_seed,
+                                         schema=self.schema, progress=False)
       roles = {"train": ("feature", "label"), "valid": ("feature", "label"),
                "test": ("feature", "label", "oracle", "meta")}
       splits = {
@@ -123,14 +124,21 @@ class Runner:
       # purchase are kept: the same monitor, a fraction of the work.
       valid = splits["valid"]
       splits["valid"] = valid.select(self._monitored(valid))
-      self._parsed[self.storage_world(world)] = splits
+      self._parsed[stored] = splits
       sizes = {s: p.num_lists for s, p in splits.items()}
-      self._valid_lists[self.storage_world(world)] = sizes["valid"]
+      self._valid_lists[stored] = sizes["valid"]
       self.log(f"world '{world}': lists {sizes} ready in "
                f"{time.time() - start:.0f}s (validation: the "
                f"{sizes['valid']:,} of {valid.num_lists:,} lists with a "
                f"{MONITORED_TASK})")
-    return self._parsed[self.storage_world(world)]
+    return self._parsed[stored]
+
+  def manifest(self, world: str) -> Dict:
+    """The manifest of `world`'s data, generated if need be."""
+    stored = self.storage_world(world)
+    if stored not in self._manifests:
+      self.parsed(world)
+    return self._manifests[stored]
 
   def valid_list_count(self, world: str) -> int:
     """The validation lists with a purchase in `world`: the lists that
@@ -196,7 +204,7 @@ class Runner:
     trained = train(self.schema, [], [], run_dir, self.model_config(variant),
                     train_config, verbose=0, parsed=parsed,
                     data_identity=dict(world=variant.world,
-                                       **{k: self.manifests[variant.world].get(k)
+                                       **{k: self.manifest(variant.world)[k]
                                           for k in ("generator_version", "seed",
                                                     "schema_sha256")}))
     scored = score_split(trained["model"], [], self.schema, list(variant.tasks),

@@ -288,6 +288,25 @@ def test_one_world_under_two_names_shares_its_data_and_runs(tmp_path):
   assert runner.world_dir("sharing_0") == str(tmp_path / "data" / "sharing_0")
 
 
+def test_a_run_under_the_second_name_reuses_the_first_names_data(tmp_path):
+  """A cached run is found under either name, and a new run under the second
+  name trains on the data the first name parsed (generated once)."""
+  from pipelines.experiments.runner import Runner
+  from seqmd_tf.data.schema import load_schema
+  config = json.loads(_micro_config(tmp_path, []).read_text())
+  mode = config["modes"]["quick"]
+  runner = Runner(str(tmp_path / "work"), load_schema(), mode["world"], 3,
+                  MICRO_MODELS, mode["train"], log=lambda _: None)
+  two = ("click", "purchase")
+  first = runner.run(Variant("default", two, "shared_bottom"), 0, 0.003)
+  again = runner.run(Variant("warp_0", two, "shared_bottom"), 0, 0.003)
+  assert again.val_monitor == first.val_monitor
+  assert again.lists.equals(first.lists)
+  runner.run(Variant("sharing_1", two, "seq"), 0, 0.003)
+  assert os.listdir(tmp_path / "work" / "data") == ["default"]
+  assert sorted(os.listdir(tmp_path / "work" / "runs")) == ["default"]
+
+
 @pytest.mark.parametrize("name", ["paper", "convergence", "dose"])
 def test_every_committed_experiment_config_has_valid_worlds(name):
   from pipelines.experiments.paper import load_paper_config
