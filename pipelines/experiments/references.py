@@ -52,9 +52,12 @@ def targets(variant: Variant) -> Tuple[str, ...]:
 def measured_headroom(runner, world: str, days: int = HEADROOM_DAYS,
                       queries_per_day: int = HEADROOM_QUERIES) -> Dict:
   """`headroom.measure` of a world as a dict, cached in the runner's work
-  folder (the measurement is deterministic in world, seed and size)."""
+  folder under its storage world (the measurement is deterministic in the
+  world's settings, seed and size, so one world under two names is measured
+  once)."""
   path = os.path.join(runner.workdir, "headroom",
-                      f"{world}-{days}x{queries_per_day}.json")
+                      f"{runner.storage_world(world)}-{days}x"
+                      f"{queries_per_day}.json")
   if os.path.exists(path):
     with open(path, encoding="utf-8") as f:
       cached = json.load(f)

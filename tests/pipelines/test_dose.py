@@ -1,4 +1,5 @@
 import dataclasses
+import os
 import types
 
 import numpy as np
@@ -103,3 +104,14 @@ def test_a_dose_variant_uses_its_dials_search_and_trains_in_its_own_world(
   assert out["lr_search_world"] == "interaction_1"
   default = dataclasses.replace(variant, world="default")
   assert default.search_variant() == default
+
+
+def test_one_world_under_two_names_measures_its_headroom_once(tmp_path, schema,
+                                                              monkeypatch):
+  from pipelines.experiments import references
+  runner = Runner(str(tmp_path), schema, {}, 0, {}, {})
+  first = references.measured_headroom(runner, "default", 1, 100)
+  monkeypatch.setattr(references.headroom, "measure", None)  # must not run
+  assert references.measured_headroom(runner, "sharing_1", 1, 100) == first
+  assert references.measured_headroom(runner, "warp_0", 1, 100) == first
+  assert os.listdir(tmp_path / "headroom") == ["default-1x100.json"]
