@@ -3,9 +3,11 @@
     python -m pipelines.experiments.regeneration FIRST/results.json \\
         SECOND/results.json [--out results/paper/regeneration.md]
 
-For every cell (experiment, comparison, task, platform) it reports the two
-means and whether the second lies inside the first's 95% interval. Exit
-status 1 if any cell falls outside.
+For every cell (experiment, comparison, task, platform; for a dose
+experiment, each dose's gain over Shared-Bottom in purchase NDCG@10) it
+reports the two means and whether the second lies inside the first's 95%
+interval. Exit status 1 if any cell falls outside, 2 if the two reports have
+no cell in common (nothing was checked).
 """
 
 import argparse
@@ -22,6 +24,10 @@ def cells(report: Dict) -> Iterator[Tuple[str, Dict]]:
           for platform, cell in sorted(by_platform.items()):
             yield (f"{name} | {section} | {row['variant']} vs "
                    f"{row['reference']} | {task} {platform}"), cell
+    for point in exp.get("dose", {}).get("points", []):
+      for model, cell in sorted(point["gains"].items()):
+        yield (f"{name} | dose {point['world']} | {model} vs Shared-Bottom | "
+               "purchase all"), cell
 
 
 def compare_reports(first: Dict, second: Dict) -> Dict:
@@ -69,6 +75,10 @@ def main(argv=None) -> int:
   with open(args.second, encoding="utf-8") as f:
     second = json.load(f)
   result = compare_reports(first, second)
+  if not result["total"]:
+    print(f"error: {args.first} and {args.second} have no cell in common: "
+          "nothing to check", file=sys.stderr)
+    return 2
   text = markdown(result, first["run_info"], second["run_info"])
   print(text)
   if args.out:

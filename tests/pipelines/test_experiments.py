@@ -353,3 +353,23 @@ def test_the_committed_modes_are_valid_and_sized_for_power():
       assert m["train"]["epochs"] >= 40
   full = load_paper_config(DEFAULT_CONFIG, "full")["modes"]["full"]
   assert set(full["experiments"]) == set(EXPERIMENTS) - {"convergence"}
+
+
+def test_regeneration_check_covers_dose_points_and_refuses_an_empty_check(
+    tmp_path):
+  from pipelines.experiments import regeneration
+
+  def report(path, world, mean):
+    cell = {"mean": mean, "ci95": [mean - 1.0, mean + 1.0]}
+    info = {"command": "c", "date": "d", "commit": "x"}
+    path.write_text(json.dumps({"run_info": info, "experiments": {
+        "dose_sharing": {"dose": {"points": [
+            {"world": world, "gains": {"SEQ": cell}}]}}}}))
+    return str(path)
+  first = report(tmp_path / "a.json", "sharing_1", 0.5)
+  assert regeneration.main([first, report(tmp_path / "b.json", "sharing_1",
+                                          0.9)]) == 0
+  assert regeneration.main([first, report(tmp_path / "c.json", "sharing_1",
+                                          2.0)]) == 1
+  assert regeneration.main([first, report(tmp_path / "d.json", "sharing_0",
+                                          0.5)]) == 2
