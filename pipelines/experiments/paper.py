@@ -235,7 +235,7 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
       experiments=list(m["experiments"]),
       seeds=seeds, learning_rates=lrs, train=m.get("train", {}),
       world=m.get("world", {}), world_overrides=runner.world_overrides,
-      data_seed=config.get("data_seed", 0),
+      data_seed=config.get("data_seed", 0), models=config.get("models", {}),
       machine=machine_info(), commit=commit,
       generator_version=GENERATOR_VERSION,
       date=datetime.datetime.now(datetime.timezone.utc).isoformat(

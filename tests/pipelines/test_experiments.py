@@ -179,6 +179,7 @@ def test_micro_suite_end_to_end(tmp_path):
   for key in ("command", "machine", "date", "commit", "generator_version"):
     assert info[key]
   assert info["world_overrides"] == {"default": {"valid_days": 2}}
+  assert info["models"] == config["models"]  # the widths of the runs
   assert os.path.exists(out / "table1.png")
   tables = open(paths["tables"]).read()
   assert "SEQ+MD" in tables and "MDE" in tables
