@@ -6,46 +6,79 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from pipelines.experiments import figures
+from pipelines.experiments import figures, stats
 from pipelines.experiments.plan import Variant
 from seqmd_tf.data.synthetic.world import REGIONS
 
 
+MODEL, ORACLE = "is_domestic@10/model", "is_domestic@10/oracle"
+
+
+def _share(lists, column: str, region: str) -> float:
+  """Mean share of domestic listings in the top 10 of `region`'s lists."""
+  return float(lists.loc[lists["region"] == region, column].mean())
+
+
+def _correlation(x: Sequence[float], y: Sequence[float]):
+  """Pearson correlation, or None when it is undefined."""
+  x, y = np.asarray(x, float), np.asarray(y, float)
+  if len(x) > 2 and x.std() > 0 and y.std() > 0:
+    return float(np.corrcoef(x, y)[0, 1])
+  return None
+
+
 def table(results: Dict[Variant, Dict], variants: Sequence[Variant],
           min_lists: int) -> Dict:
+  """Per region: each model's change of the domestic share against
+  Shared-Bottom (mean over seeds, seed s against Shared-Bottom's seed s, with
+  a 95% t interval), beside the oracle's change; and per model the
+  correlation across regions with the oracle's change (of the seed means,
+  and per seed with its interval)."""
   ref = variants[0].reference()
   ref_lists = [r.lists for r in results[ref]["runs"]]
-  key_model, key_oracle = "is_domestic@10/model", "is_domestic@10/oracle"
   counts = ref_lists[0]["region"].value_counts()
   regions = [r.code for r in REGIONS if counts.get(r.code, 0) >= min_lists]
   prefs = {r.code: r.domestic_pref for r in REGIONS}
-
-  def share(lists_per_seed, column, region):
-    return float(np.mean([l.loc[l["region"] == region, column].mean()
-                          for l in lists_per_seed]))
-
-  table = {}
-  for region in regions:
-    sb = share(ref_lists, key_model, region)
-    row = dict(lists=int(counts[region]), generator_domestic_pref=prefs[region],
-               shared_bottom_share=sb,
-               oracle_minus_sb=100 * (share(ref_lists, key_oracle, region) - sb))
-    for v in variants:
-      lists = [r.lists for r in results[v]["runs"]]
-      row[v.label] = 100 * (share(lists, key_model, region) - sb)
-    table[region] = row
-  alignment = {}
+  sb = {g: [_share(l, MODEL, g) for l in ref_lists] for g in regions}
+  oracle = {g: [100 * (_share(l, ORACLE, g) - s)
+                for l, s in zip(ref_lists, sb[g])] for g in regions}
+  changes = {}  # label -> region -> per-seed change against SB, points
   for v in variants:
-    x = np.array([table[r][v.label] for r in regions])
-    y = np.array([table[r]["oracle_minus_sb"] for r in regions])
-    alignment[v.label] = (float(np.corrcoef(x, y)[0, 1])
-                          if len(regions) > 2 and x.std() > 0 and y.std() > 0
-                          else None)
-  return dict(regions=regions, table=table,
+    runs = results[v]["runs"]
+    if len(runs) != len(ref_lists):
+      raise ValueError(f"fig7: {v.key} has {len(runs)} seeds and "
+                       f"Shared-Bottom {len(ref_lists)}; they are compared "
+                       "seed by seed")
+    changes[v.label] = {g: [100 * (_share(r.lists, MODEL, g) - s)
+                            for r, s in zip(runs, sb[g])] for g in regions}
+  table = {}
+  for g in regions:
+    row = dict(lists=int(counts[g]), generator_domestic_pref=prefs[g],
+               shared_bottom_share=float(np.mean(sb[g])),
+               oracle_minus_sb=float(np.mean(oracle[g])))
+    for label, per_region in changes.items():
+      row[label] = float(np.mean(per_region[g]))
+    table[g] = row
+  intervals = {label: {g: stats.seed_interval(c[g]) for g in regions}
+               for label, c in changes.items()}
+  alignment = {label: _correlation([table[g][label] for g in regions],
+                                   [table[g]["oracle_minus_sb"]
+                                    for g in regions]) for label in changes}
+  per_seed = {label: [_correlation([c[g][s] for g in regions],
+                                   [oracle[g][s] for g in regions])
+                      for s in range(len(ref_lists))]
+              for label, c in changes.items()}
+  return dict(regions=regions, table=table, intervals=intervals,
               alignment_with_oracle=alignment,
+              alignment_per_seed={
+                  label: (stats.seed_interval(values)
+                          if None not in values else None)
+                  for label, values in per_seed.items()},
               note=f"regions with at least {min_lists} test lists; values are "
                    "percentage points of domestic listings in the top 10 of "
-                   "the purchase ranking, minus Shared-Bottom's")
+                   "the purchase ranking, minus Shared-Bottom's (mean over "
+                   "seeds, seed s against Shared-Bottom's seed s, 95% t "
+                   "interval)")
 
 
 def markdown(entry: Dict) -> List[str]:
@@ -60,12 +93,28 @@ def markdown(entry: Dict) -> List[str]:
     row = f7["table"][r]
     lines.append(f"| {r} ({row['lists']}) | {row['generator_domestic_pref']:+.1f}"
                  f" | {row['oracle_minus_sb']:+.2f} | " +
-                 " | ".join(f"{row[l]:+.2f}" for l in labels) + " |")
+                 " | ".join(_cell(f7, l, r) for l in labels) + " |")
   return lines + ["", "Correlation across regions with the oracle's change "
-                  "(alignment with the true regional preference): " +
-                  ", ".join(f"{k} {v:+.2f}" if v is not None else f"{k} n/a"
-                            for k, v in f7["alignment_with_oracle"].items()),
+                  "(alignment with the true regional preference), of the "
+                  "seed means; and per seed, mean [95% t interval]: " +
+                  ", ".join(_alignment(f7, k) for k in labels),
                   "", f"![fig7]({entry['plot']})", ""]
+
+
+def _cell(f7: Dict, label: str, region: str) -> str:
+  """A model's change in one region, with its interval when recorded."""
+  interval = f7.get("intervals", {}).get(label, {}).get(region)
+  if interval is None:  # a report made before the intervals
+    return f"{f7['table'][region][label]:+.2f}"
+  return stats.format_interval(interval)
+
+
+def _alignment(f7: Dict, label: str) -> str:
+  mean = f7["alignment_with_oracle"][label]
+  text = f"{label} {mean:+.2f}" if mean is not None else f"{label} n/a"
+  seeds = f7.get("alignment_per_seed", {}).get(label)
+  return text + (f" (per seed {stats.format_interval(seeds)})"
+                 if seeds is not None else "")
 
 
 def plot(fig7: Dict, path: str) -> None:
@@ -76,9 +125,13 @@ def plot(fig7: Dict, path: str) -> None:
   series = labels + ["oracle_minus_sb"]
   width = 0.8 / len(series)
   fig, ax = figures.subplots(figsize=(max(6, 1.1 * len(regions)), 3.8))
+  intervals = fig7.get("intervals", {})
   for i, name in enumerate(series):
     xs = np.arange(len(regions)) + (i - (len(series) - 1) / 2) * width
-    ax.bar(xs, [fig7["table"][r][name] for r in regions], width,
+    yerr = (figures.error_bars([intervals[name][r] for r in regions])
+            if name in intervals else None)
+    ax.bar(xs, [fig7["table"][r][name] for r in regions], width, yerr=yerr,
+           capsize=2,
            label="oracle (true preference)" if name == "oracle_minus_sb" else name,
            hatch="//" if name == "oracle_minus_sb" else None,
            color="white" if name == "oracle_minus_sb" else None,
