@@ -18,6 +18,8 @@ from typing import Dict, List, Sequence
 from pipelines.experiments import figures, stats
 from pipelines.experiments.plan import Variant
 
+MARKERS = "osD^v<>phX*d"
+
 
 def points(results: Dict[Variant, Dict], variants: Sequence[Variant]) -> Dict:
   """Per variant: label, parameters, multiply-adds, and the last task's test
@@ -51,11 +53,12 @@ def markdown(compute: Dict) -> List[str]:
 
 def plot(compute: Dict, path: str) -> None:
   fig, ax = figures.subplots(figsize=(7, 4.5))
-  for p in compute["points"]:
+  colors = figures.plt.get_cmap("tab20").colors  # one color and marker per model
+  for i, p in enumerate(compute["points"]):
     n = p["ndcg"]
     ax.errorbar([p["multiply_adds"]], [n["mean"]],
-                yerr=figures.error_bars([n]),
-                marker="o", capsize=3, label=p["label"])
+                yerr=figures.error_bars([n]), color=colors[i % len(colors)],
+                marker=MARKERS[i % len(MARKERS)], capsize=3, label=p["label"])
   ax.set_xscale("log")
   figures.finish(fig, ax, path, "multiply-adds per listing (log scale)",
                  f"test {compute['task']} NDCG@10 (mean over seeds, 95%)",
