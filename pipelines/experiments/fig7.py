@@ -122,20 +122,16 @@ def plot(fig7: Dict, path: str) -> None:
   labels = [k for k in next(iter(fig7["table"].values()))
             if k not in ("lists", "generator_domestic_pref",
                          "shared_bottom_share", "oracle_minus_sb")]
-  series = labels + ["oracle_minus_sb"]
-  width = 0.8 / len(series)
-  fig, ax = figures.subplots(figsize=(max(6, 1.1 * len(regions)), 3.8))
   intervals = fig7.get("intervals", {})
-  for i, name in enumerate(series):
-    xs = np.arange(len(regions)) + (i - (len(series) - 1) / 2) * width
-    yerr = (figures.error_bars([intervals[name][r] for r in regions])
-            if name in intervals else None)
-    ax.bar(xs, [fig7["table"][r][name] for r in regions], width, yerr=yerr,
-           capsize=2,
-           label="oracle (true preference)" if name == "oracle_minus_sb" else name,
-           hatch="//" if name == "oracle_minus_sb" else None,
-           color="white" if name == "oracle_minus_sb" else None,
-           edgecolor="black" if name == "oracle_minus_sb" else None)
+  oracle = "oracle (true preference)"
+  series = {name: [intervals[name][r] if name in intervals
+                   else {"mean": fig7["table"][r][name]} for r in regions]
+            for name in labels}
+  series[oracle] = [{"mean": fig7["table"][r]["oracle_minus_sb"]}
+                    for r in regions]
+  fig, ax = figures.subplots(figsize=(max(6, 1.1 * len(regions)), 3.8))
+  figures.grouped_bars(ax, series, styles={oracle: dict(
+      hatch="//", color="white", edgecolor="black")})
   ax.axhline(0, color="black", linewidth=0.8)
   ax.set_xticks(range(len(regions)))
   ax.set_xticklabels([f"{r}\n({fig7['table'][r]['generator_domestic_pref']:+.1f})"

@@ -22,14 +22,18 @@ def error_bars(cells: Sequence[Dict]) -> List[List[float]]:
           [c["ci95"][1] - c["mean"] for c in cells]]
 
 
-def grouped_bars(ax, series: Dict[str, Sequence[Dict]]) -> None:
+def grouped_bars(ax, series: Dict[str, Sequence[Dict]],
+                 styles: Optional[Dict[str, Dict]] = None) -> None:
   """One bar per cell with its 95% interval, the series side by side at
-  each x position (0, 1, ...); `series`: label -> cells, one per x."""
+  each x position (0, 1, ...); `series`: label -> cells, one per x. A series
+  whose cells have no "ci95" is drawn without error bars; `styles`: label ->
+  extra `ax.bar` keyword arguments (hatch, color, ...)."""
   width = 0.8 / max(len(series), 1)
   for i, (label, cells) in enumerate(series.items()):
     xs = np.arange(len(cells)) + (i - (len(series) - 1) / 2) * width
-    ax.bar(xs, [c["mean"] for c in cells], width, yerr=error_bars(cells),
-           capsize=2, label=label)
+    yerr = error_bars(cells) if all("ci95" in c for c in cells) else None
+    ax.bar(xs, [c["mean"] for c in cells], width, yerr=yerr, capsize=2,
+           label=label, **(styles or {}).get(label, {}))
 
 
 def save(fig, path: str) -> None:
