@@ -123,6 +123,8 @@ def _check_resume_fits(run_dir: str, data_schema, data_dir: str) -> None:
 def evaluate_stage(data_dir: str, run_dir: str, out_dir: str,
                    split: str = "test", min_region_lists: int = 50,
                    bootstrap_samples: int = 1000, progress: bool = True) -> Dict:
+  from seqmd_tf.evaluation.country_mask import (country_masks, mask_summary,  # pylint: disable=import-outside-toplevel
+                                                write_country_masks)
   from seqmd_tf.evaluation.evaluate import score_split, summarize  # pylint: disable=import-outside-toplevel
   from seqmd_tf.evaluation.report import write_report  # pylint: disable=import-outside-toplevel
   from seqmd_tf.training.pipeline import load_trained_model  # pylint: disable=import-outside-toplevel
@@ -147,7 +149,12 @@ def evaluate_stage(data_dir: str, run_dir: str, out_dir: str,
                             generator_version=manifest.get("generator_version"),
                             data_seed=manifest.get("seed"),
                             schema_sha256=run_config["schema_sha256"])
+  if model_cfg["md"] != "none":
+    masks = country_masks(loaded["model"], run_config["feature_config"], tasks)
+    metrics["md_country_mask"] = mask_summary(masks)
   paths = write_report(metrics, out_dir)
+  if model_cfg["md"] != "none":
+    paths.update(write_country_masks(masks, out_dir))
   _record(out_dir, "evaluate", dict(data=data_dir, run=run_dir), paths,
           time.time() - start)
   return dict(metrics=metrics, paths=paths)

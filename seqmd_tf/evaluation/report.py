@@ -143,7 +143,24 @@ def markdown_report(metrics: Dict, png_name: str) -> str:
     lines.append(f"| {task} | {_fmt(c['log_loss'])} | {_fmt(c['auc'])} | "
                  f"{_fmt(c['ece'])} | {_fmt(c['mean_prediction'])} | "
                  f"{_fmt(c['label_rate'])} |")
+  if metrics.get("md_country_mask"):
+    lines += [""] + md_mask_section(metrics["md_country_mask"])
   return "\n".join(lines) + "\n"
+
+
+def md_mask_section(summary: List[Dict]) -> List[str]:
+  """The Markdown lines of MD's country mask per task and feature."""
+  lines = ["## MD country mask", "",
+           "m_c multiplies each standardized dependent feature. *sd between "
+           "countries* near 0 means the feature is weighed alike in every "
+           "country; every value is in country_masks.csv, and "
+           "country_masks.png draws them.", "",
+           "| task | feature | mean | sd between countries | min | max |",
+           "|---|---|---|---|---|---|"]
+  for row in summary:
+    lines.append(f"| {row['task']} | {row['feature']} | {row['mean']:+.3f} | "
+                 f"{row['std']:.3f} | {row['min']:+.3f} | {row['max']:+.3f} |")
+  return lines
 
 
 def write_report(metrics: Dict, out_dir: str) -> Dict[str, str]:

@@ -86,6 +86,11 @@ class FeaturePreprocessor(keras.layers.Layer):
     one_hot = tf.one_hot(ids, layer.input_dim, dtype=layer.embeddings.dtype)
     return tf.matmul(one_hot, layer.embeddings)
 
+  def embed_values(self, name: str, values: Sequence[str]) -> tf.Tensor:
+    """[n, embedding_dim]: categorical feature `name`'s learned embeddings of
+    `values` (out-of-vocabulary values share one bucket)."""
+    return self._embed(name, self._lookups[name](tf.constant(list(values))))
+
   @property
   def input_names(self) -> List[str]:
     return [f["name"] for f in self.features]

@@ -89,16 +89,21 @@ class MultiDistributionAdaptor(keras.layers.Layer):
     """m_c: [..., d_d], or [..., k, d_d] with per-task masks."""
     return self._mask(country)
 
+  def country_mask_and_shift(self, country):
+    """(m_c, b_c): b_c is shaped like m_c, or None without a country shift."""
+    return (self.country_mask(country),
+            None if self._shift is None else self._shift(country))
+
   def call(self, inputs):
     """Args: inputs, the dict of the class docstring. Returns: the plug-in
     or per-task output of the class docstring."""
-    mask = self.country_mask(inputs["country"])
+    mask, shift = self.country_mask_and_shift(inputs["country"])
     dependent = inputs["dependent"]
     if self.num_tasks is not None:
       dependent = tf.expand_dims(dependent, axis=-2)
     adapted = mask * dependent
-    if self._shift is not None:
-      adapted = adapted + self._shift(inputs["country"])
+    if shift is not None:
+      adapted = adapted + shift
     transformed = self._transform(adapted)
     if self.num_tasks is not None:
       return transformed
