@@ -2,16 +2,19 @@
 ranking per region, each model's change against Shared-Bottom beside the
 oracle's (the true regional preference)."""
 
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import pandas as pd
 
 from pipelines.experiments import figures, stats
 from pipelines.experiments.plan import Variant
 from seqmd_tf.data.synthetic.world import REGIONS
 
 
-MODEL, ORACLE = "is_domestic@10/model", "is_domestic@10/oracle"
+DOMESTIC = "is_domestic"
+MODEL, ORACLE = f"{DOMESTIC}@10/model", f"{DOMESTIC}@10/oracle"
+PLUG_IN_TASK = "all"  # seqmd_tf.evaluation.country_mask: a plug-in MD's mask
 
 
 def _share(lists, column: str, region: str) -> float:
@@ -81,10 +84,48 @@ def table(results: Dict[Variant, Dict], variants: Sequence[Variant],
                    "interval)")
 
 
+def run_masks(runner, variant: Variant, runs) -> List[pd.DataFrame]:
+  """The country masks (seqmd_tf.evaluation.country_mask) of each of
+  `variant`'s trained runs, in seed order."""
+  from seqmd_tf.evaluation.country_mask import country_masks  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.training.pipeline import load_trained_model  # pylint: disable=import-outside-toplevel
+  masks = []
+  for run in runs:
+    loaded = load_trained_model(runner.run_dir(variant, run.seed,
+                                               run.learning_rate))
+    masks.append(country_masks(loaded["model"],
+                               loaded["run_config"]["feature_config"],
+                               loaded["run_config"]["tasks"]))
+  return masks
+
+
+def domestic_mask(masks: Sequence[pd.DataFrame], regions: Sequence[str],
+                  task: str) -> Optional[Dict]:
+  """What MD's mask does to is_domestic for `task` (or a plug-in MD's one
+  mask), per seed: m_c's mean over `regions`, its standard deviation between
+  them, and its correlation across them with the generator's domestic
+  preference. None when is_domestic is not among MD's dependent features."""
+  prefs = {r.code: r.domestic_pref for r in REGIONS}
+  seeds = []
+  for table in masks:
+    rows = table[(table["feature"] == DOMESTIC)
+                 & table["task"].isin([task, PLUG_IN_TASK])]
+    if rows.empty or "country" not in rows:
+      return None
+    by_region = rows.groupby("country")["mask"].mean()  # over platforms, if any
+    present = [g for g in regions if g in by_region.index]
+    values = [float(by_region[g]) for g in present]
+    seeds.append(dict(mean=float(np.mean(values)), sd=float(np.std(values)),
+                      corr_with_pref=_correlation(
+                          values, [prefs[g] for g in present])))
+  return dict(task=task, per_seed=seeds)
+
+
 def markdown(entry: Dict) -> List[str]:
   f7 = entry["fig7"]
   if not f7["regions"]:
-    return ["No region has enough test lists for this figure.", ""]
+    return ["No region has enough test lists for this figure.",
+            ""] + _mask_lines(entry)
   labels = list(f7["alignment_with_oracle"])
   lines = [f7["note"] + ".", "",
            "| region (lists) | generator pref | oracle − SB | " +
@@ -98,7 +139,28 @@ def markdown(entry: Dict) -> List[str]:
                   "(alignment with the true regional preference), of the "
                   "seed means; and per seed, mean [95% t interval]: " +
                   ", ".join(_alignment(f7, k) for k in labels),
-                  "", f"![fig7]({entry['plot']})", ""]
+                  "", f"![fig7]({entry['plot']})", ""] + _mask_lines(entry)
+
+
+def _mask_lines(entry: Dict) -> List[str]:
+  """The table of MD's mask on is_domestic, when the entry has one."""
+  masks = {k: v for k, v in entry.get("md_mask", {}).items() if v}
+  if not masks:
+    return []
+  lines = [f"What MD's country mask m_c does to {DOMESTIC} (the "
+           "standardized feature it multiplies), per seed: its mean over the "
+           "regions, its standard deviation between them, and its "
+           "correlation across them with the generator's domestic "
+           "preference (seqmd_tf/evaluation/country_mask.py).", "",
+           "| model | task | seed | mean m_c | sd between regions | "
+           "corr with preference |", "|---|---|---|---|---|---|"]
+  for label, m in masks.items():
+    for seed, row in enumerate(m["per_seed"]):
+      corr = row["corr_with_pref"]
+      lines.append(f"| {label} | {m['task']} | {seed} | {row['mean']:+.2f} | "
+                   f"{row['sd']:.2f} | "
+                   f"{'n/a' if corr is None else f'{corr:+.2f}'} |")
+  return lines + [""]
 
 
 def _cell(f7: Dict, label: str, region: str) -> str:

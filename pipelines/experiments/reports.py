@@ -14,6 +14,7 @@ from typing import Dict, List
 from pipelines.experiments import comparison, compute, dose, fig5, fig7
 from pipelines.experiments.growth import parameter_growth
 from pipelines.experiments.plan import Experiment
+from seqmd_tf.data.synthetic.world import REGIONS
 
 RELATIVE = "relative to Shared-Bottom"
 PAIRED = "paired: with against without"
@@ -95,6 +96,11 @@ class Fig7:
                                min_lists=self.MIN_LISTS)
     if entry["fig7"]["regions"]:
       fig7.plot(entry["fig7"], os.path.join(c["out_dir"], entry["plot"]))
+    entry["md_mask"] = {  # the mask needs no test list: every region
+        v.label: fig7.domestic_mask(
+            fig7.run_masks(c["runner"], v, c["results"][v]["runs"]),
+            [r.code for r in REGIONS], v.tasks[-1])
+        for v in exp.variants if v.md != "none"}
     return entry
 
   def markdown(self, exp: Experiment, entry: Dict, info: Dict) -> List[str]:

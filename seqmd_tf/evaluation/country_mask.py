@@ -12,12 +12,8 @@ import itertools
 import os
 from typing import Dict, List, Sequence, Tuple
 
-import matplotlib
 import numpy as np
 import pandas as pd
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
 
 MD_LAYER = "md_adaptor"
 PREPROCESSOR = "features"
@@ -97,6 +93,9 @@ def mask_summary(masks: pd.DataFrame) -> List[Dict]:
 def plot_masks(masks: pd.DataFrame, path: str) -> None:
   """A heatmap per task: source value (rows) x dependent feature (columns),
   each cell annotated with m_c."""
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")  # not needed to read the masks (and not in test-compat)
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
   names = [c for c in masks.columns
            if c not in ("task", "feature", "mask", "shift")]
   tasks = list(dict.fromkeys(masks["task"]))

@@ -80,20 +80,9 @@ def test_summary_spread_between_countries():
 
 
 def test_write_country_masks(tmp_path):
+  pytest.importorskip("matplotlib")  # test-compat's venv has no plotting
   model = _model(_features(), name="seq", md="per_task")
   paths = write_country_masks(country_masks(model, _features(), TWO_TASKS),
                               str(tmp_path))
   assert pd.read_csv(paths["country_masks"]).shape == (4, 4)
   assert os.path.getsize(paths["country_masks_plot"]) > 0
-
-
-def test_evaluation_of_an_md_model_reports_its_mask(evaluation):
-  """`seqmd evaluate` of SEQ+MD writes the mask table, and report.md and
-  metrics.json summarize it per task and dependent feature."""
-  paths, metrics = evaluation["paths"], evaluation["metrics"]
-  table = pd.read_csv(paths["country_masks"])
-  summary = metrics["md_country_mask"]
-  assert len(summary) == table.groupby(["task", "feature"]).ngroups
-  assert {r["task"] for r in summary} == set(metrics["tasks"])
-  with open(paths["report"], encoding="utf-8") as f:
-    assert "## MD country mask" in f.read()

@@ -1,6 +1,7 @@
 import json
 import os
 
+import pandas as pd
 import pytest
 
 from pipelines import cli
@@ -27,6 +28,18 @@ def test_metrics_json_has_the_contracted_keys(evaluation):
   assert os.path.exists(evaluation["paths"]["plot"])
   report = open(evaluation["paths"]["report"]).read()
   assert "95% bootstrap" in report and "too small" in report
+
+
+def test_evaluation_of_an_md_model_reports_its_mask(evaluation):
+  """`seqmd evaluate` of SEQ+MD writes the mask table, and report.md and
+  metrics.json summarize it per task and dependent feature."""
+  paths, metrics = evaluation["paths"], evaluation["metrics"]
+  table = pd.read_csv(paths["country_masks"])
+  summary = metrics["md_country_mask"]
+  assert len(summary) == table.groupby(["task", "feature"]).ngroups
+  assert {r["task"] for r in summary} == set(metrics["tasks"])
+  with open(paths["report"], encoding="utf-8") as f:
+    assert "## MD country mask" in f.read()
 
 
 def test_model_beats_random_and_stays_below_oracle_on_clicks(evaluation):

@@ -198,6 +198,11 @@ def test_micro_suite_end_to_end(tmp_path):
                                                "shared_utility"}
   targets = {r["label"]: r["target_headroom"] for r in rows}
   assert targets["ML-MMoE"] == "-" and targets["SEQ"].startswith("shared ")
+  # Fig. 7 reads what SEQ+MD's country mask does to is_domestic, per seed.
+  masks = report["experiments"]["fig7"]["md_mask"]
+  assert list(masks) == ["SEQ+MD"] and masks["SEQ+MD"]["task"] == "purchase"
+  assert len(masks["SEQ+MD"]["per_seed"]) == len(config["modes"]["quick"]["seeds"])
+  assert "What MD's country mask" in tables
   assert targets["SEQ+MD"].startswith("regional ") and "; shared " in targets["SEQ+MD"]
   assert "## Reference rankings and headroom" in tables
   # The validation lists each world's choices rest on, flagged when few.

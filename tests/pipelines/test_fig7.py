@@ -59,3 +59,34 @@ def test_a_report_made_before_the_intervals_still_renders():
                alignment_with_oracle={"SEQ": None})
   text = "\n".join(fig7.markdown(dict(fig7=table, plot="p.png")))
   assert "| +2.00 |" in text and "SEQ n/a" in text
+
+
+def _masks(values, task="purchase", feature="is_domestic"):
+  """A country-mask table (seqmd_tf.evaluation.country_mask) of one seed."""
+  return pd.DataFrame(dict(country=list(values), task=task, feature=feature,
+                           mask=list(values.values())))
+
+
+def test_domestic_mask_level_spread_and_alignment_per_seed():
+  regions = ["US", "GB", "CA"]  # generator preferences +0.3, +0.8, -0.6
+  follows = {"US": 1.0, "GB": 1.5, "CA": 0.1}  # ordered like the preference
+  flat = {"US": 0.5, "GB": 0.5, "CA": 0.5}
+  out = fig7.domestic_mask([_masks(follows), _masks(flat)], regions,
+                           "purchase")
+  first, second = out["per_seed"]
+  assert first["mean"] == pytest.approx(0.8667, abs=1e-4)
+  assert first["corr_with_pref"] > 0.95 and first["sd"] > 0.5
+  assert second == dict(mean=0.5, sd=0.0, corr_with_pref=None)
+  # A plug-in MD's one mask counts for every task; another task's does not.
+  assert fig7.domestic_mask([_masks(flat, task="all")], regions, "purchase")
+  assert fig7.domestic_mask([_masks(flat, task="click")], regions,
+                            "purchase") is None
+  assert fig7.domestic_mask([_masks(flat, feature="price_local")], regions,
+                            "purchase") is None
+  entry = dict(fig7=dict(regions=regions, note="n", table={
+      g: dict(lists=10, generator_domestic_pref=0.0, shared_bottom_share=0.5,
+              oracle_minus_sb=0.0, SEQ=0.0) for g in regions},
+      alignment_with_oracle={"SEQ": None}), plot="p.png",
+      md_mask={"SEQ+MD": out})
+  text = "\n".join(fig7.markdown(entry))
+  assert "| SEQ+MD | purchase | 0 | +0.87 | " in text and "n/a |" in text
