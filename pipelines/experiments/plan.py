@@ -212,7 +212,8 @@ register(Experiment(
 register(Experiment(
     "fig6",
     title="Fig. 6: SEQ with and without the descending-probability product",
-    variants=[_v("seq", descending=False), _v("seq")]))
+    variants=[_v("seq", descending=False), _v("seq")],
+    pairs=[(_v("seq", descending=False), _v("seq"))]))
 
 register(Experiment(
     "fig7",
