@@ -10,11 +10,11 @@ import pandas as pd
 from pipelines.experiments import figures, stats
 from pipelines.experiments.plan import Variant
 from seqmd_tf.data.synthetic.world import REGIONS
+from seqmd_tf.evaluation.country_mask import PLUG_IN_TASK, country_masks
 
 
 DOMESTIC = "is_domestic"
 MODEL, ORACLE = f"{DOMESTIC}@10/model", f"{DOMESTIC}@10/oracle"
-PLUG_IN_TASK = "all"  # seqmd_tf.evaluation.country_mask: a plug-in MD's mask
 
 
 def _share(lists, column: str, region: str) -> float:
@@ -87,7 +87,6 @@ def table(results: Dict[Variant, Dict], variants: Sequence[Variant],
 def run_masks(runner, variant: Variant, runs) -> List[pd.DataFrame]:
   """The country masks (seqmd_tf.evaluation.country_mask) of each of
   `variant`'s trained runs, in seed order."""
-  from seqmd_tf.evaluation.country_mask import country_masks  # pylint: disable=import-outside-toplevel
   from seqmd_tf.training.pipeline import load_trained_model  # pylint: disable=import-outside-toplevel
   masks = []
   for run in runs:
@@ -115,7 +114,8 @@ def domestic_mask(masks: Sequence[pd.DataFrame], regions: Sequence[str],
     by_region = rows.groupby("country")["mask"].mean()  # over platforms, if any
     present = [g for g in regions if g in by_region.index]
     values = [float(by_region[g]) for g in present]
-    seeds.append(dict(mean=float(np.mean(values)), sd=float(np.std(values)),
+    seeds.append(dict(mean=float(np.mean(values)),
+                      sd=float(np.std(values)),  # ddof 0, as mask_summary
                       corr_with_pref=_correlation(
                           values, [prefs[g] for g in present])))
   return dict(task=task, per_seed=seeds)

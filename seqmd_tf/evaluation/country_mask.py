@@ -83,11 +83,12 @@ def country_masks(model, feature_config: Sequence[Dict],
 
 def mask_summary(masks: pd.DataFrame) -> List[Dict]:
   """Per task and feature, the mask's mean over the source values, its
-  standard deviation between them, and its range."""
+  standard deviation between them (over all of them: ddof 0), and its
+  range."""
   grouped = masks.groupby(["task", "feature"], sort=False)["mask"]
-  table = grouped.agg(["mean", "std", "min", "max"]).reset_index()
-  table["std"] = table["std"].fillna(0.0)  # one source value: no spread
-  return table.to_dict("records")
+  table = grouped.agg(["mean", "min", "max"])
+  table["std"] = grouped.std(ddof=0)
+  return table.reset_index().to_dict("records")
 
 
 def plot_masks(masks: pd.DataFrame, path: str) -> None:
