@@ -149,12 +149,12 @@ def evaluate_stage(data_dir: str, run_dir: str, out_dir: str,
                             generator_version=manifest.get("generator_version"),
                             data_seed=manifest.get("seed"),
                             schema_sha256=run_config["schema_sha256"])
-  if model_cfg["md"] != "none":
+  mask_paths = {}
+  if model_cfg["md"] != "none":  # what MD's country mask learned
     masks = country_masks(loaded["model"], run_config["feature_config"], tasks)
     metrics["md_country_mask"] = mask_summary(masks)
-  paths = write_report(metrics, out_dir)
-  if model_cfg["md"] != "none":
-    paths.update(write_country_masks(masks, out_dir))
+    mask_paths = write_country_masks(masks, out_dir)
+  paths = {**write_report(metrics, out_dir), **mask_paths}
   _record(out_dir, "evaluate", dict(data=data_dir, run=run_dir), paths,
           time.time() - start)
   return dict(metrics=metrics, paths=paths)
