@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from pipelines.experiments import figures, stats
+from pipelines.experiments.masks import task_rows
 from pipelines.experiments.plan import Variant
 from seqmd_tf.data.synthetic.world import REGIONS
-from seqmd_tf.evaluation.country_mask import PLUG_IN_TASK, country_masks
 
 
 DOMESTIC = "is_domestic"
@@ -84,20 +84,6 @@ def table(results: Dict[Variant, Dict], variants: Sequence[Variant],
                    "interval)")
 
 
-def run_masks(runner, variant: Variant, runs) -> List[pd.DataFrame]:
-  """The country masks (seqmd_tf.evaluation.country_mask) of each of
-  `variant`'s trained runs, in seed order."""
-  from seqmd_tf.training.pipeline import load_trained_model  # pylint: disable=import-outside-toplevel
-  masks = []
-  for run in runs:
-    loaded = load_trained_model(runner.run_dir(variant, run.seed,
-                                               run.learning_rate))
-    masks.append(country_masks(loaded["model"],
-                               loaded["run_config"]["feature_config"],
-                               loaded["run_config"]["tasks"]))
-  return masks
-
-
 def domestic_mask(masks: Sequence[pd.DataFrame], regions: Sequence[str],
                   task: str) -> Optional[Dict]:
   """What MD's mask does to is_domestic for `task` (or a plug-in MD's one
@@ -107,8 +93,8 @@ def domestic_mask(masks: Sequence[pd.DataFrame], regions: Sequence[str],
   prefs = {r.code: r.domestic_pref for r in REGIONS}
   seeds = []
   for table in masks:
-    rows = table[(table["feature"] == DOMESTIC)
-                 & table["task"].isin([task, PLUG_IN_TASK])]
+    rows = task_rows(table, task)
+    rows = rows[rows["feature"] == DOMESTIC]
     if rows.empty or "country" not in rows:
       return None
     by_region = rows.groupby("country")["mask"].mean()  # over platforms, if any

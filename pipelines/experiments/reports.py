@@ -11,7 +11,7 @@ headroom), samples (bootstrap), models (the suite's widths), out_dir.
 import os
 from typing import Dict, List
 
-from pipelines.experiments import comparison, compute, dose, fig5, fig7
+from pipelines.experiments import comparison, compute, dose, fig5, fig7, masks
 from pipelines.experiments.growth import parameter_growth
 from pipelines.experiments.plan import Experiment
 from seqmd_tf.data.synthetic.world import REGIONS
@@ -98,7 +98,7 @@ class Fig7:
       fig7.plot(entry["fig7"], os.path.join(c["out_dir"], entry["plot"]))
     entry["md_mask"] = {  # the mask needs no test list: every region
         v.label: fig7.domestic_mask(
-            fig7.run_masks(c["runner"], v, c["results"][v]["runs"]),
+            masks.run_masks(c["runner"], v, c["results"][v]["runs"]),
             [r.code for r in REGIONS], v.tasks[-1])
         for v in exp.variants if v.md != "none"}
     return entry
@@ -118,12 +118,22 @@ class Dose:
                                        c["samples"], c["size"]["days"],
                                        c["size"]["queries_per_day"])
     dose.plot(entry["dose"], os.path.join(c["out_dir"], entry["plot"]))
+    features = entry["dose"]["dial_features"]
+    if features:  # does MD's mask follow the regional dial?
+      entry["mask_spread"] = [
+          dict(world=v.world, model=v.label.replace(f" [{v.world} world]", ""),
+               spread=masks.spread(masks.run_masks(
+                   c["runner"], v, c["results"][v]["runs"]),
+                   v.tasks[-1], features))
+          for v in exp.variants if v.md != "none"]
     return entry
 
   def markdown(self, exp: Experiment, entry: Dict, info: Dict) -> List[str]:
     del info
-    return dose.markdown(entry["dose"]) + [f"![{exp.name}]({entry['plot']})",
-                                           ""]
+    return (dose.markdown(entry["dose"]) +
+            dose.spread_markdown(entry.get("mask_spread", []),
+                                 entry["dose"]["dial_features"]) +
+            [f"![{exp.name}]({entry['plot']})", ""])
 
 
 REPORTS = {"comparison": Comparison(), "fig5": Fig5(), "compute": Compute(),
