@@ -90,7 +90,7 @@ def dose_response(results: Dict[Variant, Dict], exp: Experiment, runner,
       if v.world == world:
         cell = stats.compare(_runs(results, v), _runs(results, v.reference()),
                              task, None, samples)
-        gains[v.label.replace(f" [{world} world]", "")] = cell
+        gains[v.model_label] = cell
     points.append(dict(value=value, world=world, headroom=head, gains=gains))
   md_features = list(runner.schema.feature_groups().get("dependent", []))
   return dict(dial=dial, mechanism=MECHANISM[dial], task=task, points=points,

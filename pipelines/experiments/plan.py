@@ -96,6 +96,13 @@ class Variant:
 
   @property
   def label(self) -> str:
+    """The model's label, and its world when not the default one."""
+    world = f" [{self.world} world]" if self.world != "default" else ""
+    return self.model_label + world
+
+  @property
+  def model_label(self) -> str:
+    """The model's label (paper names, MD, options), without the world."""
     names = {"shared_bottom": "Shared-Bottom", "mmoe": "ML-MMoE", "ple": "PLE",
              "adatt": "AdaTT-sp", "seq": "SEQ",
              "shared_bottom_region_norm": "SB + per-region std."}
@@ -114,8 +121,6 @@ class Variant:
       name += f" (source: {' × '.join(self.md_source)})"
     if self.added_task:
       name += f", {len(self.tasks) - 1} tasks + {self.added_task} added"
-    if self.world != "default":
-      name += f" [{self.world} world]"
     return name
 
   def reference(self) -> "Variant":

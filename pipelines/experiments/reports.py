@@ -121,7 +121,7 @@ class Dose:
     features = entry["dose"]["dial_features"]
     if features:  # does MD's mask follow the regional dial?
       entry["mask_spread"] = [
-          dict(world=v.world, model=v.label.replace(f" [{v.world} world]", ""),
+          dict(world=v.world, model=v.model_label,
                spread=masks.spread(masks.run_masks(
                    c["runner"], v, c["results"][v]["runs"]),
                    v.tasks[-1], features))
