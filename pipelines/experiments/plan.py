@@ -17,7 +17,6 @@ THREE = ("click", "cart", "purchase")
 WORLDS: Dict[str, Dict] = {
     "default": {},
     "no_shift": {"shift_strength": 0.0},       # MD's gain should be ~0 here
-    "independent": {"utility_sharing": 0.0},   # SEQ's gain should be ~0 here
 }
 # Dose-response worlds of generator 1.1.0, fixed before any comparison on
 # them (values and reasons: docs/generator.md, "Regional dials").
@@ -41,6 +40,10 @@ def dose_world(dial: str, value: float) -> Dict:
 
 WORLDS.update({f"{dial}_{value:g}": dose_world(dial, value)
                for dial, values in DOSES.items() for value in values})
+# The independent-tasks control world (SEQ's gain should be ~0 there) is the
+# sharing dial's zero dose: one world, one name, so the controls reuse the
+# dose_sharing runs (and their learning rates, searched at SEARCH_DOSE).
+INDEPENDENT = "sharing_0"
 # The logged features through which each dial acts on the utilities or on
 # what a model sees (docs/generator.md, "Regional dials"). The dose report
 # checks them against the features MD conditions on: MD cannot use a
@@ -254,13 +257,13 @@ register(Experiment(
     variants=[_v("shared_bottom", "input", world="no_shift"),
               _v("seq", world="no_shift"),
               _v("seq", "per_task", world="no_shift"),
-              _v("seq", world="independent")],
+              _v("seq", world=INDEPENDENT)],
     pairs=[(_v("shared_bottom", world="no_shift"),
             _v("shared_bottom", "input", world="no_shift")),
            (_v("seq", world="no_shift"),
             _v("seq", "per_task", world="no_shift")),
-           (_v("shared_bottom", world="independent"),
-            _v("seq", world="independent"))],
+           (_v("shared_bottom", world=INDEPENDENT),
+            _v("seq", world=INDEPENDENT))],
     plot_pairs=True))
 
 
