@@ -327,7 +327,9 @@ class Runner:
     """
     if variant.added_task:
       base = self.run_variant(variant.base(), seeds, learning_rates)
-      return dict(base, variant=variant, multiply_adds=None,
+      return dict(base, variant=variant,
+                  multiply_adds=self.multiply_adds(
+                      variant.base(), base["runs"][0], tasks=variant.tasks),
                   runs=[self.run_added(variant, r) for r in base["runs"]])
     searched = variant.search_variant()
     search_runs = {}
@@ -347,9 +349,12 @@ class Runner:
                 lr_at_edge=found["at_edge"], lr_searched=found["searched"],
                 multiply_adds=self.multiply_adds(variant, runs[0]), runs=runs)
 
-  def multiply_adds(self, variant: Variant, run: RunResult) -> int:
+  def multiply_adds(self, variant: Variant, run: RunResult,
+                    tasks: Optional[Sequence[str]] = None) -> int:
     """Multiply-adds per listing of a trained run's model, rebuilt from its
-    run config (no weights needed)."""
+    run config (no weights needed). `tasks` replaces the run's tasks: the
+    model of an added-task variant is its base model built for more tasks
+    (`seqmd_tf.models.add_task`)."""
     from seqmd_tf.data.elwc import MASK_FEATURE  # pylint: disable=import-outside-toplevel
     from seqmd_tf.models import build_model  # pylint: disable=import-outside-toplevel
     from seqmd_tf.models.complexity import multiply_adds_per_listing  # pylint: disable=import-outside-toplevel
@@ -360,7 +365,7 @@ class Runner:
       config = json.load(f)
     return multiply_adds_per_listing(build_model(
         ModelConfig.from_dict(config["model"]), config["feature_config"],
-        config["tasks"], MASK_FEATURE))
+        list(tasks or config["tasks"]), MASK_FEATURE))
 
 
 def machine_info() -> Dict:

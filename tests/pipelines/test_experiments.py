@@ -146,6 +146,9 @@ def test_fig5_and_sources_micro_suite(tmp_path):
   assert table[added]["click"]["mean"] == pytest.approx(
       stats.mean_ndcg(base, "click"), abs=1e-9)
   assert 0 < table["random"]["purchase"]["mean"] < 1
+  # The added-task model is the 3-task SEQ+MD's architecture: same compute.
+  rows = {r["label"]: r for r in fig5["rows"]["relative to Shared-Bottom"]}
+  assert rows[added]["multiply_adds"] == rows["SEQ+MD"]["multiply_adds"] > 0
   growth = {(g["model"], g["md"]): g for g in fig5["growth"]}
   assert len(growth) == 10
   assert all(g["after"] > g["before"] > 0 for g in growth.values())
