@@ -54,6 +54,7 @@ def plot(fig5: Dict, path: str) -> None:
                             for label, row in table.items()})
   ax.set_xticks(range(len(tasks)))
   ax.set_xticklabels(tasks)
+  ax.set_ylim(0, 1)  # NDCG's range; leaves the legend room above the bars
   figures.finish(fig, ax, path, "", "test NDCG@10",
                  "Fig. 5: a task added without training",
                  dict(fontsize=7, loc="upper right"))
