@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from pipelines.experiments import stats
-from pipelines.experiments.plan import EXPERIMENTS, Variant, plan_variants
+from pipelines.experiments.plan import (EXPERIMENTS, INDEPENDENT, WORLDS, Variant,
+                                      plan_variants)
 from tests.helpers import SMALL_MODEL, per_list_frame
 
 
@@ -57,6 +58,9 @@ def test_plan_includes_references_once_and_rejects_unknown():
   for v in variants:
     assert v.reference() in variants
   assert Variant("no_shift", ("click", "purchase"), "shared_bottom") in variants
+  # The independent-tasks control is the sharing dial's zero dose: one world.
+  assert WORLDS[INDEPENDENT] == {"utility_sharing": 0.0}
+  assert Variant(INDEPENDENT, ("click", "purchase"), "seq") in variants
   with pytest.raises(ValueError, match="valid choices: table1"):
     plan_variants(["table9"])
   assert {"table1", "table2", "table3", "fig6", "fig7",
