@@ -67,6 +67,20 @@ def test_clean_shard_counts(schema, group, tmp_path):
   assert report.totals["funnel_lists"] == 0
 
 
+def test_a_scan_traces_its_counts_once(schema, group, tmp_path, monkeypatch):
+  """Every shard of a scan shares one traced function: tracing per shard
+  cost about a second each, minutes on a log of many shards."""
+  from seqmd_tf.data import read_validation
+  traces = []
+  counts = read_validation._batch_counts  # pylint: disable=protected-access
+  monkeypatch.setattr(read_validation, "_batch_counts",
+                      lambda *a: traces.append(1) or counts(*a))
+  paths = [_write(str(tmp_path / f"{i}.tfrecord"), [_record(schema, group)])
+           for i in range(3)]
+  assert scan_files(paths, schema, TASKS, batch_size=1).totals["records"] == 3
+  assert len(traces) == 1
+
+
 def test_corrupt_shard_names_file_or_is_skipped(schema, group, tmp_path):
   path = _write(str(tmp_path / "bad.tfrecord"), [_record(schema, group)] * 4)
   size = os.path.getsize(path)
