@@ -3,32 +3,16 @@ evaluation and one export per test run, so the suite trains once. Under
 pytest-xdist the first worker that needs one makes it, under a file lock,
 and the other workers reuse it from disk."""
 
-import fcntl
-import json
 import os
 
 import pytest
+
+from tests.helpers import made_once
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TINY_WORLD = dict(queries_per_day=400, train_days=3, valid_days=1, test_days=1,
                   shard_queries=200)
-
-
-def _made_once(tmp_path_factory, name, make):
-  """`make(folder)` run once per test run, in a folder every worker sees;
-  its (JSON) return value is stored beside it and returned to every
-  worker."""
-  root = tmp_path_factory.getbasetemp()
-  if os.environ.get("PYTEST_XDIST_WORKER"):
-    root = root.parent  # the workers' common base folder
-  folder, stored = root / name, root / f"{name}.json"
-  with open(root / f"{name}.lock", "w", encoding="utf-8") as lock:
-    fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-    if not stored.exists():
-      folder.mkdir(exist_ok=True)
-      stored.write_text(json.dumps(make(str(folder))), encoding="utf-8")
-    return json.loads(stored.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +30,7 @@ def tiny_data(tmp_path_factory, schema):
     generate(out, WorldConfig(**TINY_WORLD), seed=7, schema=schema,
              progress=False)
     return out
-  return _made_once(tmp_path_factory, "tiny_data", make)
+  return made_once(tmp_path_factory, "tiny_data", make)
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +48,7 @@ def trained_run(tmp_path_factory, tiny_data):
     stages.train_stage(tiny_data, run_dir, model_config, train_config,
                        verbose=0)
     return dict(run_dir=run_dir)
-  return _made_once(tmp_path_factory, "run", make)
+  return made_once(tmp_path_factory, "run", make)
 
 
 @pytest.fixture(scope="session")
@@ -75,13 +59,13 @@ def evaluation(tmp_path_factory, tiny_data, trained_run):
     return stages.evaluate_stage(tiny_data, trained_run["run_dir"], out,
                                  min_region_lists=20, bootstrap_samples=200,
                                  progress=False)
-  return _made_once(tmp_path_factory, "evaluation", make)
+  return made_once(tmp_path_factory, "evaluation", make)
 
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory, trained_run):
   from pipelines import stages
-  return _made_once(tmp_path_factory, "export", lambda base: stages.export_stage(
+  return made_once(tmp_path_factory, "export", lambda base: stages.export_stage(
       trained_run["run_dir"], base, version=3))
 
 

@@ -1,8 +1,12 @@
 """What many tests share, in one place: the small model widths and training,
 a tiny feature config with its inputs, and a per-list results frame.
-(Fixtures that make data or runs are in tests/conftest.py.)"""
+(Fixtures that make data or runs are in tests/conftest.py; `made_once`
+shares such a fixture's work between the pytest-xdist workers.)"""
 
-from typing import Dict, Optional, Sequence
+import fcntl
+import json
+import os
+from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -65,3 +69,21 @@ def market_schema():
       'seqmd.tasks=click,cart,purchase"',
       'seqmd.tasks=click,cart,purchase" tag: "seqmd.region=market"')
   return parse_schema(text, path="market.pbtxt")
+
+
+def made_once(tmp_path_factory, name: str, make: Callable[[str], object]):
+  """`make(folder)` run once per test run, in a folder every worker sees;
+  its (JSON) return value is stored beside it and returned to every
+  worker. For the costly fixtures (data, training runs): a module-scoped
+  fixture would run again in every pytest-xdist worker that gets one of the
+  module's tests."""
+  root = tmp_path_factory.getbasetemp()
+  if os.environ.get("PYTEST_XDIST_WORKER"):
+    root = root.parent  # the workers' common base folder
+  folder, stored = root / name, root / f"{name}.json"
+  with open(root / f"{name}.lock", "w", encoding="utf-8") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+    if not stored.exists():
+      folder.mkdir(exist_ok=True)
+      stored.write_text(json.dumps(make(str(folder))), encoding="utf-8")
+    return json.loads(stored.read_text(encoding="utf-8"))

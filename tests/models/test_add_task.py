@@ -10,20 +10,23 @@ import tensorflow as tf
 from seqmd_tf.data.synthetic.generate import split_files
 from seqmd_tf.models import ModelConfig
 from seqmd_tf.models.add_task import insert_task
-from tests.helpers import SMALL_MODEL
+from tests.helpers import SMALL_MODEL, made_once
 
 SMALL = dict(SMALL_MODEL, name="seq", md="per_task")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def two_task_run(tmp_path_factory, tiny_data):
   from pipelines import stages
   from seqmd_tf.training.pipeline import TrainConfig
-  run = str(tmp_path_factory.mktemp("two_task"))
-  stages.train_stage(tiny_data, run, ModelConfig(**SMALL),
-                     TrainConfig(epochs=1, batch_size=64, tasks=["click", "purchase"],
-                                 early_stopping_patience=0), verbose=0)
-  return run
+
+  def make(run):
+    stages.train_stage(tiny_data, run, ModelConfig(**SMALL),
+                       TrainConfig(epochs=1, batch_size=64,
+                                   tasks=["click", "purchase"],
+                                   early_stopping_patience=0), verbose=0)
+    return run
+  return made_once(tmp_path_factory, "two_task_run", make)
 
 
 def test_insert_task_validates():

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from tests.helpers import made_once
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 TIMEOUT = 240
@@ -66,12 +68,13 @@ def _history(run_dir):
     return json.load(f)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def uninterrupted(tiny_data, tmp_path_factory):
-  run_dir = str(tmp_path_factory.mktemp("uninterrupted"))
-  start = time.time()
-  _run(_train_cmd(tiny_data, run_dir))
-  return _history(run_dir), time.time() - start
+  def make(run_dir):
+    start = time.time()
+    _run(_train_cmd(tiny_data, run_dir))
+    return _history(run_dir), time.time() - start
+  return made_once(tmp_path_factory, "uninterrupted_run", make)
 
 
 def test_killed_between_epochs_resumes_exactly(tiny_data, uninterrupted,

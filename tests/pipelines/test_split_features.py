@@ -8,16 +8,17 @@ import pytest
 
 from pipelines import cli, stages
 from seqmd_tf.data.schema import load_schema
+from tests.helpers import made_once
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def split_dir(tmp_path_factory, tiny_data):
-  out = str(tmp_path_factory.mktemp("split"))
-  code = cli.main(["split-features", "--data", tiny_data, "--out", out,
-                   "--min-rows", "100", "--override",
-                   "favorites_count=invariant"])
-  assert code == 0
-  return out
+  def make(out):
+    assert cli.main(["split-features", "--data", tiny_data, "--out", out,
+                     "--min-rows", "100", "--override",
+                     "favorites_count=invariant"]) == 0
+    return out
+  return made_once(tmp_path_factory, "split_features", make)
 
 
 def test_artifacts_and_schema(split_dir, schema):

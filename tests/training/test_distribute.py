@@ -23,6 +23,7 @@ from pipelines import stages
 from seqmd_tf.models import ModelConfig
 from seqmd_tf.training import distribute
 from seqmd_tf.training.pipeline import TrainConfig
+from tests.helpers import made_once
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -83,14 +84,16 @@ def _log(log_dir, name):
     return f.read()[-3000:]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def single(tiny_data, tmp_path_factory):
-  run_dir = str(tmp_path_factory.mktemp("single"))
   from pipelines.cli import main
-  assert main(["train", "--data", tiny_data, "--run-dir", run_dir]
-              + TRAIN_ARGS) == 0
-  with open(os.path.join(run_dir, "history.json"), encoding="utf-8") as f:
-    return json.load(f)["history"]
+
+  def make(run_dir):
+    assert main(["train", "--data", tiny_data, "--run-dir", run_dir]
+                + TRAIN_ARGS) == 0
+    with open(os.path.join(run_dir, "history.json"), encoding="utf-8") as f:
+      return json.load(f)["history"]
+  return made_once(tmp_path_factory, "single_process_run", make)
 
 
 def _train_cmd(data, run_dir, strategy):
