@@ -27,7 +27,8 @@ from pipelines.experiments.plan import DIAL_FEATURES, DOSES, Experiment, Variant
 from seqmd_tf.data.synthetic import headroom
 
 MECHANISM = {"interaction": "regional_interactions",
-             "sharing": "shared_utility", "warp": "count_warp"}
+             "sharing": "shared_utility", "warp": "count_warp",
+             "shift": "regional_interactions"}
 HEADROOM_DAYS = references.HEADROOM_DAYS
 HEADROOM_QUERIES = references.HEADROOM_QUERIES
 

@@ -24,6 +24,7 @@ DOSES: Dict[str, Tuple[float, ...]] = {
     "interaction": (0.0, 1.0, 2.0, 4.0),   # interaction_strength = regional_taste
     "warp": (0.0, 0.5, 1.0, 2.0),          # count_warp
     "sharing": (0.0, 0.33, 0.67, 1.0),     # utility_sharing
+    "shift": (0.0, 0.5, 1.0, 2.0),         # shift_strength, interactions held
 }
 
 
@@ -35,6 +36,9 @@ def dose_world(dial: str, value: float) -> Dict:
     return {"count_warp": value}
   if dial == "sharing":
     return {"utility_sharing": value}
+  if dial == "shift":  # the regional interactions stay at the default's
+    return {"shift_strength": value,
+            "interaction_strength": 1.0 / value if value else 1.0}
   raise ValueError(f"unknown dial '{dial}'; known: {sorted(DOSES)}")
 
 
@@ -53,6 +57,10 @@ DIAL_FEATURES: Dict[str, Tuple[str, ...]] = {
     "warp": ("regional_sales_count", "regional_view_count",
              "shop_regional_reviews"),
     "sharing": (),  # not regional
+    "shift": ("user_purchase_count", "price_local", "shipping_cost_local",
+              "delivery_days", "is_domestic", "regional_sales_count",
+              "regional_view_count", "shop_regional_reviews",
+              "favorites_count"),
 }
 # The dose of each dial that equals the default world's value of the dial.
 # A model's learning rate is searched once per dial, in this dose's world,
@@ -60,7 +68,7 @@ DIAL_FEATURES: Dict[str, Tuple[str, ...]] = {
 # one per dose. Every model gets the same treatment, so a gain compares two
 # models searched in the same world.
 SEARCH_DOSE: Dict[str, float] = {"interaction": 1.0, "warp": 0.0,
-                                 "sharing": 1.0}
+                                 "sharing": 1.0, "shift": 1.0}
 DOSE_OF_WORLD: Dict[str, str] = {f"{dial}_{value:g}": dial
                                  for dial, values in DOSES.items()
                                  for value in values}
@@ -330,11 +338,15 @@ DOSE_MODELS: Dict[str, Tuple[Tuple[str, str], ...]] = {
                     ("seq", "per_task")),
     "warp": (("shared_bottom", "input"), ("seq", "none"), ("seq", "per_task")),
     "sharing": (("seq", "none"), ("seq", "per_task")),
+    # What the regional shift of the features costs Shared-Bottom, and what
+    # MD and per-region standardization win back.
+    "shift": (("shared_bottom", "input"), ("shared_bottom_region_norm", "none")),
 }
 _DOSE_TITLES = {
     "interaction": "strength of the region × listing interactions",
     "warp": "per-region warp of the regional counts",
     "sharing": "utility shared across tasks",
+    "shift": "regional shift of the features (regional interactions held)",
 }
 for _dial, _values in DOSES.items():
   register(Experiment(
