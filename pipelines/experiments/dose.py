@@ -15,12 +15,17 @@ For every dose of a dial (`plan.DOSES`), the dose's world is one point:
 * y: each model's relative change of test purchase NDCG@10 against
   Shared-Bottom in that world (`stats.compare`: mean over seeds, 95% interval).
 
+Beside it, each model's share of the gap between the ranking by the true
+click probability and the oracle, on the test lists (`gap_share`): where
+Shared-Bottom sits on the scale of what a purchase model can learn, so that
+a dial that costs every model alike still shows (the shift dial: its worlds
+differ in their oracle, so a relative gain alone cannot show the cost).
+
 At zero headroom every gain should be about 0; a model that loses there has a
 cost, and the table says so.
 """
 
-from typing import Dict, List
-
+from typing import Dict, List, Optional
 
 from pipelines.experiments import figures, references, stats
 from pipelines.experiments.plan import DIAL_FEATURES, DOSES, Experiment, Variant
@@ -29,12 +34,45 @@ from seqmd_tf.data.synthetic import headroom
 MECHANISM = {"interaction": "regional_interactions",
              "sharing": "shared_utility", "warp": "count_warp",
              "shift": "regional_interactions"}
+# Dials whose mechanism is held constant by design (the shift dial keeps the
+# regional interactions at the default's): their gains are plotted against
+# the dose itself, not against a headroom that does not move.
+AGAINST_DOSE = ("shift",)
 HEADROOM_DAYS = references.HEADROOM_DAYS
 HEADROOM_QUERIES = references.HEADROOM_QUERIES
 
 
 def _runs(results: Dict[Variant, Dict], variant: Variant) -> List:
   return [r.lists for r in results[variant]["runs"]]
+
+
+def gap_share(runs: List, task: str) -> Optional[Dict]:
+  """The share (%) of the gap between the true-click ranking and the oracle
+  that a model's test NDCG@10 of `task` covers, per seed: 0 = no better than
+  ranking by the true click probability, 100 = the oracle. Mean over seeds
+  with a 95% t interval; None for runs scored without the reference
+  rankings."""
+  first, oracle = f"{task}/{headroom.FIRST_TASK_ORACLE}/10", f"{task}/oracle/10"
+  if any(first not in r.lists or oracle not in r.lists for r in runs):
+    return None
+  shares = []
+  for r in runs:
+    low = stats.mean_ndcg(r.lists, task, ranker=headroom.FIRST_TASK_ORACLE)
+    high = stats.mean_ndcg(r.lists, task, ranker="oracle")
+    shares.append(100.0 * (stats.mean_ndcg(r.lists, task) - low) /
+                  (high - low))
+  return stats.seed_interval(shares)
+
+
+def _gap_shares(results: Dict[Variant, Dict], variants: List[Variant],
+                task: str) -> Dict[str, Dict]:
+  """Model label -> `gap_share`, Shared-Bottom (the reference) first."""
+  out = {}
+  for v in [variants[0].reference()] + variants:
+    share = gap_share(results[v]["runs"], task)
+    if share is not None:
+      out[v.model_label] = share
+  return out
 
 
 def _generator_headroom(runner, world: str, mechanism: str, task: str,
@@ -74,7 +112,8 @@ def dose_response(results: Dict[Variant, Dict], exp: Experiment, runner,
       headroom.
   Returns:
     dial, mechanism, task, MD's dependent features, and per dose its world,
-    headroom (mean and 95% interval, in %) and each model's gain cell.
+    headroom (mean and 95% interval, in %), each model's gain cell and each
+    model's (Shared-Bottom's too) `gap_share`.
   """
   dial = exp.dose
   task = exp.variants[0].tasks[-1]
@@ -87,12 +126,12 @@ def dose_response(results: Dict[Variant, Dict], exp: Experiment, runner,
       head = _generator_headroom(runner, world, MECHANISM[dial], task,
                                  headroom_days, headroom_queries)
     gains = {}
-    for v in exp.variants:
-      if v.world == world:
-        cell = stats.compare(_runs(results, v), _runs(results, v.reference()),
-                             task, None, samples)
-        gains[v.model_label] = cell
-    points.append(dict(value=value, world=world, headroom=head, gains=gains))
+    here = [v for v in exp.variants if v.world == world]
+    for v in here:
+      gains[v.model_label] = stats.compare(
+          _runs(results, v), _runs(results, v.reference()), task, None, samples)
+    points.append(dict(value=value, world=world, headroom=head, gains=gains,
+                       gap_share=_gap_shares(results, here, task)))
   md_features = list(runner.schema.feature_groups().get("dependent", []))
   return dict(dial=dial, mechanism=MECHANISM[dial], task=task, points=points,
               md_features=md_features, dial_features=list(DIAL_FEATURES[dial]),
@@ -121,7 +160,26 @@ def markdown(dose: Dict) -> List[str]:
             "", "MD conditions on the schema's dependent features in every "
             f"world: {', '.join(dose['md_features']) or 'none'}.",
             _reach_markdown(dose), ""]
-  return lines
+  return lines + _gap_share_markdown(dose)
+
+
+def _gap_share_markdown(dose: Dict) -> List[str]:
+  """The table of each model's `gap_share` per dose; [] without one."""
+  models = list(dose["points"][0].get("gap_share", {}))
+  if not models:
+    return []
+  lines = [f"Share of the gap between the true-click ranking and the oracle "
+           f"that each model covers (test {dose['task']} NDCG@10, % per seed, "
+           "mean [95% t interval]; 0: no better than the true click "
+           "probability, 100: the oracle):", "",
+           "| dose | world | " + " | ".join(models) + " |",
+           "|---|---|" + "---|" * len(models)]
+  for p in dose["points"]:
+    cells = [stats.format_interval(p["gap_share"][m], spec="+.1f")
+             for m in models]
+    lines.append(f"| {p['value']:g} | {p['world']} | " + " | ".join(cells)
+                 + " |")
+  return lines + [""]
 
 
 def spread_markdown(rows: List[Dict], features: List[str]) -> List[str]:
@@ -153,22 +211,56 @@ def _reach_markdown(dose: Dict) -> str:
 
 
 def plot(dose: Dict, path: str) -> None:
-  fig, ax = figures.subplots(figsize=(6, 4))
+  """Left: each model's gain against the measured headroom (or the dose, for
+  `AGAINST_DOSE`); right, when measured: each model's `gap_share` per dose."""
+  shares = dose["points"][0].get("gap_share")
+  fig, axes = figures.subplots(1, 2 if shares else 1,
+                               figsize=(11 if shares else 6, 4), squeeze=False)
+  _plot_gains(axes[0][0], dose)
+  if shares:
+    _plot_gap_shares(axes[0][1], dose)
+  figures.save(fig, path)
+
+
+def _offsets(n: int, step: float) -> List[float]:
+  """x offsets that keep n series' error bars apart."""
+  return [(i - (n - 1) / 2) * step for i in range(n)]
+
+
+def _plot_gains(ax, dose: Dict) -> None:
   models = list(dose["points"][0]["gains"])
-  for i, model in enumerate(models):
-    xs = [p["headroom"]["mean"] for p in dose["points"]]
-    xerr = figures.error_bars([p["headroom"] for p in dose["points"]])
+  by_dose = dose["dial"] in AGAINST_DOSE
+  xs = [p["value"] if by_dose else p["headroom"]["mean"] for p in dose["points"]]
+  xerr = None if by_dose else figures.error_bars(
+      [p["headroom"] for p in dose["points"]])
+  for i, (model, shift) in enumerate(zip(models, _offsets(len(models), 0.04))):
     cells = [p["gains"][model] for p in dose["points"]]
-    ys = [c["mean"] for c in cells]
-    yerr = figures.error_bars(cells)
-    shift = (i - (len(models) - 1) / 2) * 0.04  # keep the bars apart
-    ax.errorbar([x + shift for x in xs], ys, xerr=xerr, yerr=yerr, marker="o",
-                capsize=3, label=model)
-  top = max(p["headroom"]["ci95"][1] for p in dose["points"])
-  ax.plot([0, top], [0, top], color="grey", linestyle=":",
-          label="gain = headroom")
+    ax.errorbar([x + shift for x in xs], [c["mean"] for c in cells], xerr=xerr,
+                yerr=figures.error_bars(cells), marker="o", capsize=3,
+                label=model, color=f"C{i + 1}")  # C0: Shared-Bottom's
+  if not by_dose:
+    top = max(p["headroom"]["ci95"][1] for p in dose["points"])
+    ax.plot([0, top], [0, top], color="grey", linestyle=":",
+            label="gain = headroom")
   ax.axhline(0, color="black", linewidth=0.8)
-  figures.finish(fig, ax, path, f"measured headroom of {dose['mechanism']} "
-                 f"(% of oracle {dose['task']} NDCG@10)",
-                 f"{dose['task']} NDCG@10 change vs Shared-Bottom (%)",
-                 f"Dose-response: {dose['dial']} dial")
+  figures.label(ax, f"{dose['dial']} dose" if by_dose else
+                f"measured headroom of {dose['mechanism']} "
+                f"(% of oracle {dose['task']} NDCG@10)",
+                f"{dose['task']} NDCG@10 change vs Shared-Bottom (%)",
+                f"Dose-response: {dose['dial']} dial")
+
+
+def _plot_gap_shares(ax, dose: Dict) -> None:
+  models = list(dose["points"][0]["gap_share"])
+  xs = [p["value"] for p in dose["points"]]
+  for i, (model, shift) in enumerate(zip(models,
+                                         _offsets(len(models), 0.02 * max(xs)))):
+    cells = [p["gap_share"][model] for p in dose["points"]]
+    ax.errorbar([x + shift for x in xs], [c["mean"] for c in cells],
+                yerr=figures.error_bars(cells), marker="o", capsize=3,
+                label=model, color=f"C{i}")  # as in the gains panel
+  ax.axhline(0, color="black", linewidth=0.8)
+  figures.label(ax, f"{dose['dial']} dose",
+                "share of the true-click-to-oracle gap (%)",
+                f"How far each model gets from the true-click ranking to the "
+                f"oracle ({dose['task']})")

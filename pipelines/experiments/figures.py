@@ -43,12 +43,18 @@ def save(fig, path: str) -> None:
   plt.close(fig)
 
 
-def finish(fig, ax, path: str, xlabel: str, ylabel: str, title: str,
-           legend: Optional[Dict] = None) -> None:
-  """Axis labels, a small title, the legend (`legend`: its keyword
-  arguments), then `save`."""
+def label(ax, xlabel: str, ylabel: str, title: str,
+          legend: Optional[Dict] = None) -> None:
+  """Axis labels, a small title and the legend (`legend`: its keyword
+  arguments) of one panel."""
   ax.set_xlabel(xlabel)
   ax.set_ylabel(ylabel)
   ax.set_title(title, fontsize=9)
   ax.legend(**(legend or dict(fontsize=7)))
+
+
+def finish(fig, ax, path: str, xlabel: str, ylabel: str, title: str,
+           legend: Optional[Dict] = None) -> None:
+  """`label` the one panel, then `save`."""
+  label(ax, xlabel, ylabel, title, legend)
   save(fig, path)

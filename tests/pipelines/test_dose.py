@@ -115,3 +115,53 @@ def test_one_world_under_two_names_measures_its_headroom_once(tmp_path, schema,
   assert references.measured_headroom(runner, "sharing_1", 1, 100) == first
   assert references.measured_headroom(runner, "warp_0", 1, 100) == first
   assert os.listdir(tmp_path / "headroom") == ["default-1x100.json"]
+
+
+def test_the_shift_dose_moves_the_features_and_holds_the_interactions():
+  from seqmd_tf.data.synthetic.sampler import _region_table  # pylint: disable=protected-access
+  default = _region_table(WorldConfig())
+  assert WORLDS["shift_0"] == {**WORLDS["no_shift"], "interaction_strength": 1.0}
+  assert WORLDS["shift_1"] == {"shift_strength": 1.0, "interaction_strength": 1.0}
+  for value in DOSES["shift"][1:]:
+    table = _region_table(WorldConfig(**WORLDS[f"shift_{value:g}"]))
+    for held in ("domestic_pref", "price_sensitivity"):
+      np.testing.assert_allclose(table[held], default[held])
+    if value != 1.0:
+      assert not np.allclose(table["fx"], default["fx"])
+
+
+def _gap_frame(share, seed):
+  """Per-list frame whose model covers `share` of the click-to-oracle gap."""
+  rng = np.random.default_rng(seed)
+  first, oracle = rng.uniform(0.2, 0.4, 200), rng.uniform(0.6, 0.9, 200)
+  frame = per_list_frame(first + share * (oracle - first))
+  frame["purchase/first_task_oracle/10"] = first
+  frame["purchase/oracle/10"] = oracle
+  return frame
+
+
+def test_gap_share_places_each_model_between_click_ranking_and_oracle(
+    tmp_path, schema):
+  """Shared-Bottom covers 20% of the gap without shift and 20% - 10 S with
+  it; MD wins back half of the loss: the table and the right panel say so."""
+  def share(v):
+    s = WORLDS[v.world]["shift_strength"]
+    return 0.2 - 0.1 * s * (0.5 if v.md == "input" else 1.0)
+  results = {v: dict(runs=[types.SimpleNamespace(lists=_gap_frame(share(v), k))
+                           for k in range(3)])
+             for v in plan_variants(["dose_shift"])}
+  runner = Runner(str(tmp_path), schema, {}, 0, {}, {})
+  table = dose.dose_response(results, EXPERIMENTS["dose_shift"], runner,
+                             samples=50, headroom_days=1, headroom_queries=300)
+  shares = [p["gap_share"] for p in table["points"]]
+  assert list(shares[0]) == ["Shared-Bottom", "Shared-Bottom + MD",
+                             "SB + per-region std."]
+  for value, cells in zip(DOSES["shift"], shares):
+    assert cells["Shared-Bottom"]["mean"] == pytest.approx(20 - 10 * value)
+    assert cells["Shared-Bottom + MD"]["mean"] == pytest.approx(20 - 5 * value)
+  assert dose.gap_share([types.SimpleNamespace(lists=per_list_frame(BASE))],
+                        "purchase") is None  # runs scored without references
+  text = "\n".join(dose.markdown(table))
+  assert "| 2 | shift_2 | +0.0 [+0.0, +0.0] | +10.0 [+10.0, +10.0] |" in text
+  dose.plot(table, str(tmp_path / "shift.png"))
+  assert (tmp_path / "shift.png").stat().st_size > 0
