@@ -66,13 +66,11 @@ def gap_share(runs: List, task: str) -> Optional[Dict]:
 
 def _gap_shares(results: Dict[Variant, Dict], variants: List[Variant],
                 task: str) -> Dict[str, Dict]:
-  """Model label -> `gap_share`, Shared-Bottom (the reference) first."""
-  out = {}
-  for v in [variants[0].reference()] + variants:
-    share = gap_share(results[v]["runs"], task)
-    if share is not None:
-      out[v.model_label] = share
-  return out
+  """Model label -> `gap_share`, Shared-Bottom (the reference) first; {}
+  when a run was scored without the reference rankings."""
+  out = {v.model_label: gap_share(results[v]["runs"], task)
+         for v in [variants[0].reference()] + variants}
+  return out if all(share is not None for share in out.values()) else {}
 
 
 def _generator_headroom(runner, world: str, mechanism: str, task: str,
@@ -132,6 +130,9 @@ def dose_response(results: Dict[Variant, Dict], exp: Experiment, runner,
           _runs(results, v), _runs(results, v.reference()), task, None, samples)
     points.append(dict(value=value, world=world, headroom=head, gains=gains,
                        gap_share=_gap_shares(results, here, task)))
+  if not all(p["gap_share"] for p in points):  # every dose, or none
+    for p in points:
+      p["gap_share"] = {}
   md_features = list(runner.schema.feature_groups().get("dependent", []))
   return dict(dial=dial, mechanism=MECHANISM[dial], task=task, points=points,
               md_features=md_features, dial_features=list(DIAL_FEATURES[dial]),

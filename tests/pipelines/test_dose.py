@@ -159,9 +159,17 @@ def test_gap_share_places_each_model_between_click_ranking_and_oracle(
   for value, cells in zip(DOSES["shift"], shares):
     assert cells["Shared-Bottom"]["mean"] == pytest.approx(20 - 10 * value)
     assert cells["Shared-Bottom + MD"]["mean"] == pytest.approx(20 - 5 * value)
-  assert dose.gap_share([types.SimpleNamespace(lists=per_list_frame(BASE))],
-                        "purchase") is None  # runs scored without references
   text = "\n".join(dose.markdown(table))
   assert "| 2 | shift_2 | +0.0 [+0.0, +0.0] | +10.0 [+10.0, +10.0] |" in text
   dose.plot(table, str(tmp_path / "shift.png"))
   assert (tmp_path / "shift.png").stat().st_size > 0
+  # One variant scored without the reference rankings: no shares at any dose.
+  old = plan_variants(["dose_shift"])[-1]
+  results[old] = dict(runs=[types.SimpleNamespace(
+      lists=_gap_frame(0.1, k).drop(columns=["purchase/oracle/10"]))
+                            for k in range(3)])
+  partial = dose.dose_response(results, EXPERIMENTS["dose_shift"], runner,
+                               samples=50, headroom_days=1,
+                               headroom_queries=300)
+  assert all(p["gap_share"] == {} for p in partial["points"])
+  assert "Share of the gap" not in "\n".join(dose.markdown(partial))
