@@ -66,11 +66,10 @@ def gap_share(runs: List, task: str) -> Optional[Dict]:
 
 def _gap_shares(results: Dict[Variant, Dict], variants: List[Variant],
                 task: str) -> Dict[str, Dict]:
-  """Model label -> `gap_share`, Shared-Bottom (the reference) first; {}
-  when a run was scored without the reference rankings."""
-  out = {v.model_label: gap_share(results[v]["runs"], task)
-         for v in [variants[0].reference()] + variants}
-  return out if all(share is not None for share in out.values()) else {}
+  """Model label -> `gap_share` (None for runs scored without the
+  reference rankings), Shared-Bottom (the reference) first."""
+  return {v.model_label: gap_share(results[v]["runs"], task)
+          for v in [variants[0].reference()] + variants}
 
 
 def _generator_headroom(runner, world: str, mechanism: str, task: str,
@@ -130,7 +129,8 @@ def dose_response(results: Dict[Variant, Dict], exp: Experiment, runner,
           _runs(results, v), _runs(results, v.reference()), task, None, samples)
     points.append(dict(value=value, world=world, headroom=head, gains=gains,
                        gap_share=_gap_shares(results, here, task)))
-  if not all(p["gap_share"] for p in points):  # every dose, or none
+  if any(share is None for p in points  # every dose and model, or none
+         for share in p["gap_share"].values()):
     for p in points:
       p["gap_share"] = {}
   md_features = list(runner.schema.feature_groups().get("dependent", []))
