@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 
@@ -114,6 +115,22 @@ def _micro_config(tmp_path, experiments):
   path = tmp_path / "paper.json"
   path.write_text(json.dumps(config))
   return path
+
+
+def test_offset_pairs_differ_only_in_how_the_offset_is_handled():
+  from pipelines.experiments.plan import DOSES
+  shift = EXPERIMENTS["md_offset_shift"]
+  assert {p[0].world for p in shift.pairs} == {f"shift_{s:g}"
+                                               for s in DOSES["shift"]}
+  for exp in (EXPERIMENTS["md_offset"], shift):
+    for ref, model in exp.pairs:
+      differ = {k for k, v in dataclasses.asdict(ref).items()
+                if dataclasses.asdict(model)[k] != v}
+      assert len(differ) == 1 and differ <= {"model", "md", "md_shift"}
+      assert ref in exp.variants and model in exp.variants
+  # The shift worlds' test uses Shared-Bottom as MD's host only.
+  assert {v.model for v in shift.variants} == {"shared_bottom",
+                                               "shared_bottom_region_norm"}
 
 
 def test_added_task_variant_derives_from_its_trained_base():
