@@ -153,6 +153,8 @@ def evaluate_stage(data_dir: str, run_dir: str, out_dir: str,
   if model_cfg["md"] != "none":  # what MD's country mask learned
     masks = country_masks(loaded["model"], run_config["feature_config"], tasks)
     metrics["md_country_mask"] = mask_summary(masks)
+    if "shift" in masks:  # MD with a country shift (m_c * x + b_c)
+      metrics["md_country_shift"] = mask_summary(masks, "shift")
     mask_paths = write_country_masks(masks, out_dir)
   paths = {**write_report(metrics, out_dir), **mask_paths}
   _record(out_dir, "evaluate", dict(data=data_dir, run=run_dir), paths,

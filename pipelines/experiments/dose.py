@@ -183,24 +183,6 @@ def _gap_share_markdown(dose: Dict) -> List[str]:
   return lines + [""]
 
 
-def spread_markdown(rows: List[Dict], features: List[str]) -> List[str]:
-  """The table of MD's mask spread between countries per world and model
-  (`rows`: world, model, spread: feature -> value); [] without rows."""
-  if not rows:
-    return []
-  lines = ["Does MD's country mask follow the dial? Its standard deviation "
-           "between countries on each feature the dial acts through (final "
-           "task, mean over seeds; 0: weighed alike in every country):", "",
-           "| world | model | " + " | ".join(features) + " |",
-           "|---|---|" + "---|" * len(features)]
-  for row in rows:
-    cells = [f"{row['spread'][f]:.3f}" if f in row["spread"] else "not in MD"
-             for f in features]
-    lines.append(f"| {row['world']} | {row['model']} | " + " | ".join(cells)
-                 + " |")
-  return lines + [""]
-
-
 def _reach_markdown(dose: Dict) -> str:
   if not dose["dial_features"]:
     return "The dial is not regional: it acts through no regional feature."

@@ -34,6 +34,9 @@ class Comparison:
       rows[PAIRED] = comparison.rows(c["results"], exp.pairs, c["samples"],
                                      c["refs"])
     entry["rows"] = rows
+    # MD variants in a regional dose world: does their mask follow the dial?
+    entry["mask_spread"] = masks.dial_spread(c["runner"], c["results"],
+                                             exp.variants)
     self.figure(exp, entry, c, os.path.join(c["out_dir"], entry["plot"]))
     return entry
 
@@ -58,6 +61,7 @@ class Comparison:
                                            info)
         if entry.get("power_plot"):
           lines += [f"![MDE against compute]({entry['power_plot']})", ""]
+    lines += masks.spread_markdown(entry.get("mask_spread", []))
     return lines + [f"![{exp.name}]({entry['plot']})", ""]
 
 
@@ -118,21 +122,14 @@ class Dose:
                                        c["samples"], c["size"]["days"],
                                        c["size"]["queries_per_day"])
     dose.plot(entry["dose"], os.path.join(c["out_dir"], entry["plot"]))
-    features = entry["dose"]["dial_features"]
-    if features:  # does MD's mask follow the regional dial?
-      entry["mask_spread"] = [
-          dict(world=v.world, model=v.model_label,
-               spread=masks.spread(masks.run_masks(
-                   c["runner"], v, c["results"][v]["runs"]),
-                   v.tasks[-1], features))
-          for v in exp.variants if v.md != "none"]
+    entry["mask_spread"] = masks.dial_spread(c["runner"], c["results"],
+                                             exp.variants)
     return entry
 
   def markdown(self, exp: Experiment, entry: Dict, info: Dict) -> List[str]:
     del info
     return (dose.markdown(entry["dose"]) +
-            dose.spread_markdown(entry.get("mask_spread", []),
-                                 entry["dose"]["dial_features"]) +
+            masks.spread_markdown(entry.get("mask_spread", [])) +
             [f"![{exp.name}]({entry['plot']})", ""])
 
 

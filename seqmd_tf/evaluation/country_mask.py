@@ -81,11 +81,11 @@ def country_masks(model, feature_config: Sequence[Dict],
   return pd.DataFrame(rows)
 
 
-def mask_summary(masks: pd.DataFrame) -> List[Dict]:
-  """Per task and feature, the mask's mean over the source values, its
-  standard deviation between them (over all of them: ddof 0), and its
-  range."""
-  grouped = masks.groupby(["task", "feature"], sort=False)["mask"]
+def mask_summary(masks: pd.DataFrame, value: str = "mask") -> List[Dict]:
+  """Per task and feature, the mean of `value` ("mask": m_c, or "shift":
+  b_c) over the source values, its standard deviation between them (over
+  all of them: ddof 0), and its range."""
+  grouped = masks.groupby(["task", "feature"], sort=False)[value]
   table = grouped.agg(["mean", "min", "max"])
   table["std"] = grouped.std(ddof=0)
   return table.reset_index().to_dict("records")

@@ -143,18 +143,30 @@ def markdown_report(metrics: Dict, png_name: str) -> str:
     lines.append(f"| {task} | {_fmt(c['log_loss'])} | {_fmt(c['auc'])} | "
                  f"{_fmt(c['ece'])} | {_fmt(c['mean_prediction'])} | "
                  f"{_fmt(c['label_rate'])} |")
-  if metrics.get("md_country_mask"):
-    lines += [""] + md_mask_section(metrics["md_country_mask"])
+  for value in MD_VALUES:
+    if metrics.get(f"md_country_{value}"):
+      lines += [""] + md_mask_section(metrics[f"md_country_{value}"], value)
   return "\n".join(lines) + "\n"
 
 
-def md_mask_section(summary: List[Dict]) -> List[str]:
-  """The Markdown lines of MD's country mask per task and feature."""
-  lines = ["## MD country mask", "",
-           "m_c multiplies each standardized dependent feature. *sd between "
-           "countries* near 0 means the feature is weighed alike in every "
-           "country; every value is in country_masks.csv, and "
-           "country_masks.png draws them.", "",
+# What MD learns per country: the mask m_c, and with a country shift b_c.
+MD_VALUES = {
+    "mask": ("MD country mask", "m_c multiplies each standardized dependent "
+             "feature. *sd between countries* near 0 means the feature is "
+             "weighed alike in every country"),
+    "shift": ("MD country shift", "b_c is added to each masked dependent "
+              "feature (m_c ⊙ x + b_c, beyond the paper). *sd between "
+              "countries* near 0 means no country gets its own offset"),
+}
+
+
+def md_mask_section(summary: List[Dict], value: str = "mask") -> List[str]:
+  """The Markdown lines of MD's country mask (or, `value` "shift", its
+  country shift) per task and feature."""
+  title, meaning = MD_VALUES[value]
+  lines = [f"## {title}", "",
+           f"{meaning}; every value is in country_masks.csv, and "
+           "country_masks.png draws the masks.", "",
            "| task | feature | mean | sd between countries | min | max |",
            "|---|---|---|---|---|---|"]
   for row in summary:

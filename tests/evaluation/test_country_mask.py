@@ -8,6 +8,7 @@ import pytest
 
 from seqmd_tf.evaluation.country_mask import (country_masks, mask_summary,
                                               write_country_masks)
+from seqmd_tf.evaluation.report import md_mask_section
 from seqmd_tf.models import ModelConfig, build_model
 from tests.helpers import FEATURES, SMALL_MODEL, model_inputs
 
@@ -52,6 +53,11 @@ def test_plug_in_md_has_one_mask_and_its_shift():
   assert set(table["task"]) == {"all"}
   assert list(table["country"]) == ["US", "GB"]
   assert {"mask", "shift"} <= set(table.columns)
+  shift = {r["feature"]: r for r in mask_summary(table, "shift")}
+  assert shift["price"]["mean"] == pytest.approx(table.loc[
+      table["feature"] == "price", "shift"].mean())
+  section = "\n".join(md_mask_section(mask_summary(table, "shift"), "shift"))
+  assert section.startswith("## MD country shift") and "| all | price |" in section
 
 
 def test_a_model_without_md_is_refused():

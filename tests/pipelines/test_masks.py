@@ -44,12 +44,40 @@ def test_run_masks_reads_each_seed_s_trained_run(trained_run):
   assert list(spread) == ["is_domestic"] and spread["is_domestic"] >= 0
 
 
-def test_dose_report_table_of_the_mask_spread():
+def test_the_table_of_the_mask_spread_has_a_column_per_dial_feature():
   rows = [dict(world="interaction_4", model="SEQ+MD",
                spread={"is_domestic": 0.25})]
-  text = "\n".join(dose.spread_markdown(rows, ["is_domestic", "price_local"]))
-  assert "| interaction_4 | SEQ+MD | 0.250 | not in MD |" in text
-  assert dose.spread_markdown([], ["is_domestic"]) == []
+  text = "\n".join(masks.spread_markdown(rows))
+  assert ("| world | model | is_domestic | price_local | "
+          "shop_regional_reviews |") in text
+  assert "| interaction_4 | SEQ+MD | 0.250 | not in MD | not in MD |" in text
+  assert masks.spread_markdown([]) == []
+
+
+def test_a_country_shift_gets_its_own_row(monkeypatch):
+  """An MD variant with a country shift in a regional dose world: a row for
+  its mask and one for b_c; MD variants outside such worlds get none."""
+  shift = Variant("shift_2", ("click", "purchase"), "shared_bottom", "input",
+                  md_shift=True)
+  elsewhere = [Variant("default", ("click", "purchase"), "shared_bottom",
+                       "input"),
+               Variant("sharing_0", ("click", "purchase"), "seq", "per_task")]
+  tables = [pd.DataFrame(dict(country=["US", "GB"], task="all",
+                              feature="price_local", mask=[1.0, 1.0],
+                              shift=[-1.0, 1.0]))]
+  read = []
+
+  def run_masks(runner, variant, runs):
+    del runner, runs
+    read.append(variant)
+    return tables
+  monkeypatch.setattr(masks, "run_masks", run_masks)
+  rows = masks.dial_spread(None, {v: dict(runs=[]) for v in
+                                  [shift] + elsewhere}, [shift] + elsewhere)
+  assert read == [shift]
+  assert [(r["model"], r["spread"]) for r in rows] == [
+      (shift.model_label, {"price_local": 0.0}),
+      (f"{shift.model_label}: b_c", {"price_local": 1.0})]
 
 
 def test_dose_report_reads_the_md_variants_masks(tmp_path, schema,
