@@ -65,19 +65,29 @@ def _count(value: Optional[int]) -> str:
   return "-" if value is None else f"{value:,}"
 
 
+def bar_labels(rows: List[Dict]) -> List[str]:
+  """Each row's label in the chart: its model, and its reference where the
+  rows are not all against one (two pairs can share a model)."""
+  if len({row["reference_label"] for row in rows}) <= 1:
+    return [row["label"] for row in rows]
+  return [f"{row['label']} vs {row['reference_label']}" for row in rows]
+
+
 def plot(rows: List[Dict], tasks: Sequence[str], title: str,
                      path: str) -> None:
-  fig, axes = figures.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8),
-                               squeeze=False)
+  labels = bar_labels(rows)
+  fig, axes = figures.subplots(1, len(tasks), figsize=(
+      5 * len(tasks) + 0.055 * max(map(len, labels)), 3.8), squeeze=False)
   for ax, task in zip(axes[0], tasks):
-    figures.grouped_bars(ax, {row["label"]: [row["cells"][task][name]
-                                             for name, _ in PLATFORMS]
-                              for row in rows})
+    figures.grouped_bars(ax, {label: [row["cells"][task][name]
+                                      for name, _ in PLATFORMS]
+                              for label, row in zip(labels, rows)})
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xticks(range(len(PLATFORMS)))
     ax.set_xticklabels([name for name, _ in PLATFORMS])
     ax.set_title(f"{task}: NDCG@10 change (%)")
-  axes[0][-1].legend(fontsize=7, loc="best")
+  # Beside the panels, not over the bars.
+  axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
   fig.suptitle(title, fontsize=9)
   figures.save(fig, path)
 

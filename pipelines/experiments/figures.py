@@ -27,13 +27,17 @@ def grouped_bars(ax, series: Dict[str, Sequence[Dict]],
   """One bar per cell with its 95% interval, the series side by side at
   each x position (0, 1, ...); `series`: label -> cells, one per x. A series
   whose cells have no "ci95" is drawn without error bars; `styles`: label ->
-  extra `ax.bar` keyword arguments (hatch, color, ...)."""
+  extra `ax.bar` keyword arguments (hatch, color, ...). More than 10 series
+  take tab20's 20 colors, so that no two share one."""
   width = 0.8 / max(len(series), 1)
+  palette = plt.get_cmap("tab20").colors if len(series) > 10 else None
   for i, (label, cells) in enumerate(series.items()):
     xs = np.arange(len(cells)) + (i - (len(series) - 1) / 2) * width
     yerr = error_bars(cells) if all("ci95" in c for c in cells) else None
+    style = {"color": palette[i % len(palette)]} if palette else {}
+    style.update((styles or {}).get(label, {}))
     ax.bar(xs, [c["mean"] for c in cells], width, yerr=yerr, capsize=2,
-           label=label, **(styles or {}).get(label, {}))
+           label=label, **style)
 
 
 def save(fig, path: str) -> None:

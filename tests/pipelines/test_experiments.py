@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.experiments import stats
+from pipelines.experiments import comparison, stats
 from pipelines.experiments.plan import (EXPERIMENTS, INDEPENDENT, WORLDS, Variant,
                                       plan_variants)
 from tests.helpers import SMALL_MODEL, per_list_frame
@@ -115,6 +115,16 @@ def _micro_config(tmp_path, experiments):
   path = tmp_path / "paper.json"
   path.write_text(json.dumps(config))
   return path
+
+
+def test_pairs_that_share_a_model_keep_a_bar_each():
+  pairs = [dict(label="SB + MD", reference_label="SB"),
+           dict(label="SB + MD", reference_label="SB + std.")]
+  assert comparison.bar_labels(pairs) == ["SB + MD vs SB",
+                                          "SB + MD vs SB + std."]
+  against_sb = [dict(label="SB + MD", reference_label="SB"),
+                dict(label="SEQ", reference_label="SB")]
+  assert comparison.bar_labels(against_sb) == ["SB + MD", "SEQ"]
 
 
 def test_offset_pairs_differ_only_in_how_the_offset_is_handled():
