@@ -75,6 +75,16 @@ def comma_list(text: Optional[str]) -> List[str]:
   return [x.strip() for x in (text or "").split(",") if x.strip()]
 
 
+def seed_list(text: Optional[str]) -> List[int]:
+  """`--seeds`' comma-separated integers; fails naming the one that is not."""
+  seeds = []
+  for item in comma_list(text):
+    if not item.isdigit():
+      raise ValueError(f"--seeds: '{item}' is not an integer >= 0")
+    seeds.append(int(item))
+  return seeds
+
+
 def command_line(args: argparse.Namespace) -> str:
   """The command as typed (`main` keeps its argv on the namespace)."""
   return "seqmd " + " ".join(getattr(args, "argv", None) or sys.argv[1:])
@@ -348,6 +358,10 @@ def experiment_args(p):
   p.add_argument("--experiments", default=None,
                  help="paper: comma-separated subset to run with the mode's "
                  f"settings ({', '.join(EXPERIMENTS)})")
+  p.add_argument("--seeds", default=None,
+                 help="paper: comma-separated seeds in place of the mode's, "
+                 "starting with the mode's first (the learning-rate search's); "
+                 "runs already trained are reused, e.g. 0,1,2,3,4 adds two")
 
 
 def experiment(args, extra):
@@ -367,7 +381,8 @@ def experiment(args, extra):
   print_paths(paper.run_paper(mode, out, args.workdir,
                               args.config or paper.DEFAULT_CONFIG,
                               command=command_line(args),
-                              experiments=comma_list(args.experiments) or None))
+                              experiments=comma_list(args.experiments) or None,
+                              seeds=seed_list(args.seeds) or None))
 
 
 def split_features_args(p):

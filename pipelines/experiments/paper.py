@@ -46,6 +46,26 @@ def load_paper_config(path: str, mode: str) -> Dict:
   return config
 
 
+def mode_settings(config: Dict, mode: str,
+                  experiments: Optional[Sequence[str]] = None,
+                  seeds: Optional[Sequence[int]] = None) -> Dict:
+  """The mode's settings, with `experiments` and `seeds` in place of its own
+  when given. The first seed is the one the learning rates are searched on,
+  so more seeds after the mode's own reuse its searches and runs."""
+  m = dict(config["modes"][mode])
+  if experiments:
+    m["experiments"] = list(experiments)
+  if seeds:
+    if len(set(seeds)) != len(seeds):
+      raise ValueError(f"seeds {list(seeds)}: a seed is repeated")
+    if seeds[0] != m["seeds"][0]:
+      raise ValueError(f"seeds {list(seeds)}: the first is the learning-rate "
+                       f"search's seed and must stay the mode's "
+                       f"({m['seeds'][0]}), or the rates are searched again")
+    m["seeds"] = list(seeds)
+  return m
+
+
 def _training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
   """Per variant: the chosen rate, whether it was searched and is at an
   edge of the grid, and each run's best epoch and stop reason."""
@@ -151,17 +171,17 @@ def _markdown(report: Dict) -> str:
 def run_paper(mode: str = "default", out_dir: str = "results/paper",
               workdir: Optional[str] = None, config_path: str = DEFAULT_CONFIG,
               command: str = "", progress: bool = True,
-              experiments: Optional[Sequence[str]] = None) -> Dict[str, str]:
-  """Runs the mode's experiments (or `experiments`, with the mode's seeds,
-  learning rates, data and training settings) and writes the report."""
+              experiments: Optional[Sequence[str]] = None,
+              seeds: Optional[Sequence[int]] = None) -> Dict[str, str]:
+  """Runs the mode's experiments (or `experiments`) with the mode's seeds
+  (or `seeds`), learning rates, data and training settings, and writes the
+  report."""
   if mode not in MODES:
     raise ValueError(f"unknown mode '{mode}'; valid choices: {', '.join(MODES)}")
   start = time.time()
   commit = git_commit()  # the code that runs, read before anything else
   config = load_paper_config(config_path, mode)
-  m = config["modes"][mode]
-  if experiments:
-    m = dict(m, experiments=list(experiments))
+  m = mode_settings(config, mode, experiments, seeds)
   workdir = workdir or os.path.join("artifacts", "experiments", f"paper-{mode}")
   runner = Runner(workdir, load_schema(), m.get("world", {}),
                   config.get("data_seed", 0), config.get("models", {}),

@@ -73,3 +73,10 @@ def test_usage_errors_go_through_the_parser(tmp_path, capsys):
     cli.main(["convert", "--out", str(tmp_path / "d")])
   assert e.value.code == 2
   assert "convert needs --input or --split-files" in capsys.readouterr().err
+
+
+def test_seeds_are_integers_named_when_not():
+  assert commands.seed_list("0, 1,2") == [0, 1, 2]
+  assert commands.seed_list(None) == []
+  with pytest.raises(ValueError, match="--seeds: 'x' is not an integer"):
+    commands.seed_list("0,x")

@@ -143,6 +143,21 @@ def test_offset_pairs_differ_only_in_how_the_offset_is_handled():
                                                "shared_bottom_region_norm"}
 
 
+def test_more_seeds_keep_the_mode_s_search_seed_and_settings():
+  from pipelines.experiments.paper import mode_settings
+  config = {"modes": {"default": {"seeds": [0, 1, 2], "experiments": ["a"],
+                                  "learning_rates": [0.001, 0.002]}}}
+  m = mode_settings(config, "default", ["b"], [0, 1, 2, 3, 4])
+  assert m == {"seeds": [0, 1, 2, 3, 4], "experiments": ["b"],
+               "learning_rates": [0.001, 0.002]}
+  assert config["modes"]["default"]["seeds"] == [0, 1, 2]  # not changed
+  assert mode_settings(config, "default") == config["modes"]["default"]
+  with pytest.raises(ValueError, match="search's seed and must stay"):
+    mode_settings(config, "default", seeds=[3, 4])
+  with pytest.raises(ValueError, match="a seed is repeated"):
+    mode_settings(config, "default", seeds=[0, 1, 1])
+
+
 def test_added_task_variant_derives_from_its_trained_base():
   v = Variant("default", ("click", "cart", "purchase"), "seq", "per_task",
               added_task="cart")
