@@ -8,7 +8,6 @@ import pytest
 
 from seqmd_tf.evaluation.country_mask import (country_masks, mask_summary,
                                               write_country_masks)
-from seqmd_tf.evaluation.report import md_mask_section
 from seqmd_tf.models import ModelConfig, build_model
 from tests.helpers import FEATURES, SMALL_MODEL, model_inputs
 
@@ -56,7 +55,15 @@ def test_plug_in_md_has_one_mask_and_its_shift():
   shift = {r["feature"]: r for r in mask_summary(table, "shift")}
   assert shift["price"]["mean"] == pytest.approx(table.loc[
       table["feature"] == "price", "shift"].mean())
-  section = "\n".join(md_mask_section(mask_summary(table, "shift"), "shift"))
+
+
+def test_the_report_has_a_country_shift_section():
+  pytest.importorskip("matplotlib")  # the report module plots; not in test-compat
+  from seqmd_tf.evaluation.report import md_mask_section  # pylint: disable=import-outside-toplevel
+  model = _model(_features(), name="shared_bottom", md="input",
+                 md_country_shift=True)
+  summary = mask_summary(country_masks(model, _features(), TWO_TASKS), "shift")
+  section = "\n".join(md_mask_section(summary, "shift"))
   assert section.startswith("## MD country shift") and "| all | price |" in section
 
 
