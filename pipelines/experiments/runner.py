@@ -186,14 +186,21 @@ class Runner:
 
   def run(self, variant: Variant, seed: int, lr: float) -> RunResult:
     from seqmd_tf.evaluation.evaluate import score_split  # pylint: disable=import-outside-toplevel
-    from seqmd_tf.training.pipeline import TrainConfig, train  # pylint: disable=import-outside-toplevel
+    from seqmd_tf.training.pipeline import (TrainConfig, cap_gives_same_run,  # pylint: disable=import-outside-toplevel
+                                            train)
     run_dir = self.run_dir(variant, seed, lr)
     train_values = dict(self.train_overrides)
     train_values.update(tasks=list(variant.tasks), seed=seed, learning_rate=lr)
     cached = self._cached(variant, run_dir, seed, lr)
     if cached is not None:
-      self._check_cached(variant, run_dir, train_values)
-      return cached
+      cap_was = self._check_cached(variant, run_dir, train_values)
+      cap = train_values.get("epochs", TrainConfig.epochs)
+      if cap_gives_same_run(cached.stop_reason, cached.epochs_run, cap_was,
+                            cap):
+        return cached
+      self.log(f"  {variant.key} seed {seed} lr {lr:g}: cached under an "
+               f"epoch cap of {cap_was} ({cached.epochs_run} epochs, "
+               f"{cached.stop_reason}); training to a cap of {cap}")
     if variant.tasks[-1] != MONITORED_TASK:
       raise ValueError(f"{variant.key}: the suite validates on lists with a "
                        f"{MONITORED_TASK}, so it must be the last task")
@@ -247,10 +254,11 @@ class Runner:
     return self._store(variant, run_dir, info, scored["lists"])
 
   def _check_cached(self, variant: Variant, run_dir: str,
-                    train_values: Dict) -> None:
+                    train_values: Dict) -> int:
     """Raises when a cached run was made with other settings than this
-    runner's: its world's data, a training value the runner sets, or its
-    model config. A work folder keeps the runs of one configuration."""
+    runner's: its world's data, a training value the runner sets other than
+    the epoch cap, or its model config. A work folder keeps the runs of one
+    configuration. Returns the cached run's epoch cap."""
     from seqmd_tf.training.pipeline import RUN_CONFIG  # pylint: disable=import-outside-toplevel
     if variant.world not in self._worlds_checked:  # one manifest read a world
       self._worlds_checked[variant.world] = self._world_differences(
@@ -260,7 +268,7 @@ class Runner:
       cached = json.load(f)
     differences += [f"train.{k}: cached {cached['train'].get(k)!r}, now {v!r}"
                     for k, v in train_values.items()
-                    if cached["train"].get(k) != v]
+                    if k != "epochs" and cached["train"].get(k) != v]
     # Both resolved: the model's fixed flags (e.g. region_standardize of
     # shared_bottom_region_norm) are in the stored config, not the variant's.
     was = resolve_config(ModelConfig.from_dict(cached["model"])).to_dict()
@@ -272,6 +280,7 @@ class Runner:
           f"{run_dir}: this cached run was made with other settings "
           f"({'; '.join(differences[:6])}); use another --workdir, or delete "
           f"{self.workdir} to start over")
+    return cached["train"]["epochs"]
 
   def _world_differences(self, world: str) -> List[str]:
     manifest = read_manifest(self.world_dir(world))

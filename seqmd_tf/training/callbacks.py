@@ -45,6 +45,27 @@ class StrictEarlyStopping(tf.keras.callbacks.EarlyStopping):
     return logs[self.monitor]
 
 
+class CapBackupAndRestore(tf.keras.callbacks.BackupAndRestore):
+  """BackupAndRestore that keeps its backup when the epoch cap ended the run.
+
+  Keras deletes the backup when training ends. A run that early stopping
+  ended is done, and its backup goes. A run that reached its epoch cap may
+  still have been improving: it keeps the backup (weights, optimizer, epoch),
+  so training again in its folder with a higher `epochs` continues it from
+  its last epoch as one longer run would have gone: the patience count and
+  the shuffle order are restored as after a crash (`resume`). A crash keeps
+  the backup as before.
+
+  Args:
+    **kwargs: those of `tf.keras.callbacks.BackupAndRestore`
+      (`delete_checkpoint` is decided at the end of training).
+  """
+
+  def on_train_end(self, logs=None):
+    self.delete_checkpoint = bool(self.model.stop_training)  # reliability row 26
+    super().on_train_end(logs)
+
+
 class StrictModelCheckpoint(tf.keras.callbacks.ModelCheckpoint):
   """ModelCheckpoint that raises when the monitored metric is absent, and
   keeps its best value in `<filepath>.json`, so a resumed run (after a
@@ -71,6 +92,15 @@ class StrictModelCheckpoint(tf.keras.callbacks.ModelCheckpoint):
 def best_epoch(monitored: Sequence[float]) -> int:
   """The 1-based epoch of the best validation monitor (the first, on ties)."""
   return int(max(range(len(monitored)), key=monitored.__getitem__)) + 1
+
+
+def cap_gives_same_run(stop_reason: Optional[str], epochs_run: int,
+                       cap_was: int, cap: int) -> bool:
+  """Whether a finished run is the run an epoch cap of `cap` would give: its
+  own cap, or a run that early stopping ended by epoch `cap` (a higher cap
+  never mattered to it). A run its cap ended is continued to a higher cap
+  (`CapBackupAndRestore`); any other change of cap trains again."""
+  return cap == cap_was or (stop_reason == "patience" and epochs_run <= cap)
 
 
 def stop_reason(monitored: Sequence[float], config) -> str:

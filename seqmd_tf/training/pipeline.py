@@ -29,9 +29,10 @@ from seqmd_tf.models.feature_config import (build_feature_config,
                                            md_source_features)
 from seqmd_tf.paths import write_json
 from seqmd_tf.training import distribute, tfr_adapter
-from seqmd_tf.training.callbacks import (StrictEarlyStopping,  # pylint: disable=unused-import
+from seqmd_tf.training.callbacks import (CapBackupAndRestore,  # pylint: disable=unused-import
+                                         StrictEarlyStopping,
                                          StrictModelCheckpoint, best_epoch,
-                                         stop_reason)
+                                         cap_gives_same_run, stop_reason)
 from seqmd_tf.training.config import LISTWISE_LOSSES, TrainConfig  # pylint: disable=unused-import
 from seqmd_tf.training.feature_stats import compute_feature_stats
 from seqmd_tf.training.input import (ElwcFiles, ParsedSplits,  # pylint: disable=unused-import
@@ -92,7 +93,7 @@ class SeqMDPipeline(tfr_adapter.MultiTaskPipeline):
     c = self.config
     callbacks = [
         tf.keras.callbacks.TensorBoard(os.path.join(self.run_dir, "tensorboard")),
-        tf.keras.callbacks.BackupAndRestore(os.path.join(self.run_dir, "backup")),
+        CapBackupAndRestore(os.path.join(self.run_dir, "backup")),
         StrictModelCheckpoint(os.path.join(self.run_dir, BEST_WEIGHTS),
                               monitor=c.monitor, mode="max",
                               save_best_only=True, save_weights_only=True),
@@ -169,7 +170,9 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
 
   run folder: run_config.json (everything needed to rebuild the model),
   checkpoints/best (weights of the best validation epoch), history.json,
-  tensorboard/, backup/ (resume after a crash). `parsed` ({"train": ...,
+  tensorboard/, backup/ (resume after a crash; kept when the epoch cap
+  ended the run, so training again in the folder with a higher
+  `train_config.epochs` continues it). `parsed` ({"train": ...,
   "valid": ParsedSplit}) serves already parsed splits (the experiment suite
   parses each world once); the files are then only recorded.
   """
@@ -202,6 +205,7 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
                     feature_config=feature_config,
                     schema_path=os.path.abspath(schema.path),
                     schema_sha256=schema.digest, data=data_identity or {})
+  resume.check_resumable(run_dir, RUN_CONFIG, run_config)
   write_json(os.path.join(run_dir, RUN_CONFIG), run_config)
   pipeline = SeqMDPipeline(model_builder, dataset_builder, run_dir,
                            train_config, strategy)

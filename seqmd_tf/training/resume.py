@@ -1,6 +1,8 @@
-"""Resuming a run after a crash: the epochs already finished, the epoch log,
-and the shuffle order of the epochs still to run."""
+"""Resuming a run after a crash, or past its epoch cap: the epochs already
+finished, the epoch log, the shuffle order of the epochs still to run, and a
+check that the run resumed is the run asked for."""
 
+import json
 import os
 from typing import Dict, List, Optional, Sequence
 
@@ -40,6 +42,41 @@ def _trim_epoch_log(path: str, epochs: int) -> None:
   with open(path + ".tmp", "w", encoding="utf-8") as f:
     f.writelines(lines[:1 + epochs])
   os.replace(path + ".tmp", path)
+
+
+# What a resumed run may change: the epoch cap (a run its cap ended
+# continues to a higher one).
+_MAY_CHANGE = ("train.epochs",)
+
+
+def check_resumable(run_dir: str, config_file: str, run_config: Dict) -> None:
+  """Raises, naming the folder and the settings that differ, when `run_dir`
+  holds a backup (a crashed run, or one its epoch cap ended) made with other
+  settings than `run_config`: resuming would train another run's weights
+  under this one's name. Only the epoch cap may differ. Call it before
+  `config_file` (the folder's run config) is rewritten."""
+  path = os.path.join(run_dir, config_file)
+  if not (completed_epochs(os.path.join(run_dir, "backup")) and
+          os.path.exists(path)):
+    return
+  with open(path, encoding="utf-8") as f:
+    was = json.load(f)
+  now = json.loads(json.dumps(run_config))  # tuples as the file has them
+  differences = []
+  for key in ("model", "train", "tasks", "schema_sha256", "data"):
+    old, new = was.get(key), now.get(key)
+    if isinstance(old, dict) and isinstance(new, dict):
+      differences += [f"{key}.{k}: {old.get(k)!r} in the folder, now {v!r}"
+                      for k, v in new.items()
+                      if f"{key}.{k}" not in _MAY_CHANGE and old.get(k) != v]
+    elif old != new:
+      differences.append(f"{key}: {old!r} in the folder, now {new!r}")
+  if differences:  # reliability row 27
+    raise ValueError(
+        f"{run_dir} holds a run to resume (backup/) made with other settings "
+        f"({'; '.join(differences[:6])}); only the epoch cap may change when "
+        "a run is resumed or continued: use another run folder, or delete "
+        "its backup/ to train from scratch")
 
 
 def resume_or_start(run_dir: str, train: tf.data.Dataset,

@@ -133,6 +133,14 @@ MUTATIONS: Dict[int, Tuple[str, Tuple, str, str]] = {
          "tests/training/test_callbacks.py::"
          "test_resumed_run_stops_where_an_uninterrupted_one_does",
          "a resumed run's early stopping forgets the epochs before the crash"),
+    26: ("seqmd_tf/training/callbacks.py",
+         sub("bool(self.model.stop_training)", "True"),
+         f"{T_CRASH}::test_a_run_its_cap_ended_continues_exactly",
+         "the backup is deleted at the end of every run"),
+    27: ("seqmd_tf/training/resume.py", sub("if differences:", "if False:"),
+         "tests/training/test_pipeline.py::"
+         "test_a_run_its_cap_ended_continues_to_a_higher_cap",
+         "a folder's backup is resumed under other settings"),
 }
 
 

@@ -1,5 +1,6 @@
 """SIGKILL, then the same command again: training resumes from its last
-epoch and ends where an uninterrupted run ends; generation leaves nothing
+epoch and ends where an uninterrupted run ends (so does a run its epoch cap
+ended, given a higher cap); generation leaves nothing
 that looks complete and a rerun writes the same bytes."""
 
 import hashlib
@@ -22,10 +23,10 @@ TIMEOUT = 240
 MID_EPOCH_TOLERANCE = 1e-6
 
 
-def _train_cmd(data, run_dir):
+def _train_cmd(data, run_dir, epochs=3):
   return [sys.executable, "-m", "pipelines.cli", "train", "--data", data,
           "--run-dir", run_dir, "--model", "shared_bottom", "--md", "none",
-          "--epochs", "3", "--batch-size", "32", "--patience", "0",
+          "--epochs", str(epochs), "--batch-size", "32", "--patience", "0",
           "--seed", "1", "--deterministic"]
 
 
@@ -90,6 +91,18 @@ def test_killed_between_epochs_resumes_exactly(tiny_data, uninterrupted,
   reference, _ = uninterrupted
   assert resumed["history"] == reference["history"]
   assert resumed["best_epoch"] == reference["best_epoch"]
+
+
+def test_a_run_its_cap_ended_continues_exactly(tiny_data, uninterrupted,
+                                               tmp_path):
+  """Capped at 2 epochs, then the same command with a cap of 3: the third
+  epoch continues the run, and the history is the 3-epoch run's."""
+  run_dir = str(tmp_path / "run")
+  _run(_train_cmd(tiny_data, run_dir, epochs=2))
+  assert _history(run_dir)["stop_reason"] == "epoch cap"
+  assert "resuming after epoch 2" in _run(_train_cmd(tiny_data, run_dir))
+  reference, _ = uninterrupted
+  assert _history(run_dir)["history"] == reference["history"]
 
 
 def test_killed_mid_epoch_resumes_within_tolerance(tiny_data, uninterrupted,

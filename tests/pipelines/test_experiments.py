@@ -266,11 +266,12 @@ def test_micro_suite_end_to_end(tmp_path):
       [r["cells"]["purchase"]["all"]["mean"] for r in rows]
   assert json.loads(open(again["run_info"]).read())["valid_lists"] == \
       info["valid_lists"]
-  # The same work folder with other training settings: refused, not reused.
+  # The same work folder with other training settings: refused, not reused
+  # (the epoch cap alone may change: test_cache_check_...).
   config = json.loads(path.read_text())
-  config["modes"]["quick"]["train"]["epochs"] = 2
+  config["modes"]["quick"]["train"]["batch_size"] = 32
   path.write_text(json.dumps(config))
-  with pytest.raises(ValueError, match="train.epochs: cached 1, now 2"):
+  with pytest.raises(ValueError, match="train.batch_size: cached 64, now 32"):
     run_paper("quick", str(tmp_path / "results3"), str(tmp_path / "work"),
               str(path), command="test", progress=False)
 
@@ -291,7 +292,10 @@ def test_cache_check_compares_resolved_model_configs(tmp_path):
   run_dir.mkdir()
   (run_dir / "run_config.json").write_text(json.dumps(
       dict(train={"epochs": 3}, model=stored)))
-  runner._check_cached(variant, str(run_dir), {"epochs": 3})
+  assert runner._check_cached(variant, str(run_dir), {"epochs": 3}) == 3
+  # Another epoch cap is no other configuration: the cached run's cap is
+  # returned, and the runner continues or reuses the run by its stop.
+  assert runner._check_cached(variant, str(run_dir), {"epochs": 80}) == 3
   with pytest.raises(ValueError, match="model.md: cached 'none', now 'input'"):
     runner._check_cached(Variant("default", ("click", "purchase"),
                                  "shared_bottom_region_norm", "input"),

@@ -82,3 +82,17 @@ def test_the_pipeline_gives_early_stopping_the_runs_epoch_log(tmp_path):
   assert len(stopping) == 1
   assert stopping[0].epoch_log == str(tmp_path / EPOCH_LOG)
   assert stopping[0].patience == 3
+
+
+@pytest.mark.parametrize("stop, epochs_run, cap_was, cap, same", [
+    ("epoch cap", 40, 40, 40, True),    # its own cap
+    ("patience", 23, 40, 80, True),     # stopped before either cap mattered
+    ("patience", 23, 40, 23, True),
+    ("patience", 23, 40, 20, False),    # a lower cap would end it sooner
+    ("epoch cap", 40, 40, 80, False),   # it may have improved: continue it
+    ("epoch cap", 40, 40, 30, False),
+    (None, 12, 40, 80, False),          # cached before stops were recorded
+])
+def test_a_finished_run_holds_under_another_cap_only_if_patience_ended_it(
+    stop, epochs_run, cap_was, cap, same):
+  assert pipeline.cap_gives_same_run(stop, epochs_run, cap_was, cap) is same

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 
@@ -42,6 +43,9 @@ def test_early_stopping_really_stops(tmp_path, tiny_data, schema):
                           SMALL_MODEL, config, verbose=0)
   assert result["summary"]["epochs_run"] == 2
   assert result["summary"]["stop_reason"] == "patience"
+  # Early stopping ended it: done, so its backup is gone (a capped run's
+  # stays: test_a_run_its_cap_ended_continues_to_a_higher_cap).
+  assert not pipeline.completed_epochs(str(tmp_path / "backup"))
 
 
 def test_stop_reason_tells_patience_from_the_epoch_cap():
@@ -82,42 +86,39 @@ def test_missing_training_file_is_named(tmp_path, tiny_data, schema):
                    SMALL_MODEL, config, verbose=0)
 
 
-class _Crash(Exception):
-  pass
-
-
-def test_interrupted_training_resumes_from_backup(tmp_path, tiny_data, schema,
-                                                  monkeypatch):
+def test_a_run_its_cap_ended_continues_to_a_higher_cap(tmp_path, tiny_data,
+                                                     schema, monkeypatch):
+  """The epoch cap ends a run with its backup kept: the same run with a
+  higher cap trains only the epochs after it, and keeps the whole history;
+  other settings in that folder are refused, naming them. (Exact equality
+  with one longer run: test_crashes.py.)"""
   import tensorflow as tf
-
-  class CrashAtSecondEpoch(tf.keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-      if epoch == 1:
-        raise _Crash()
-
-  original = pipeline.SeqMDPipeline.build_callbacks
-  monkeypatch.setattr(pipeline.SeqMDPipeline, "build_callbacks",
-                      lambda self: original(self) + [CrashAtSecondEpoch()])
-  config = TrainConfig(epochs=2, batch_size=64, early_stopping_patience=0,
+  config = TrainConfig(epochs=1, batch_size=64, early_stopping_patience=0,
                        tasks=["click", "purchase"])
   args = (schema, _files(tiny_data, "train"), _files(tiny_data, "valid"),
-          str(tmp_path), SMALL_MODEL, config)
-  with pytest.raises(_Crash):
-    pipeline.train(*args, verbose=0)
-  assert os.path.isdir(tmp_path / "backup")
+          str(tmp_path))
+  first = pipeline.train(*args, SMALL_MODEL, config, verbose=0)
+  assert first["summary"]["stop_reason"] == "epoch cap"
+  assert pipeline.completed_epochs(str(tmp_path / "backup")) == 1
+  wider = ModelConfig(**dict(SMALL, bottom_units=[24]))
+  with pytest.raises(ValueError, match=r"holds a run to resume .*"
+                                       r"model.bottom_units"):
+    pipeline.train(*args, wider, config, verbose=0)
   started = []
 
   class CountEpochs(tf.keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
       started.append(epoch)
 
+  original = pipeline.SeqMDPipeline.build_callbacks
   monkeypatch.setattr(pipeline.SeqMDPipeline, "build_callbacks",
                       lambda self: original(self) + [CountEpochs()])
-  result = pipeline.train(*args, verbose=0)
-  # Only the second epoch ran after the restart: the first came from backup.
-  assert started == [1]
-  # The history is the whole run's: the epoch before the crash is kept.
+  more = dataclasses.replace(config, epochs=2)
+  result = pipeline.train(*args, SMALL_MODEL, more, verbose=0)
+  assert started == [1]  # the first epoch came from the backup
   assert result["summary"]["epochs_run"] == 2
+  assert result["summary"]["history"]["loss"][0] == \
+      first["summary"]["history"]["loss"][0]
 
 
 @pytest.mark.parametrize("list_size", [None, 12])
