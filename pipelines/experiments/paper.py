@@ -68,12 +68,14 @@ def mode_settings(config: Dict, mode: str,
 
 def _training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
   """Per variant: the chosen rate, whether it was searched and is at an
-  edge of the grid, and each run's best epoch and stop reason."""
+  edge of the grid, the searched rates whose run the epoch cap ended, and
+  each run's best epoch and stop reason."""
   return {v.key: dict(
       learning_rate=results[v]["learning_rate"],
       searched=results[v]["lr_searched"],
       searched_in=results[v].get("lr_search_world", v.world),
       at_edge=results[v]["lr_at_edge"],
+      search_capped=results[v].get("lr_search_capped", []),
       runs=[dict(seed=r.seed, best_epoch=r.best_epoch,
                  epochs_run=r.epochs_run, stop_reason=r.stop_reason)
             for r in results[v]["runs"]]) for v in variants}
@@ -92,6 +94,21 @@ def _valid_lists_markdown(valid_lists: Dict[str, int]) -> List[str]:
           f"{cells}.", ""]
 
 
+def _search_capped_markdown(training: Dict) -> List[str]:
+  """The learning-rate search's runs that the epoch cap ended, once per
+  search (dose variants share their dial's search): their validation score
+  may understate their rate, most often the smallest, so a rate chosen
+  beside one is less sure than its grid position says."""
+  searches = {(t["searched_in"], key.split("/", 1)[1]): t["search_capped"]
+              for key, t in training.items() if t.get("search_capped")}
+  if not searches:
+    return []
+  cells = "; ".join(f"{world}/{rest} at {', '.join(f'{lr:g}' for lr in lrs)}"
+                    for (world, rest), lrs in searches.items())
+  return [f"Learning-rate search runs stopped by the epoch cap (their "
+          f"validation score may understate their rate): {cells}.", ""]
+
+
 def _training_markdown(training: Dict,
                        valid_lists: Dict[str, int]) -> List[str]:
   runs = [r for t in training.values() for r in t["runs"] if r["epochs_run"]]
@@ -99,6 +116,7 @@ def _training_markdown(training: Dict,
   lines = ["## Training", "",
            f"Runs stopped by the epoch cap (the validation metric may still "
            f"have been improving): {capped} of {len(runs)}.", "",
+           *_search_capped_markdown(training),
            *_valid_lists_markdown(valid_lists),
            "| variant | learning rate | best epoch / epochs run (stop reason),"
            " per seed |", "|---|---|---|"]
@@ -111,6 +129,9 @@ def _training_markdown(training: Dict,
     world = key.split("/")[0]
     if t["searched"] and t.get("searched_in", world) != world:
       rate += f" (searched in {t['searched_in']})"
+    if t.get("search_capped"):
+      rate += (" (capped search runs: "
+               f"{', '.join(f'{lr:g}' for lr in t['search_capped'])})")
     cells = ", ".join(
         f"{r['best_epoch']}/{r['epochs_run']} ({r['stop_reason']})"
         if r["epochs_run"] else "added, not trained" for r in t["runs"])

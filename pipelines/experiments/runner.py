@@ -355,6 +355,8 @@ class Runner:
                 lr_search={lr: r.val_monitor for lr, r in
                            sorted(search_runs.items())},
                 lr_search_world=searched.world,
+                lr_search_capped=sorted(lr for lr, r in search_runs.items()
+                                        if r.stop_reason == "epoch cap"),
                 lr_at_edge=found["at_edge"], lr_searched=found["searched"],
                 multiply_adds=self.multiply_adds(variant, runs[0]), runs=runs)
 

@@ -158,6 +158,26 @@ def test_more_seeds_keep_the_mode_s_search_seed_and_settings():
     mode_settings(config, "default", seeds=[0, 1, 1])
 
 
+def test_training_section_names_the_search_runs_the_cap_ended():
+  """A capped search run is named once per search, beside the rate it may
+  have cost (dose variants share their dial's search)."""
+  from pipelines.experiments.paper import _training_markdown
+  run = dict(seed=0, best_epoch=12, epochs_run=16, stop_reason="patience")
+  entry = dict(learning_rate=0.00025, searched=True, searched_in="sharing_1",
+               at_edge=False, search_capped=[0.000125], runs=[run])
+  training = {"sharing_0/2tasks/seq-md_none": entry,
+              "sharing_1/2tasks/seq-md_none": entry,
+              "sharing_1/2tasks/shared_bottom-md_none": dict(
+                  entry, learning_rate=0.004, search_capped=[])}
+  text = "\n".join(_training_markdown(training, {}))
+  assert ("stopped by the epoch cap (their validation score may understate "
+          "their rate): sharing_1/2tasks/seq-md_none at 0.000125.") in text
+  assert "| sharing_0/2tasks/seq-md_none | 0.00025 (searched in sharing_1) " \
+         "(capped search runs: 0.000125) |" in text
+  assert "| sharing_1/2tasks/shared_bottom-md_none | 0.004 |" in text
+  assert "0 of 3" in text
+
+
 def test_added_task_variant_derives_from_its_trained_base():
   v = Variant("default", ("click", "cart", "purchase"), "seq", "per_task",
               added_task="cart")
