@@ -99,7 +99,8 @@ def cap_gives_same_run(stop_reason: Optional[str], epochs_run: int,
   """Whether a finished run is the run an epoch cap of `cap` would give: its
   own cap, or a run that early stopping ended by epoch `cap` (a higher cap
   never mattered to it). A run its cap ended is continued to a higher cap
-  (`CapBackupAndRestore`); any other change of cap trains again."""
+  (`CapBackupAndRestore`); a lower cap than its epochs is refused while its
+  backup is there (`resume.check_resumable`); any other run trains again."""
   return cap == cap_was or (stop_reason == "patience" and epochs_run <= cap)
 
 

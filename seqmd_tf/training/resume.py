@@ -53,12 +53,18 @@ def check_resumable(run_dir: str, config_file: str, run_config: Dict) -> None:
   """Raises, naming the folder and the settings that differ, when `run_dir`
   holds a backup (a crashed run, or one its epoch cap ended) made with other
   settings than `run_config`: resuming would train another run's weights
-  under this one's name. Only the epoch cap may differ. Call it before
-  `config_file` (the folder's run config) is rewritten."""
+  under this one's name. Only the epoch cap may differ, and not below the
+  epochs the backup holds. Call it before `config_file` (the folder's run
+  config) is rewritten."""
   path = os.path.join(run_dir, config_file)
-  if not (completed_epochs(os.path.join(run_dir, "backup")) and
-          os.path.exists(path)):
+  done = completed_epochs(os.path.join(run_dir, "backup"))
+  if not (done and os.path.exists(path)):
     return
+  if done > run_config["train"]["epochs"]:
+    raise ValueError(
+        f"{run_dir} holds a run to resume (backup/) of {done} epochs, more "
+        f"than the epoch cap of {run_config['train']['epochs']}: delete its "
+        "backup/ to train from scratch under the lower cap")
   with open(path, encoding="utf-8") as f:
     was = json.load(f)
   now = json.loads(json.dumps(run_config))  # tuples as the file has them

@@ -119,6 +119,9 @@ def test_a_run_its_cap_ended_continues_to_a_higher_cap(tmp_path, tiny_data,
   assert result["summary"]["epochs_run"] == 2
   assert result["summary"]["history"]["loss"][0] == \
       first["summary"]["history"]["loss"][0]
+  # Capped again (no patience): a lower cap than its 2 epochs is refused.
+  with pytest.raises(ValueError, match="of 2 epochs, more than the epoch cap"):
+    pipeline.train(*args, SMALL_MODEL, config, verbose=0)
 
 
 @pytest.mark.parametrize("list_size", [None, 12])
