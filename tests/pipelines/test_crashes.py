@@ -1,7 +1,7 @@
 """SIGKILL, then the same command again: training resumes from its last
 epoch and ends where an uninterrupted run ends (so does a run its epoch cap
-ended, given a higher cap); generation leaves nothing
-that looks complete and a rerun writes the same bytes."""
+ended, given a higher cap); generation leaves nothing that looks complete
+and a rerun writes the same bytes."""
 
 import hashlib
 import json

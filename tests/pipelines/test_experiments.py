@@ -287,7 +287,8 @@ def test_micro_suite_end_to_end(tmp_path):
   assert json.loads(open(again["run_info"]).read())["valid_lists"] == \
       info["valid_lists"]
   # The same work folder with other training settings: refused, not reused
-  # (the epoch cap alone may change: test_cache_check_...).
+  # (the epoch cap alone may change:
+  # test_cache_check_compares_resolved_model_configs).
   config = json.loads(path.read_text())
   config["modes"]["quick"]["train"]["batch_size"] = 32
   path.write_text(json.dumps(config))
