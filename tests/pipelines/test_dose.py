@@ -86,7 +86,7 @@ def test_a_dose_variant_uses_its_dials_search_and_trains_in_its_own_world(
     def run(self, variant, seed, lr):
       calls.append((variant.world, seed, lr))
       return types.SimpleNamespace(val_monitor=-abs(lr - 0.004), seed=seed,
-                                   learning_rate=lr)
+                                   learning_rate=lr, stop_reason="patience")
 
     def multiply_adds(self, variant, run):
       return 0
