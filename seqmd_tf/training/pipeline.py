@@ -93,7 +93,7 @@ class SeqMDPipeline(tfr_adapter.MultiTaskPipeline):
     c = self.config
     callbacks = [
         tf.keras.callbacks.TensorBoard(os.path.join(self.run_dir, "tensorboard")),
-        CapBackupAndRestore(os.path.join(self.run_dir, "backup")),
+        CapBackupAndRestore(resume.backup_dir(self.run_dir)),
         StrictModelCheckpoint(os.path.join(self.run_dir, BEST_WEIGHTS),
                               monitor=c.monitor, mode="max",
                               save_best_only=True, save_weights_only=True),

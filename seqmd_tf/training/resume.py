@@ -11,9 +11,16 @@ import tensorflow as tf
 EPOCH_LOG = "epochs.csv"
 
 
-def completed_epochs(backup_dir: str) -> int:
-  """Epochs finished before a crash, from BackupAndRestore's checkpoint."""
-  for folder in (os.path.join(backup_dir, "chief"), backup_dir):
+def backup_dir(run_dir: str) -> str:
+  """BackupAndRestore's folder in a run folder: the state a run resumes
+  from after a crash, or continues from past its epoch cap."""
+  return os.path.join(run_dir, "backup")
+
+
+def completed_epochs(backup: str) -> int:
+  """Epochs finished before a crash, from BackupAndRestore's checkpoint in
+  the folder `backup`."""
+  for folder in (os.path.join(backup, "chief"), backup):
     latest = tf.train.latest_checkpoint(folder) if os.path.isdir(folder) else None
     if latest:
       for name, _ in tf.train.list_variables(latest):
@@ -57,7 +64,7 @@ def check_resumable(run_dir: str, config_file: str, run_config: Dict) -> None:
   epochs the backup holds. Call it before `config_file` (the folder's run
   config) is rewritten."""
   path = os.path.join(run_dir, config_file)
-  done = completed_epochs(os.path.join(run_dir, "backup"))
+  done = completed_epochs(backup_dir(run_dir))
   if not (done and os.path.exists(path)):
     return
   if done > run_config["train"]["epochs"]:
@@ -97,7 +104,7 @@ def resume_or_start(run_dir: str, train: tf.data.Dataset,
   removes the epoch log and the `stale` files of an earlier run in the
   folder.
   """
-  backup = os.path.join(run_dir, "backup")
+  backup = backup_dir(run_dir)
   done = completed_epochs(backup)
   log = os.path.join(run_dir, EPOCH_LOG)
   if done:
