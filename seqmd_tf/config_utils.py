@@ -1,7 +1,8 @@
-"""Builds config dataclasses from plain dicts (JSON), refusing unknown keys."""
+"""Config dataclasses from plain dicts (JSON), refusing unknown keys; and
+the settings two configs differ in."""
 
 import dataclasses
-from typing import Dict, Type, TypeVar
+from typing import Container, Dict, List, Type, TypeVar
 
 T = TypeVar("T")
 
@@ -16,3 +17,13 @@ def dataclass_from_dict(cls: Type[T], values: Dict, what: str) -> T:
     raise ValueError(f"{what}: unknown key(s) {unknown}; known keys are "
                      f"{sorted(known)}")
   return cls(**values)
+
+
+def differences(prefix: str, was: Dict, now: Dict, was_name: str,
+                may_change: Container[str] = ()) -> List[str]:
+  """One line per key of `now` whose value `was` does not have, e.g.
+  "train.batch_size: cached 64, now 32" (prefix "train.", was_name
+  "cached"); keys (with their prefix) in `may_change` are not compared."""
+  return [f"{prefix}{k}: {was_name} {was.get(k)!r}, now {v!r}"
+          for k, v in now.items()
+          if f"{prefix}{k}" not in may_change and was.get(k) != v]

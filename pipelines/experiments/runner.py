@@ -18,7 +18,8 @@ import pandas as pd
 
 from pipelines.experiments import lr_search
 from pipelines.experiments.plan import WORLDS, Variant
-from seqmd_tf.config_utils import dataclass_from_dict
+from seqmd_tf.config_utils import (dataclass_from_dict,
+                                   differences as config_differences)
 from seqmd_tf.data.parsed import ParsedSplit
 from seqmd_tf.data.schema import SearchLogSchema
 from seqmd_tf.data.synthetic.generate import generate, read_manifest, split_files
@@ -266,15 +267,13 @@ class Runner:
     differences = list(self._worlds_checked[variant.world])
     with open(os.path.join(run_dir, RUN_CONFIG), encoding="utf-8") as f:
       cached = json.load(f)
-    differences += [f"train.{k}: cached {cached['train'].get(k)!r}, now {v!r}"
-                    for k, v in train_values.items()
-                    if k != "epochs" and cached["train"].get(k) != v]
+    differences += config_differences("train.", cached["train"], train_values,
+                                      "cached", may_change=("train.epochs",))
     # Both resolved: the model's fixed flags (e.g. region_standardize of
     # shared_bottom_region_norm) are in the stored config, not the variant's.
     was = resolve_config(ModelConfig.from_dict(cached["model"])).to_dict()
     now = resolve_config(self.model_config(variant)).to_dict()
-    differences += [f"model.{k}: cached {was.get(k)!r}, now {v!r}"
-                    for k, v in now.items() if was.get(k) != v]
+    differences += config_differences("model.", was, now, "cached")
     if differences:
       raise ValueError(
           f"{run_dir}: this cached run was made with other settings "
@@ -292,8 +291,7 @@ class Runner:
     for key, value in now.items():
       was = manifest.get(key)
       if key == "world" and isinstance(was, dict):
-        out += [f"world '{world}' {k}: cached {was.get(k)!r}, now {v!r}"
-                for k, v in value.items() if was.get(k) != v]
+        out += config_differences(f"world '{world}' ", was, value, "cached")
       elif was != value:
         out.append(f"data {key}: cached {was!r}, now {value!r}")
     return out

@@ -8,6 +8,8 @@ from typing import Dict, List, Optional, Sequence
 
 import tensorflow as tf
 
+from seqmd_tf.config_utils import differences as config_differences
+
 EPOCH_LOG = "epochs.csv"
 
 
@@ -79,11 +81,10 @@ def check_resumable(run_dir: str, config_file: str, run_config: Dict) -> None:
   for key in ("model", "train", "tasks", "schema_sha256", "data"):
     old, new = was.get(key), now.get(key)
     if isinstance(old, dict) and isinstance(new, dict):
-      differences += [f"{key}.{k}: {old.get(k)!r} in the folder, now {v!r}"
-                      for k, v in new.items()
-                      if f"{key}.{k}" not in _MAY_CHANGE and old.get(k) != v]
+      differences += config_differences(f"{key}.", old, new, "in the folder",
+                                        _MAY_CHANGE)
     elif old != new:
-      differences.append(f"{key}: {old!r} in the folder, now {new!r}")
+      differences.append(f"{key}: in the folder {old!r}, now {new!r}")
   if differences:  # reliability row 27
     raise ValueError(
         f"{run_dir} holds a run to resume (backup/) made with other settings "
