@@ -5,6 +5,7 @@ import os
 
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 from seqmd_tf.evaluation.country_mask import (country_masks, mask_summary,
                                               write_country_masks)
@@ -29,6 +30,10 @@ def test_masks_are_the_layer_s_masks_of_real_lists():
   """The table's m_c for (country, platform) is what the model's MD layer
   computes on lists of that country and platform (the country group of a
   country x platform source, per-task masks)."""
+  # Seeded: about 1 in 40 initializations leaves every hidden unit of a
+  # task's mask MLP (4 ReLUs) dead on these 4 inputs, so its mask is constant
+  # and the last check (masks differ) fails without any fault.
+  tf.keras.utils.set_random_seed(0)
   features = _features(platform_group="country")
   model = _model(features, name="seq", md="per_task")
   inputs = model_inputs()
