@@ -261,6 +261,7 @@ class Runner:
     the epoch cap, or its model config. A work folder keeps the runs of one
     configuration. Returns the cached run's epoch cap."""
     from seqmd_tf.training.pipeline import RUN_CONFIG  # pylint: disable=import-outside-toplevel
+    from seqmd_tf.training.resume import MAY_CHANGE  # pylint: disable=import-outside-toplevel
     if variant.world not in self._worlds_checked:  # one manifest read a world
       self._worlds_checked[variant.world] = self._world_differences(
           variant.world)
@@ -268,7 +269,7 @@ class Runner:
     with open(os.path.join(run_dir, RUN_CONFIG), encoding="utf-8") as f:
       cached = json.load(f)
     differences += config_differences("train.", cached["train"], train_values,
-                                      "cached", may_change=("train.epochs",))
+                                      "cached", may_change=MAY_CHANGE)
     # Both resolved: the model's fixed flags (e.g. region_standardize of
     # shared_bottom_region_norm) are in the stored config, not the variant's.
     was = resolve_config(ModelConfig.from_dict(cached["model"])).to_dict()

@@ -53,9 +53,9 @@ def _trim_epoch_log(path: str, epochs: int) -> None:
   os.replace(path + ".tmp", path)
 
 
-# What a resumed run may change: the epoch cap (a run its cap ended
-# continues to a higher one).
-_MAY_CHANGE = ("train.epochs",)
+# What a resumed run, or a cached run reused by the experiment runner, may
+# change: the epoch cap (a run its cap ended continues to a higher one).
+MAY_CHANGE = ("train.epochs",)
 
 
 def check_resumable(run_dir: str, config_file: str, run_config: Dict) -> None:
@@ -82,7 +82,7 @@ def check_resumable(run_dir: str, config_file: str, run_config: Dict) -> None:
     old, new = was.get(key), now.get(key)
     if isinstance(old, dict) and isinstance(new, dict):
       differences += config_differences(f"{key}.", old, new, "in the folder",
-                                        _MAY_CHANGE)
+                                        MAY_CHANGE)
     elif old != new:
       differences.append(f"{key}: in the folder {old!r}, now {new!r}")
   if differences:  # reliability row 27
