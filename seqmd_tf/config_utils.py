@@ -23,7 +23,16 @@ def differences(prefix: str, was: Dict, now: Dict, was_name: str,
                 may_change: Container[str] = ()) -> List[str]:
   """One line per key of `now` whose value `was` does not have, e.g.
   "train.batch_size: cached 64, now 32" (prefix "train.", was_name
-  "cached"); keys (with their prefix) in `may_change` are not compared."""
-  return [f"{prefix}{k}: {was_name} {was.get(k)!r}, now {v!r}"
-          for k, v in now.items()
-          if f"{prefix}{k}" not in may_change and was.get(k) != v]
+  "cached"). A key whose value is an object on both sides is compared key by
+  key, one level deeper ("train." + "batch_size"). Keys (with their prefix)
+  in `may_change` are not compared."""
+  out = []
+  for key, value in now.items():
+    name, old = f"{prefix}{key}", was.get(key)
+    if name in may_change:
+      continue
+    if isinstance(old, dict) and isinstance(value, dict):
+      out += differences(f"{name}.", old, value, was_name, may_change)
+    elif old != value:
+      out.append(f"{name}: {was_name} {old!r}, now {value!r}")
+  return out

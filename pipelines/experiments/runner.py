@@ -288,14 +288,8 @@ class Runner:
       return []
     now = dict(generator_version=GENERATOR_VERSION, seed=self.data_seed,
                world=dataclasses.asdict(self.world_config(world)))
-    out = []
-    for key, value in now.items():
-      was = manifest.get(key)
-      if key == "world" and isinstance(was, dict):
-        out += config_differences(f"world '{world}' ", was, value, "cached")
-      elif was != value:
-        out.append(f"data {key}: cached {was!r}, now {value!r}")
-    return out
+    return config_differences(f"data of world '{world}': ", manifest, now,
+                              "cached")
 
   def _cached(self, variant: Variant, run_dir: str, seed: int,
               lr: float) -> Optional[RunResult]:

@@ -57,6 +57,11 @@ def _trim_epoch_log(path: str, epochs: int) -> None:
 # change: the epoch cap (a run its cap ended continues to a higher one).
 MAY_CHANGE = ("train.epochs",)
 
+# The run config's sections a resumed backup must match. Not schema_path
+# (where the schema file lies) nor feature_config (computed from the schema
+# and the training data, which schema_sha256 and data identify).
+RESUME_KEYS = ("model", "train", "tasks", "schema_sha256", "data")
+
 
 def check_resumable(run_dir: str, config_file: str, run_config: Dict) -> None:
   """Raises, naming the folder and the settings that differ, when `run_dir`
@@ -77,14 +82,9 @@ def check_resumable(run_dir: str, config_file: str, run_config: Dict) -> None:
   with open(path, encoding="utf-8") as f:
     was = json.load(f)
   now = json.loads(json.dumps(run_config))  # tuples as the file has them
-  differences = []
-  for key in ("model", "train", "tasks", "schema_sha256", "data"):
-    old, new = was.get(key), now.get(key)
-    if isinstance(old, dict) and isinstance(new, dict):
-      differences += config_differences(f"{key}.", old, new, "in the folder",
-                                        MAY_CHANGE)
-    elif old != new:
-      differences.append(f"{key}: in the folder {old!r}, now {new!r}")
+  differences = config_differences(
+      "", was, {key: now.get(key) for key in RESUME_KEYS}, "in the folder",
+      MAY_CHANGE)
   if differences:  # reliability row 27
     raise ValueError(
         f"{run_dir} holds a run to resume (backup/) made with other settings "
