@@ -44,15 +44,26 @@ def compare_reports(first: Dict, second: Dict) -> Dict:
               identical=sum(r["identical"] for r in rows), total=len(rows))
 
 
+def _run_line(which: str, info: Dict) -> str:
+  machine = info.get("machine", {})
+  where = (f", {machine.get('nproc')} x {machine.get('cpu_model')}"
+           if machine else "")
+  return (f"- {which} run: `{info['command']}`, {info['date']}, commit "
+          f"{info['commit']}{where}")
+
+
 def markdown(result: Dict, first_info: Dict, second_info: Dict) -> str:
-  lines = ["# Regeneration check", "",
-           f"- first run: `{first_info['command']}`, {first_info['date']}, "
-           f"commit {first_info['commit']}",
-           f"- second run: `{second_info['command']}`, {second_info['date']}, "
-           f"commit {second_info['commit']}", "",
+  lines = ["# Regeneration check", "", _run_line("first", first_info),
+           _run_line("second", second_info), "",
            f"{result['inside']} of {result['total']} cells of the second run lie "
            f"within the first run's 95% interval; {result['identical']} are "
            "identical to the last digit.", ""]
+  if result["rows"]:
+    gaps = sorted(abs(r["second"] - r["first"]) for r in result["rows"])
+    widest = max(result["rows"], key=lambda r: abs(r["second"] - r["first"]))
+    lines += [f"Difference second - first: median {gaps[len(gaps) // 2]:.2f} "
+              f"points, largest {widest['second'] - widest['first']:+.2f} "
+              f"({widest['cell']}).", ""]
   if result["missing"]:
     lines += ["Cells present in only one run: " + ", ".join(result["missing"]),
               ""]

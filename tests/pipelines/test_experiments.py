@@ -447,8 +447,10 @@ def test_regeneration_check_covers_dose_points_and_refuses_an_empty_check(
             {"world": world, "gains": {"SEQ": cell}}]}}}}))
     return str(path)
   first = report(tmp_path / "a.json", "sharing_1", 0.5)
+  out = tmp_path / "regeneration.md"
   assert regeneration.main([first, report(tmp_path / "b.json", "sharing_1",
-                                          0.9)]) == 0
+                                          0.9), "--out", str(out)]) == 0
+  assert "largest +0.40 (dose_sharing | dose sharing_1 | SEQ" in out.read_text()
   assert regeneration.main([first, report(tmp_path / "c.json", "sharing_1",
                                           2.0)]) == 1
   assert regeneration.main([first, report(tmp_path / "d.json", "sharing_0",
