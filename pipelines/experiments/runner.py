@@ -5,7 +5,8 @@ once), the same epochs and early-stopping rule, and the same learning-rate
 grid, searched on the first seed with the validation split (never the test
 split) and grown past a winning edge (`lr_search`).
 Each (variant, seed, learning rate) run is cached in its own folder under
-the work directory, so an interrupted suite resumes where it stopped.
+the work directory, so an interrupted suite resumes where it stopped. A
+search run is scored on the test split only when its rate is chosen.
 """
 
 import dataclasses
@@ -41,7 +42,7 @@ class RunResult:
   parameters: int
   epochs_run: int
   seconds: float
-  lists: pd.DataFrame
+  lists: Optional[pd.DataFrame]       # None: not scored on test (a search run)
   best_epoch: Optional[int] = None    # None: a run cached before they were kept
   stop_reason: Optional[str] = None   # seqmd_tf.training.pipeline.stop_reason
 
@@ -185,8 +186,10 @@ class Runner:
     return os.path.join(self.workdir, "runs", stored.key,
                         f"seed{seed}_lr{lr:g}")
 
-  def run(self, variant: Variant, seed: int, lr: float) -> RunResult:
-    from seqmd_tf.evaluation.evaluate import score_split  # pylint: disable=import-outside-toplevel
+  def run(self, variant: Variant, seed: int, lr: float,
+          score_test: bool = True) -> RunResult:
+    """One trained run (cached or new), its test lists scored unless
+    `score_test` is False (a search run, whose rate may not be chosen)."""
     from seqmd_tf.training.pipeline import (TrainConfig, cap_gives_same_run,  # pylint: disable=import-outside-toplevel
                                             train)
     run_dir = self.run_dir(variant, seed, lr)
@@ -198,6 +201,8 @@ class Runner:
       cap = train_values.get("epochs", TrainConfig.epochs)
       if cap_gives_same_run(cached.stop_reason, cached.epochs_run, cap_was,
                             cap):
+        if cached.lists is None and score_test:
+          return self._score_stored(variant, run_dir)
         return cached
       self.log(f"  {variant.key} seed {seed} lr {lr:g}: cached under an "
                f"epoch cap of {cap_was} ({cached.epochs_run} epochs, "
@@ -215,8 +220,8 @@ class Runner:
                                        **{k: self.manifest(variant.world)[k]
                                           for k in ("generator_version", "seed",
                                                     "schema_sha256")}))
-    scored = score_split(trained["model"], [], self.schema, list(variant.tasks),
-                         progress=False, batches=parsed["test"].batches(256))
+    lists = (self._test_lists(trained["model"], variant) if score_test
+             else None)
     summary = trained["summary"]
     info = dict(variant=variant.key, seed=seed, learning_rate=lr,
                 val_monitor=summary["best_monitor_value"],
@@ -225,12 +230,30 @@ class Runner:
                 best_epoch=summary["best_epoch"],
                 stop_reason=summary["stop_reason"],
                 seconds=round(time.time() - start, 1))
-    return self._store(variant, run_dir, info, scored["lists"])
+    return self._store(variant, run_dir, info, lists)
+
+  def _test_lists(self, model, variant: Variant) -> pd.DataFrame:
+    """The model's scores of the variant's world's test lists, per list."""
+    from seqmd_tf.evaluation.evaluate import score_split  # pylint: disable=import-outside-toplevel
+    parsed = self.parsed(variant.world)
+    return score_split(model, [], self.schema, list(variant.tasks),
+                       progress=False,
+                       batches=parsed["test"].batches(256))["lists"]
+
+  def _score_stored(self, variant: Variant, run_dir: str) -> RunResult:
+    """Scores a stored run that was not scored on test, from its best
+    weights (the weights its training returned)."""
+    from seqmd_tf.training.pipeline import load_trained_model  # pylint: disable=import-outside-toplevel
+    start = time.time()
+    lists = self._test_lists(load_trained_model(run_dir)["model"], variant)
+    with open(os.path.join(run_dir, RESULT), encoding="utf-8") as f:
+      info = json.load(f)
+    info["seconds"] = round(info["seconds"] + time.time() - start, 1)
+    return self._store(variant, run_dir, info, lists)
 
   def run_added(self, variant: Variant, base: RunResult) -> RunResult:
     """`base`'s trained model with `variant.added_task` added, no training."""
     from seqmd_tf.data.elwc import MASK_FEATURE  # pylint: disable=import-outside-toplevel
-    from seqmd_tf.evaluation.evaluate import score_split  # pylint: disable=import-outside-toplevel
     from seqmd_tf.models.add_task import add_task  # pylint: disable=import-outside-toplevel
     from seqmd_tf.training.pipeline import load_trained_model  # pylint: disable=import-outside-toplevel
     run_dir = self.run_dir(variant, base.seed, base.learning_rate)
@@ -245,14 +268,12 @@ class Runner:
                      config["feature_config"], config["tasks"],
                      variant.added_task, variant.tasks.index(variant.added_task),
                      MASK_FEATURE)
-    parsed = self.parsed(variant.world)
-    scored = score_split(grown["model"], [], self.schema, list(variant.tasks),
-                         progress=False, batches=parsed["test"].batches(256))
+    lists = self._test_lists(grown["model"], variant)
     info = dict(variant=variant.key, seed=base.seed,
                 learning_rate=base.learning_rate, val_monitor=base.val_monitor,
                 parameters=int(grown["model"].count_params()),
                 epochs_run=0, seconds=round(time.time() - start, 1))
-    return self._store(variant, run_dir, info, scored["lists"])
+    return self._store(variant, run_dir, info, lists)
 
   def _check_cached(self, variant: Variant, run_dir: str,
                     train_values: Dict) -> int:
@@ -298,17 +319,22 @@ class Runner:
       return None
     with open(result_path, encoding="utf-8") as f:
       info = json.load(f)
+    lists_path = os.path.join(run_dir, LISTS)
     # Runs cached before the per-list slice column was named by its role.
-    lists = pd.read_csv(os.path.join(run_dir, LISTS)).rename(
-        columns={"country": "region"})
+    lists = (pd.read_csv(lists_path).rename(columns={"country": "region"})
+             if os.path.exists(lists_path) else None)
     return RunResult(variant, seed, lr, info["val_monitor"], info["parameters"],
                      info["epochs_run"], info["seconds"], lists,
                      info.get("best_epoch"), info.get("stop_reason"))
 
   def _store(self, variant: Variant, run_dir: str, info: Dict,
-             lists: pd.DataFrame) -> RunResult:
+             lists: Optional[pd.DataFrame]) -> RunResult:
     os.makedirs(run_dir, exist_ok=True)
-    lists.to_csv(os.path.join(run_dir, LISTS), index=False)
+    lists_path = os.path.join(run_dir, LISTS)
+    if lists is not None:
+      lists.to_csv(lists_path, index=False)
+    elif os.path.exists(lists_path):  # an earlier training's, not this one's
+      os.remove(lists_path)
     write_json(os.path.join(run_dir, RESULT), info)
     self.log(f"  {variant.key} seed {info['seed']} lr "
              f"{info['learning_rate']:g}: val {info['val_monitor']:.4f}, "
@@ -337,7 +363,7 @@ class Runner:
     search_runs = {}
 
     def score(lr):
-      search_runs[lr] = self.run(searched, seeds[0], lr)
+      search_runs[lr] = self.run(searched, seeds[0], lr, score_test=False)
       return search_runs[lr].val_monitor
     found = lr_search.search(score, learning_rates)
     if found["at_edge"]:

@@ -83,8 +83,8 @@ def test_a_dose_variant_uses_its_dials_search_and_trains_in_its_own_world(
   calls = []
 
   class FakeRunner(Runner):
-    def run(self, variant, seed, lr):
-      calls.append((variant.world, seed, lr))
+    def run(self, variant, seed, lr, score_test=True):
+      calls.append((variant.world, seed, lr, score_test))
       return types.SimpleNamespace(val_monitor=-abs(lr - 0.004), seed=seed,
                                    learning_rate=lr, stop_reason="patience")
 
@@ -95,11 +95,13 @@ def test_a_dose_variant_uses_its_dials_search_and_trains_in_its_own_world(
   assert variant.world == "interaction_4"
   out = FakeRunner(str(tmp_path), schema, {}, 0, {}, {}).run_variant(
       variant, [0, 1, 2], [0.001, 0.002, 0.004, 0.008])
-  searched = {(w, lr) for w, s, lr in calls if s == 0 and w != variant.world}
-  assert searched == {("interaction_1", lr)
+  # The search runs are not scored on test; the runs of every seed are.
+  searched = {(w, lr, scored) for w, s, lr, scored in calls
+              if s == 0 and w != variant.world}
+  assert searched == {("interaction_1", lr, False)
                       for lr in (0.001, 0.002, 0.004, 0.008)}
   assert [c for c in calls if c[0] == variant.world] == [
-      ("interaction_4", s, 0.004) for s in (0, 1, 2)]
+      ("interaction_4", s, 0.004, True) for s in (0, 1, 2)]
   assert out["learning_rate"] == 0.004
   assert out["lr_search_world"] == "interaction_1"
   default = dataclasses.replace(variant, world="default")

@@ -387,6 +387,29 @@ def test_a_run_under_the_second_name_reuses_the_first_names_data(tmp_path):
   assert sorted(os.listdir(tmp_path / "work" / "runs")) == ["default"]
 
 
+def test_a_search_run_is_scored_on_test_only_when_its_rate_is_used(tmp_path):
+  """A run trained with score_test=False keeps no test lists; asked for
+  them later, it is scored from its stored best weights, with the scores
+  its training would have given."""
+  from pipelines.experiments.runner import LISTS, Runner
+  from seqmd_tf.data.schema import load_schema
+  config = json.loads(_micro_config(tmp_path, []).read_text())
+  mode = config["modes"]["quick"]
+  runner = Runner(str(tmp_path / "work"), load_schema(), mode["world"], 3,
+                  MICRO_MODELS, mode["train"], log=lambda _: None)
+  variant = Variant("default", ("click", "purchase"), "shared_bottom")
+  searched = runner.run(variant, 0, 0.003, score_test=False)
+  lists_path = os.path.join(runner.run_dir(variant, 0, 0.003), LISTS)
+  assert searched.lists is None and not os.path.exists(lists_path)
+  scored = runner.run(variant, 0, 0.003)
+  assert scored.val_monitor == searched.val_monitor
+  assert scored.seconds > searched.seconds and os.path.exists(lists_path)
+  trained = runner.run(variant, 1, 0.003)  # scored right after training
+  os.remove(os.path.join(runner.run_dir(variant, 1, 0.003), LISTS))
+  rescored = runner.run(variant, 1, 0.003)
+  pd.testing.assert_frame_equal(rescored.lists, trained.lists)
+
+
 @pytest.mark.parametrize("name", ["paper", "convergence", "dose"])
 def test_every_committed_experiment_config_has_valid_worlds(name):
   from pipelines.experiments.paper import load_paper_config
