@@ -78,6 +78,38 @@ def test_every_task_is_also_ranked_by_the_models_first_task_score(
                          lists.loc[used, f"{last}/model/10"])
 
 
+def test_scoring_gives_the_probabilities_of_the_model_called_eagerly(
+    tiny_data, trained_run, schema):
+  """score_split runs the model as one compiled graph over batches of
+  different lengths; its probabilities are those of the model called
+  eagerly, batch by batch."""
+  import numpy as np
+  import tensorflow as tf
+  from seqmd_tf.data import elwc
+  from seqmd_tf.data.synthetic.generate import split_files
+  from seqmd_tf.evaluation.evaluate import score_split
+  from seqmd_tf.training.pipeline import load_trained_model
+  model = load_trained_model(trained_run["run_dir"])["model"]
+  tasks = list(model.output_names)
+  files = split_files(tiny_data, "test")
+  scored = score_split(model, files, schema, tasks, batch_size=7,
+                       progress=False)["listings"]
+  names = {f.name for f in schema.model_features} | {elwc.MASK_FEATURE}
+  eager, lengths = {t: [] for t in tasks}, set()
+  for batch in tf.data.TFRecordDataset(files).batch(7).map(
+      elwc.parse_fn(schema, ("feature",))):
+    outputs = model({k: v for k, v in batch.items() if k in names},
+                    training=False)
+    mask = batch[elwc.MASK_FEATURE].numpy()
+    lengths.add(mask.shape[1])
+    for t in tasks:
+      eager[t].append(np.exp(outputs[t].numpy()[mask]))
+  assert len(lengths) > 1  # batches padded to different lengths
+  for t in tasks:
+    np.testing.assert_allclose(scored[t]["prob"], np.concatenate(eager[t]),
+                               rtol=1e-5)
+
+
 def test_data_without_true_probabilities_has_no_oracle_row(
     tmp_path, tiny_data, trained_run, schema):
   """Real logs have no oracle fields: the schema loads without them, and the

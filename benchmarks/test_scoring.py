@@ -1,0 +1,138 @@
+"""Benchmark: scoring a world's test lists, per model, against another commit.
+
+    python benchmarks/test_scoring.py [--against REF] [--repeats 3]
+        [--queries-per-day 1200] [--test-days 48]
+
+What the experiment runner does after each run it reports, and `seqmd
+evaluate` on every split: `score_split` over the test lists (per-list NDCG
+of the model, the oracle, the first-task oracle and random, per task, and
+the domestic share of the top 10). The data is the default mode's test
+split (the synthetic world, seed 0, 1,200 queries a day, 48 test days:
+about 43,000 lists), parsed in memory and batched as the runner batches it
+(256 lists, each batch cut to its longest list). The tasks are the
+headline's two (plan.TWO). Every model has the experiment suite's widths
+(benchmarks/train_throughput.py MODELS); its weights are untrained, which
+does not change the time. A model is built fresh and scored once, as a run
+is: the time includes tracing.
+
+One repeat is one fresh process per commit; the commits alternate within a
+repeat. Reported: the median over repeats, per model, and with --against
+the ratio of the two commits' medians.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def worker(code: str, data: str, out: str):
+  """One repeat on one commit's code: every model, scored once each."""
+  sys.path.insert(0, code)
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from benchmarks.train_throughput import MODELS, _model_config  # pylint: disable=import-outside-toplevel
+  from pipelines.experiments.plan import TWO  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data import elwc  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.parsed import ParsedSplit  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.schema import load_schema  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.synthetic.generate import split_files  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.evaluation.evaluate import score_split  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.models import build_model  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.models.feature_config import build_feature_config  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.training.feature_stats import compute_feature_stats  # pylint: disable=import-outside-toplevel
+  import seqmd_tf  # pylint: disable=import-outside-toplevel
+  assert os.path.dirname(os.path.dirname(seqmd_tf.__file__)) == code, (
+      f"imported {seqmd_tf.__file__}, not the code under {code}")
+  schema = load_schema(os.path.join(code, "data_schema", "schema.pbtxt"))
+  stats = compute_feature_stats(split_files(data, "train"), schema)
+  test = ParsedSplit.from_files(split_files(data, "test"), schema,
+                                ("feature", "label", "oracle", "meta"))
+  result = dict(lists=test.num_lists, models={})
+  for label, name, md in MODELS:
+    config = _model_config(name, md)
+    tf.keras.utils.set_random_seed(0)
+    model = build_model(config, build_feature_config(
+        schema, stats, config.embedding_dim, md_source=config.md_source),
+                        list(TWO), elwc.MASK_FEATURE)
+    start = time.perf_counter()
+    score_split(model, [], schema, list(TWO), progress=False,
+                batches=test.batches(256))
+    result["models"][label] = time.perf_counter() - start
+    print(code, label, f"{result['models'][label]:.1f} s", flush=True)
+  with open(out, "w", encoding="utf-8") as f:
+    json.dump(result, f)
+
+
+def _markdown(args, info, runs) -> str:
+  from benchmarks import common  # pylint: disable=import-outside-toplevel
+  median = {key: {label: statistics.median(r["models"][label] for r in rs)
+                  for label in rs[0]["models"]} for key, rs in runs.items()}
+  lists = runs["current"][0]["lists"]
+  against = "against" in runs
+  lines = [
+      common.header("Scoring the test lists", info),
+      f"- data: synthetic world (seed 0), {args.queries_per_day} queries/day, "
+      f"{args.test_days} test days: {lists:,} lists, parsed in memory, "
+      "batches of 256 cut to their longest list; tasks click, purchase; "
+      "models at the experiment suite's widths, untrained",
+      f"- each figure: the median of {args.repeats} repeats of one "
+      "`score_split` of a freshly built model (tracing included), one "
+      "process per commit and repeat, the commits alternating", "",
+      "| model | seconds | lists/s |"
+      + (f" seconds at {args.against} | before ÷ now |" if against else ""),
+      "|---|---|---|" + ("---|---|" if against else "")]
+  for label, seconds in median["current"].items():
+    row = f"| {label} | {seconds:.1f} | {lists / seconds:,.0f} |"
+    if against:
+      old = median["against"][label]
+      row += f" {old:.1f} | {old / seconds:.2f} |"
+    lines.append(row)
+  return "\n".join(lines) + "\n"
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--against", help="a commit to time side by side")
+  parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--queries-per-day", type=int, default=1200)
+  parser.add_argument("--test-days", type=int, default=48)
+  parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+  parser.add_argument("--code", help=argparse.SUPPRESS)
+  parser.add_argument("--data", help=argparse.SUPPRESS)
+  parser.add_argument("--out", help=argparse.SUPPRESS)
+  args = parser.parse_args()
+  if args.worker:
+    worker(args.code, args.data, args.out)
+    return
+  sys.path.insert(0, ROOT)
+  from benchmarks import common  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.synthetic.generate import generate  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.synthetic.world import WorldConfig  # pylint: disable=import-outside-toplevel
+  info = common.machine()
+  data = os.path.join(common.WORK, f"scoring-{args.queries_per_day}-"
+                      f"{args.test_days}")
+  if not os.path.exists(os.path.join(data, "manifest.json")):
+    generate(data, WorldConfig(queries_per_day=args.queries_per_day,
+                               train_days=4, valid_days=1,
+                               test_days=args.test_days), seed=0,
+             progress=True)
+  codes = {"current": ROOT}
+  if args.against:
+    codes["against"] = common.worktree(args.against)
+  runs = {key: [] for key in codes}
+  for repeat in range(args.repeats):
+    for key in (list(codes) if repeat % 2 == 0 else list(reversed(codes))):
+      out = os.path.join(common.WORK, f"test_scoring-{key}-{repeat}.json")
+      common.run_worker(__file__, codes[key], ["--data", data, "--out", out])
+      with open(out, encoding="utf-8") as f:
+        runs[key].append(json.load(f))
+  common.write("test_scoring", _markdown(args, info, runs),
+               dict(machine=info, against=args.against, runs=runs))
+
+
+if __name__ == "__main__":
+  main()
