@@ -43,6 +43,25 @@ def write(name: str, markdown: str, data: dict) -> str:
   return path
 
 
+def synthetic_data(name: str, **world) -> str:
+  """The synthetic world (seed 0) with the WorldConfig values `world`,
+  generated under WORK/name once and reused."""
+  from seqmd_tf.data.synthetic.generate import generate  # pylint: disable=import-outside-toplevel
+  from seqmd_tf.data.synthetic.world import WorldConfig  # pylint: disable=import-outside-toplevel
+  data = os.path.join(WORK, name)
+  if not os.path.exists(os.path.join(data, "manifest.json")):
+    generate(data, WorldConfig(**world), seed=0, progress=True)
+  return data
+
+
+def alternating(codes: dict, repeats: int):
+  """(repeat, key) pairs: every commit once a repeat, their order reversed
+  every other repeat, so a drift of the machine hits both."""
+  for repeat in range(repeats):
+    for key in (list(codes) if repeat % 2 == 0 else list(reversed(codes))):
+      yield repeat, key
+
+
 def worktree(ref: str) -> str:
   """A git worktree of `ref` under WORK (made once), for timing another
   commit's code side by side with this one."""

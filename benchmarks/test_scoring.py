@@ -115,26 +115,20 @@ def main():
     return
   sys.path.insert(0, ROOT)
   from benchmarks import common  # pylint: disable=import-outside-toplevel
-  from seqmd_tf.data.synthetic.generate import generate  # pylint: disable=import-outside-toplevel
-  from seqmd_tf.data.synthetic.world import WorldConfig  # pylint: disable=import-outside-toplevel
   info = common.machine()
-  data = os.path.join(common.WORK, f"scoring-{args.queries_per_day}-"
-                      f"{args.test_days}")
-  if not os.path.exists(os.path.join(data, "manifest.json")):
-    generate(data, WorldConfig(queries_per_day=args.queries_per_day,
-                               train_days=4, valid_days=1,
-                               test_days=args.test_days), seed=0,
-             progress=True)
+  data = common.synthetic_data(
+      f"scoring-{args.queries_per_day}-{args.test_days}",
+      queries_per_day=args.queries_per_day, train_days=4, valid_days=1,
+      test_days=args.test_days)
   codes = {"current": ROOT}
   if args.against:
     codes["against"] = common.worktree(args.against)
   runs = {key: [] for key in codes}
-  for repeat in range(args.repeats):
-    for key in (list(codes) if repeat % 2 == 0 else list(reversed(codes))):
-      out = os.path.join(common.WORK, f"test_scoring-{key}-{repeat}.json")
-      common.run_worker(__file__, codes[key], ["--data", data, "--out", out])
-      with open(out, encoding="utf-8") as f:
-        runs[key].append(json.load(f))
+  for repeat, key in common.alternating(codes, args.repeats):
+    out = os.path.join(common.WORK, f"test_scoring-{key}-{repeat}.json")
+    common.run_worker(__file__, codes[key], ["--data", data, "--out", out])
+    with open(out, encoding="utf-8") as f:
+      runs[key].append(json.load(f))
   common.write("test_scoring", _markdown(args, info, runs),
                dict(machine=info, against=args.against, runs=runs))
 

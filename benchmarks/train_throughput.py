@@ -108,8 +108,14 @@ def worker(code: str, data: str, seed: int, batch_size: int, out: str):
   train_files = split_files(data, "train")
   config = TrainConfig(tasks=tasks, batch_size=batch_size, epochs=1,
                        early_stopping_patience=0, seed=seed)
-  builder = SeqMDDatasetBuilder(schema, tasks, train_files,
-                                split_files(data, "valid"), config)
+  try:  # the run's input source, from 18b56fd
+    from seqmd_tf.training.input import training_input  # pylint: disable=import-outside-toplevel
+  except ImportError:  # an older commit: the builder took the files
+    builder = SeqMDDatasetBuilder(schema, tasks, train_files,
+                                  split_files(data, "valid"), config)
+  else:
+    builder = SeqMDDatasetBuilder(schema, tasks, training_input(
+        schema, train_files, split_files(data, "valid"), config), config)
   result = dict(ceiling_seconds=_ceiling_seconds(builder, tasks, config),
                 models={})
   stats = compute_feature_stats(train_files, schema)
@@ -289,26 +295,20 @@ def main():
     return
   sys.path.insert(0, ROOT)
   from benchmarks import common  # pylint: disable=import-outside-toplevel
-  from seqmd_tf.data.synthetic.generate import generate  # pylint: disable=import-outside-toplevel
-  from seqmd_tf.data.synthetic.world import WorldConfig  # pylint: disable=import-outside-toplevel
   info = common.machine()
-  data = os.path.join(common.WORK, f"throughput-{args.queries_per_day}-"
-                      f"{args.days}")
-  if not os.path.exists(os.path.join(data, "manifest.json")):
-    generate(data, WorldConfig(queries_per_day=args.queries_per_day,
-                               train_days=args.days, valid_days=1,
-                               test_days=1), seed=0, progress=True)
+  data = common.synthetic_data(
+      f"throughput-{args.queries_per_day}-{args.days}",
+      queries_per_day=args.queries_per_day, train_days=args.days,
+      valid_days=1, test_days=1)
   codes = {"current": ROOT}
   if args.against:
     codes["against"] = common.worktree(args.against)
     args.against_sha = os.path.basename(codes["against"]).split("-", 1)[1]
   runs = {key: [] for key in codes}
-  for repeat in range(args.repeats):
-    order = list(codes) if repeat % 2 == 0 else list(reversed(codes))
-    for key in order:
-      runs[key].append(_run_worker(
-          codes[key], data, repeat, args.batch_size,
-          os.path.join(common.WORK, f"{args.name}-{key}-{repeat}.json")))
+  for repeat, key in common.alternating(codes, args.repeats):
+    runs[key].append(_run_worker(
+        codes[key], data, repeat, args.batch_size,
+        os.path.join(common.WORK, f"{args.name}-{key}-{repeat}.json")))
   lists, listings = _count(data, args.batch_size)
   macs = _multiply_adds(data)
   summary = {key: _summary(r) for key, r in runs.items()}
