@@ -76,7 +76,8 @@ def _ndcg_all_cutoffs(labels, scores):
 def _compiled_forward(model: tf.keras.Model):
   """The model's inference pass as one graph for every batch shape: batches
   cut to their longest list differ in length, and an eager call pays Python
-  dispatch for each of the model's ops (two thirds of scoring time)."""
+  dispatch for each of the model's ops (two thirds of SEQ+MD's scoring
+  time; benchmarks/test_scoring.py)."""
   return tf.function(lambda features: model(features, training=False),
                      reduce_retracing=True)
 
