@@ -16,8 +16,10 @@ does not change the time. A model is built fresh and scored once, as a run
 is: the time includes tracing.
 
 One repeat is one fresh process per commit; the commits alternate within a
-repeat. Reported: the median over repeats, per model, and with --against
-the ratio of the two commits' medians.
+repeat. Reported: the median over repeats, per model and for the seven
+models together (a repeat's sum: steadier than one model's time, and what
+a suite of runs pays), and with --against the ratio of the two commits'
+medians.
 """
 
 import argparse

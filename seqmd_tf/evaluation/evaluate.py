@@ -76,8 +76,9 @@ def _ndcg_all_cutoffs(labels, scores):
 def _compiled_forward(model: tf.keras.Model):
   """The model's inference pass as one graph for every batch shape: batches
   cut to their longest list differ in length, and an eager call pays Python
-  dispatch for each of the model's ops (two thirds of SEQ+MD's scoring
-  time; benchmarks/test_scoring.py)."""
+  dispatch for each of the model's ops (two thirds of a SEQ+MD run's
+  scoring time in a profile; timings per model: benchmarks/test_scoring.py).
+  """
   return tf.function(lambda features: model(features, training=False),
                      reduce_retracing=True)
 
