@@ -37,6 +37,7 @@ def compare_reports(first: Dict, second: Dict) -> Dict:
   for key in sorted(set(a) & set(b)):
     lo, hi = a[key]["ci95"]
     rows.append(dict(cell=key, first=a[key]["mean"], second=b[key]["mean"],
+                     difference=b[key]["mean"] - a[key]["mean"],
                      inside=lo <= b[key]["mean"] <= hi,
                      identical=a[key]["mean"] == b[key]["mean"]))
   return dict(rows=rows, missing=missing,
@@ -59,10 +60,10 @@ def markdown(result: Dict, first_info: Dict, second_info: Dict) -> str:
            f"within the first run's 95% interval; {result['identical']} are "
            "identical to the last digit.", ""]
   if result["rows"]:
-    gaps = sorted(abs(r["second"] - r["first"]) for r in result["rows"])
-    widest = max(result["rows"], key=lambda r: abs(r["second"] - r["first"]))
+    gaps = sorted(abs(r["difference"]) for r in result["rows"])
+    widest = max(result["rows"], key=lambda r: abs(r["difference"]))
     lines += [f"Difference second - first: median {gaps[len(gaps) // 2]:.2f} "
-              f"points, largest {widest['second'] - widest['first']:+.2f} "
+              f"points, largest {widest['difference']:+.2f} "
               f"({widest['cell']}).", ""]
   if result["missing"]:
     lines += ["Cells present in only one run: " + ", ".join(result["missing"]),
