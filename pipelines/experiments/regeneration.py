@@ -6,8 +6,11 @@
 For every cell (experiment, comparison, task, platform; for a dose
 experiment, each dose's gain over Shared-Bottom in purchase NDCG@10) it
 reports the two means and whether the second lies inside the first's 95%
-interval. Exit status 1 if any cell falls outside, 2 if the two reports have
-no cell in common (nothing was checked).
+interval, and the check the other way round (the first mean inside the
+second's interval), which matters when the second run's intervals are the
+narrower, e.g. with more seeds. Exit status 1 if any second mean falls
+outside the first's interval, 2 if the two reports have no cell in common
+(nothing was checked).
 """
 
 import argparse
@@ -30,18 +33,24 @@ def cells(report: Dict) -> Iterator[Tuple[str, Dict]]:
                "purchase all"), cell
 
 
+def _within(value: float, interval) -> bool:
+  return interval[0] <= value <= interval[1]
+
+
 def compare_reports(first: Dict, second: Dict) -> Dict:
   a, b = dict(cells(first)), dict(cells(second))
   missing = sorted(set(a) ^ set(b))
   rows = []
   for key in sorted(set(a) & set(b)):
-    lo, hi = a[key]["ci95"]
     rows.append(dict(cell=key, first=a[key]["mean"], second=b[key]["mean"],
+                     first_ci95=a[key]["ci95"], second_ci95=b[key]["ci95"],
                      difference=b[key]["mean"] - a[key]["mean"],
-                     inside=lo <= b[key]["mean"] <= hi,
+                     inside=_within(b[key]["mean"], a[key]["ci95"]),
+                     inside_second=_within(a[key]["mean"], b[key]["ci95"]),
                      identical=a[key]["mean"] == b[key]["mean"]))
   return dict(rows=rows, missing=missing,
               inside=sum(r["inside"] for r in rows),
+              inside_second=sum(r["inside_second"] for r in rows),
               identical=sum(r["identical"] for r in rows), total=len(rows))
 
 
@@ -58,7 +67,9 @@ def markdown(result: Dict, first_info: Dict, second_info: Dict) -> str:
            _run_line("second", second_info), "",
            f"{result['inside']} of {result['total']} cells of the second run lie "
            f"within the first run's 95% interval; {result['identical']} are "
-           "identical to the last digit.", ""]
+           "identical to the last digit. The other way round, "
+           f"{result['inside_second']} of {result['total']} cells of the "
+           "first run lie within the second run's 95% interval.", ""]
   if result["rows"]:
     gaps = sorted(abs(r["difference"]) for r in result["rows"])
     widest = max(result["rows"], key=lambda r: abs(r["difference"]))
@@ -68,12 +79,31 @@ def markdown(result: Dict, first_info: Dict, second_info: Dict) -> str:
   if result["missing"]:
     lines += ["Cells present in only one run: " + ", ".join(result["missing"]),
               ""]
-  outside = [r for r in result["rows"] if not r["inside"]]
+  outside = [r for r in result["rows"]
+             if not (r["inside"] and r["inside_second"])]
   if outside:
-    lines += ["| cell | first | second |", "|---|---|---|"]
-    lines += [f"| {r['cell']} | {r['first']:+.3f}% | {r['second']:+.3f}% |"
+    lines += ["Cells outside in either direction:", "",
+              "| cell | first [95%] | second [95%] | second inside first's "
+              "| first inside second's |", "|---|---|---|---|---|"]
+    lines += [f"| {_escaped(r['cell'])} | "
+              f"{_cell(r['first'], r['first_ci95'])} | "
+              f"{_cell(r['second'], r['second_ci95'])} | "
+              f"{_yes(r['inside'])} | {_yes(r['inside_second'])} |"
               for r in outside]
   return "\n".join(lines) + "\n"
+
+
+def _cell(mean: float, interval) -> str:
+  return f"{mean:+.3f}% [{interval[0]:+.2f}, {interval[1]:+.2f}]"
+
+
+def _escaped(cell: str) -> str:
+  """A cell's name in a markdown table: its own separators escaped."""
+  return cell.replace("|", "\\|")
+
+
+def _yes(flag: bool) -> str:
+  return "yes" if flag else "**no**"
 
 
 def main(argv=None) -> int:

@@ -428,15 +428,19 @@ def test_every_committed_experiment_config_has_valid_worlds(name):
 def test_regeneration_check_flags_cells_outside_the_interval():
   from pipelines.experiments.regeneration import compare_reports
 
-  def report(mean):
-    cell = {"mean": mean, "ci95": [mean - 1.0, mean + 1.0]}
+  def report(mean, half_width=1.0):
+    cell = {"mean": mean, "ci95": [mean - half_width, mean + half_width]}
     return {"experiments": {"table1": {"rows": {"relative": [
         {"variant": "v", "reference": "r",
          "cells": {"purchase": {"all": cell}}}]}}}}
   same = compare_reports(report(1.0), report(1.5))
   assert same["inside"] == same["total"] == 1 and same["identical"] == 0
+  assert same["inside_second"] == 1
   off = compare_reports(report(1.0), report(2.5))
-  assert off["inside"] == 0
+  assert off["inside"] == off["inside_second"] == 0
+  # A narrower second interval (more seeds) that misses the first mean.
+  narrower = compare_reports(report(1.0), report(1.5, half_width=0.2))
+  assert narrower["inside"] == 1 and narrower["inside_second"] == 0
 
 
 def test_the_committed_modes_are_valid_and_sized_for_power():
@@ -474,6 +478,14 @@ def test_regeneration_check_covers_dose_points_and_refuses_an_empty_check(
   assert regeneration.main([first, report(tmp_path / "b.json", "sharing_1",
                                           0.9), "--out", str(out)]) == 0
   assert "largest +0.40 (dose_sharing | dose sharing_1 | SEQ" in out.read_text()
+  assert "1 of 1 cells of the first run lie within the second" in (
+      out.read_text())
+  table = tmp_path / "table.md"
+  assert regeneration.main([first, report(tmp_path / "c.json", "sharing_1",
+                                          2.0), "--out", str(table)]) == 1
+  assert ("| dose_sharing \\| dose sharing_1 \\| SEQ vs Shared-Bottom "
+          "\\| purchase all | +0.500% [-0.50, +1.50] | +2.000% [+1.00, +3.00] "
+          "| **no** | **no** |") in table.read_text()
   assert regeneration.main([first, report(tmp_path / "c.json", "sharing_1",
                                           2.0)]) == 1
   assert regeneration.main([first, report(tmp_path / "d.json", "sharing_0",
