@@ -120,8 +120,8 @@ class Variant:
     name = names.get(self.model, self.model)
     if self.md == "per_task":
       name += "+MD"
-    elif self.md == "input":
-      name += " + MD"
+    elif self.md == "input":  # SEQ's paper form is "SEQ+MD", MD per task
+      name += " + MD on the input" if self.model == "seq" else " + MD"
     if self.md_shift:
       name += " with country shift"
     for key, value in self.overrides:
@@ -380,6 +380,21 @@ for _dial, _values in DOSES.items():
       variants=[_v(model, md, world=f"{_dial}_{value:g}")
                 for value in _values for model, md in DOSE_MODELS[_dial]],
       report="dose", dose=_dial))
+
+# Where MD goes in SEQ (beyond the paper). In the interaction worlds MD on
+# Shared-Bottom's input gains with the regional headroom while SEQ+MD, the
+# paper's per-task masks inside SEQ, does not (results/dose_interaction).
+# SEQ with one mask on its input (Fig. 4's plug-in form) separates "MD per
+# task" from "MD inside SEQ"; the other three models reuse dose_interaction's
+# runs when both share a work folder.
+register(Experiment(
+    "md_placement",
+    title="Where MD goes in SEQ: one mask on the input (beyond the paper) "
+          "against the paper's per-task masks, in the interaction dose worlds",
+    variants=[_v(model, md, world=f"interaction_{value:g}")
+              for value in DOSES["interaction"]
+              for model, md in DOSE_MODELS["interaction"] + (("seq", "input"),)],
+    report="dose", dose="interaction"))
 
 
 def plan_variants(experiments: Sequence[str]) -> List[Variant]:

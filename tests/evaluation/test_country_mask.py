@@ -50,9 +50,9 @@ def test_masks_are_the_layer_s_masks_of_real_lists():
   assert table.groupby("task")["mask"].nunique().min() > 1  # masks differ
 
 
-def test_plug_in_md_has_one_mask_and_its_shift():
-  model = _model(_features(), name="shared_bottom", md="input",
-                 md_country_shift=True)
+@pytest.mark.parametrize("name", ["shared_bottom", "seq"])
+def test_plug_in_md_has_one_mask_and_its_shift(name):
+  model = _model(_features(), name=name, md="input", md_country_shift=True)
   table = country_masks(model, _features(), TWO_TASKS)
   assert set(table["task"]) == {"all"}
   assert list(table["country"]) == ["US", "GB"]

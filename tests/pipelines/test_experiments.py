@@ -143,6 +143,21 @@ def test_offset_pairs_differ_only_in_how_the_offset_is_handled():
                                                "shared_bottom_region_norm"}
 
 
+def test_md_placement_adds_seq_with_md_on_its_input_to_the_interaction_runs():
+  from pipelines.experiments.plan import DOSES
+  placement = EXPERIMENTS["md_placement"]
+  interaction = EXPERIMENTS["dose_interaction"]
+  added = [v for v in placement.variants if v not in interaction.variants]
+  # dose_interaction's runs are reused; one new model in every dose world.
+  assert set(interaction.variants) <= set(placement.variants)
+  assert [(v.model, v.md) for v in added] == [("seq", "input")] * len(
+      DOSES["interaction"])
+  assert {v.world for v in added} == {v.world for v in interaction.variants}
+  labels = {v.model_label for v in placement.variants}
+  assert {"SEQ+MD", "SEQ + MD on the input", "Shared-Bottom + MD"} <= labels
+  assert placement.report == "dose" and placement.dose == "interaction"
+
+
 def test_more_seeds_keep_the_mode_s_search_seed_and_settings():
   from pipelines.experiments.paper import mode_settings
   config = {"modes": {"default": {"seeds": [0, 1, 2], "experiments": ["a"],
