@@ -79,7 +79,7 @@ def seed_list(text: Optional[str]) -> List[int]:
   """`--seeds`' comma-separated integers; fails naming the one that is not."""
   seeds = []
   for item in comma_list(text):
-    if not item.isdigit():
+    if not (item.isascii() and item.isdigit()):
       raise ValueError(f"--seeds: '{item}' is not an integer >= 0")
     seeds.append(int(item))
   return seeds

@@ -80,3 +80,5 @@ def test_seeds_are_integers_named_when_not():
   assert commands.seed_list(None) == []
   with pytest.raises(ValueError, match="--seeds: 'x' is not an integer"):
     commands.seed_list("0,x")
+  with pytest.raises(ValueError, match="--seeds: '¹' is not an integer"):
+    commands.seed_list("0,¹")  # "¹".isdigit() holds, int("¹") fails

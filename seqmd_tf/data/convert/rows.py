@@ -361,8 +361,9 @@ def _funnel(plan: RowPlan, values: Dict[str, Any]) -> bool:
 
 def group_int_id(gid: str) -> int:
   """The int64 query id of a group: the id itself when it is a small
-  non-negative integer, otherwise a stable 63-bit hash of it."""
-  if gid.isdigit() and int(gid) < 2 ** 63:
+  non-negative integer in ASCII digits, otherwise a stable 63-bit hash of
+  it (str.isdigit alone also accepts "¹", which int() refuses)."""
+  if gid.isascii() and gid.isdigit() and int(gid) < 2 ** 63:
     return int(gid)
   import hashlib  # pylint: disable=import-outside-toplevel
   return int.from_bytes(hashlib.sha256(gid.encode("utf-8")).digest()[:8],

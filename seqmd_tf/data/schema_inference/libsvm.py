@@ -40,7 +40,7 @@ def scan(files: Sequence[str]) -> Tuple[int, List[int]]:
     lines += 1
     for token in line.split("#", 1)[0].split()[2:]:
       index = token.partition(":")[0]
-      if index.isdigit():
+      if index.isascii() and index.isdigit():
         indices.add(int(index))
   return lines, sorted(indices)
 

@@ -174,6 +174,10 @@ def test_group_ids():
   assert group_int_id("123") == 123
   h = group_int_id("query-abc")
   assert h == group_int_id("query-abc") and 0 <= h < 2 ** 63
+  # Digits outside ASCII are ids like any other string: hashed, not parsed
+  # ("¹".isdigit() holds but int("¹") fails; int("٣") would collide with 3).
+  for other in ("¹", "٣", "12³"):
+    assert 0 <= group_int_id(other) < 2 ** 63 and group_int_id(other) != 3
 
 
 def test_option_parsers(tmp_path):
