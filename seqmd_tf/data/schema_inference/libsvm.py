@@ -39,9 +39,12 @@ def scan(files: Sequence[str]) -> Tuple[int, List[int]]:
   for _, _, line in _lines(files):
     lines += 1
     for token in line.split("#", 1)[0].split()[2:]:
-      index = token.partition(":")[0]
-      if index.isascii() and index.isdigit():
-        indices.add(int(index))
+      try:  # an index as `parse_libsvm_line` reads it, or none
+        index = int(token.partition(":")[0])
+      except ValueError:
+        continue
+      if index >= 0:
+        indices.add(index)
   return lines, sorted(indices)
 
 

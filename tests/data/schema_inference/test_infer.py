@@ -134,9 +134,11 @@ def test_libsvm_with_grades_and_a_region_map(tmp_path, impressions, capsys):
   assert "non-decreasing" in capsys.readouterr().err
 
 
-def test_libsvm_scan_counts_ascii_feature_indices_only(tmp_path):
-  """"¹".isdigit() holds but int("¹") fails: such a token is not an index."""
+def test_libsvm_scan_reads_indices_as_the_conversion_does(tmp_path):
+  """"¹".isdigit() holds but int("¹") fails: such a token is not an index
+  (`parse_libsvm_line` rejects its line); nor is a negative one."""
   from seqmd_tf.data.schema_inference import libsvm
   path = tmp_path / "a.txt"
-  path.write_text("1 qid:1 3:0.5 ¹:2 # c\n0 qid:1 12:1\n", encoding="utf-8")
+  path.write_text("1 qid:1 3:0.5 ¹:2 -4:1 # c\n0 qid:1 12:1\n",
+                  encoding="utf-8")
   assert libsvm.scan([str(path)]) == (2, [3, 12])
