@@ -75,6 +75,7 @@ def _training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
       searched=results[v]["lr_searched"],
       searched_in=results[v].get("lr_search_world", v.world),
       at_edge=results[v]["lr_at_edge"],
+      rate_of=results[v].get("rate_of"),
       search_capped=results[v].get("lr_search_capped", []),
       runs=[dict(seed=r.seed, best_epoch=r.best_epoch,
                  epochs_run=r.epochs_run, stop_reason=r.stop_reason)
@@ -122,7 +123,9 @@ def _training_markdown(training: Dict,
            " per seed |", "|---|---|---|"]
   for key, t in training.items():
     rate = f"{t['learning_rate']:g}"
-    if not t["searched"]:
+    if t.get("rate_of"):
+      rate += f" ({t['rate_of']}'s, not searched: a diagnostic)"
+    elif not t["searched"]:
       rate += " (fixed, not searched)"
     elif t["at_edge"]:
       rate += " (**at an edge of the grid: not a result**)"
@@ -234,7 +237,7 @@ def _train_all(runner: Runner, variants: Sequence[Variant], seeds: List[int],
   """Every variant's search and seeds, grouped by world (one world's parsed
   splits in memory at a time)."""
   trained = [v for v in variants if not v.added_task]
-  searched = {v.search_variant() for v in trained}
+  searched = {v.search_variant() for v in trained if not v.rate_of}
   runs_total = (len(searched) * len(lrs) + len(trained) * len(seeds)
                 - len(searched & set(trained)))
   print(f"{len(variants)} variants, {len(searched)} learning-rate searches "

@@ -86,6 +86,10 @@ class Variant:
   md_shift: bool = False              # MD with a country shift (beyond the paper)
   # Model-config values over the experiment's widths, e.g. (("rnn_layers", 1),)
   overrides: Tuple[Tuple[str, Union[int, float, str]], ...] = ()
+  # (model, md) of the variant of the same world and tasks whose chosen
+  # learning rate this one trains at, instead of searching its own: a
+  # diagnostic of the rate (beyond the paper), not a result of the model.
+  rate_of: Tuple[str, ...] = ()
 
   @property
   def key(self) -> str:
@@ -94,8 +98,9 @@ class Variant:
     widths = "".join(f"-{name}_{value}" for name, value in self.overrides)
     src = f"-src_{'_'.join(self.md_source)}" if self.md_source else ""
     add = f"-add_{self.added_task}" if self.added_task else ""
+    rate = f"-rate_of_{'_md_'.join(self.rate_of)}" if self.rate_of else ""
     return (f"{self.world}/{len(self.tasks)}tasks/{self.model}-md_{self.md}"
-            f"{shift}{dp}{widths}{src}{add}")
+            f"{shift}{dp}{widths}{src}{add}{rate}")
 
   def base(self) -> "Variant":
     """The trained variant an added-task variant is derived from."""
@@ -104,6 +109,14 @@ class Variant:
     return dataclasses.replace(
         self, tasks=tuple(t for t in self.tasks if t != self.added_task),
         added_task=None)
+
+  def rate_donor(self) -> "Variant":
+    """The variant whose chosen learning rate this one trains at: itself,
+    or with `rate_of` that (model, md) in the same world and tasks."""
+    if not self.rate_of:
+      return self
+    model, md = self.rate_of
+    return dataclasses.replace(self, model=model, md=md, rate_of=())
 
   @property
   def label(self) -> str:
@@ -132,6 +145,8 @@ class Variant:
       name += f" (source: {' × '.join(self.md_source)})"
     if self.added_task:
       name += f", {len(self.tasks) - 1} tasks + {self.added_task} added"
+    if self.rate_of:
+      name += f" at {self.rate_donor().model_label}'s rate"
     return name
 
   def reference(self) -> "Variant":
@@ -147,9 +162,10 @@ class Variant:
 
 
 def _v(model, md="none", tasks=TWO, world="default", descending=None,
-       md_source=(), added_task=None, md_shift=False, overrides=()):
+       md_source=(), added_task=None, md_shift=False, overrides=(),
+       rate_of=()):
   return Variant(world, tuple(tasks), model, md, descending, tuple(md_source),
-                 added_task, md_shift, tuple(overrides))
+                 added_task, md_shift, tuple(overrides), tuple(rate_of))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -386,14 +402,21 @@ for _dial, _values in DOSES.items():
 # paper's per-task masks inside SEQ, does not (results/dose_interaction).
 # SEQ with one mask on its input (Fig. 4's plug-in form) separates "MD per
 # task" from "MD inside SEQ"; the other three models reuse dose_interaction's
-# runs when both share a work folder.
+# runs when both share a work folder. SEQ's chosen rate is many times lower
+# than Shared-Bottom + MD's, so Shared-Bottom + MD trained at the rate chosen
+# for SEQ with MD on its input (not its own) tells whether that rate alone
+# keeps a mask from learning the regions: a diagnostic, not a result.
+_PLACEMENT_MODELS = [(model, md, ()) for model, md in
+                     DOSE_MODELS["interaction"]] + [
+                         ("seq", "input", ()),
+                         ("shared_bottom", "input", ("seq", "input"))]
 register(Experiment(
     "md_placement",
     title="Where MD goes in SEQ: one mask on the input (beyond the paper) "
           "against the paper's per-task masks, in the interaction dose worlds",
-    variants=[_v(model, md, world=f"interaction_{value:g}")
+    variants=[_v(model, md, world=f"interaction_{value:g}", rate_of=rate_of)
               for value in DOSES["interaction"]
-              for model, md in DOSE_MODELS["interaction"] + (("seq", "input"),)],
+              for model, md, rate_of in _PLACEMENT_MODELS],
     report="dose", dose="interaction"))
 
 
@@ -408,7 +431,7 @@ def plan_variants(experiments: Sequence[str]) -> List[Variant]:
     exp = EXPERIMENTS[name]
     pairs = [v for pair in exp.pairs for v in pair]
     for v in list(exp.variants) + pairs:
-      for needed in (v.reference(), v.base(), v):
+      for needed in (v.reference(), v.base(), v.rate_donor(), v):
         if needed not in out:
           out.append(needed)
   return out

@@ -359,6 +359,8 @@ class Runner:
                   multiply_adds=self.multiply_adds(
                       variant.base(), base["runs"][0], tasks=variant.tasks),
                   runs=[self.run_added(variant, r) for r in base["runs"]])
+    if variant.rate_of:
+      return self.run_at_donor_rate(variant, seeds, learning_rates)
     searched = variant.search_variant()
     search_runs = {}
 
@@ -377,6 +379,19 @@ class Runner:
                 lr_search_capped=sorted(lr for lr, r in search_runs.items()
                                         if r.stop_reason == "epoch cap"),
                 lr_at_edge=found["at_edge"], lr_searched=found["searched"],
+                multiply_adds=self.multiply_adds(variant, runs[0]), runs=runs)
+
+  def run_at_donor_rate(self, variant: Variant, seeds: Sequence[int],
+                        learning_rates: Sequence[float]) -> Dict:
+    """Every seed of `variant` at the rate its donor (`rate_donor`) chose in
+    its own search; `variant`'s rate is not searched, so its runs are a
+    diagnostic of that rate, not a result of the model."""
+    donor = self.run_variant(variant.rate_donor(), seeds, learning_rates)
+    runs = [self.run(variant, s, donor["learning_rate"]) for s in seeds]
+    return dict(variant=variant, learning_rate=donor["learning_rate"],
+                lr_search={}, lr_search_world=donor["lr_search_world"],
+                lr_search_capped=[], lr_at_edge=False, lr_searched=False,
+                rate_of=variant.rate_donor().key,
                 multiply_adds=self.multiply_adds(variant, runs[0]), runs=runs)
 
   def multiply_adds(self, variant: Variant, run: RunResult,

@@ -108,6 +108,35 @@ def test_a_dose_variant_uses_its_dials_search_and_trains_in_its_own_world(
   assert default.search_variant() == default
 
 
+def test_a_rate_diagnostic_trains_at_its_donors_searched_rate(tmp_path,
+                                                              schema):
+  calls = []
+
+  class FakeRunner(Runner):
+    def run(self, variant, seed, lr, score_test=True):
+      calls.append((variant.model, variant.world, seed, lr, score_test))
+      best = 0.0005 if variant.model == "seq" else 0.008
+      return types.SimpleNamespace(val_monitor=-abs(lr - best), seed=seed,
+                                   learning_rate=lr, stop_reason="patience")
+
+    def multiply_adds(self, variant, run):
+      return 0
+
+  variant = [v for v in EXPERIMENTS["md_placement"].variants
+             if v.rate_of and v.world == "interaction_4"][0]
+  grid = [0.001, 0.002, 0.004, 0.008]
+  out = FakeRunner(str(tmp_path), schema, {}, 0, {}, {}).run_variant(
+      variant, [0, 1], grid)
+  # Only the donor (SEQ + MD on the input) searches, growing its grid down
+  # to 0.0005; the diagnostic trains every seed at that rate, unsearched.
+  assert {c[0] for c in calls if not c[4]} == {"seq"}
+  assert [c[1:] for c in calls if c[0] == "shared_bottom"] == [
+      ("interaction_4", s, 0.0005, True) for s in (0, 1)]
+  assert out["learning_rate"] == 0.0005 and not out["lr_searched"]
+  assert out["rate_of"] == "interaction_4/2tasks/seq-md_input"
+  assert out["lr_search"] == {} and not out["lr_at_edge"]
+
+
 def test_one_world_under_two_names_measures_its_headroom_once(tmp_path, schema,
                                                               monkeypatch):
   from pipelines.experiments import references

@@ -148,14 +148,22 @@ def test_md_placement_adds_seq_with_md_on_its_input_to_the_interaction_runs():
   placement = EXPERIMENTS["md_placement"]
   interaction = EXPERIMENTS["dose_interaction"]
   added = [v for v in placement.variants if v not in interaction.variants]
-  # dose_interaction's runs are reused; one new model in every dose world.
+  # dose_interaction's runs are reused; two new models in every dose world:
+  # SEQ with MD on its input, and Shared-Bottom + MD at that model's rate.
   assert set(interaction.variants) <= set(placement.variants)
-  assert [(v.model, v.md) for v in added] == [("seq", "input")] * len(
-      DOSES["interaction"])
+  assert [(v.model, v.md, v.rate_of) for v in added] == [
+      ("seq", "input", ()),
+      ("shared_bottom", "input", ("seq", "input"))] * len(DOSES["interaction"])
   assert {v.world for v in added} == {v.world for v in interaction.variants}
   labels = {v.model_label for v in placement.variants}
-  assert {"SEQ+MD", "SEQ + MD on the input", "Shared-Bottom + MD"} <= labels
+  assert {"SEQ+MD", "SEQ + MD on the input", "Shared-Bottom + MD",
+          "Shared-Bottom + MD at SEQ + MD on the input's rate"} <= labels
   assert placement.report == "dose" and placement.dose == "interaction"
+  for v in added:  # the rate's donor is planned, and in the same world
+    assert v.rate_donor() in placement.variants
+    assert v.rate_donor().world == v.world and not v.rate_donor().rate_of
+  keys = [v.key for v in plan_variants(["md_placement"])]
+  assert len(keys) == len(set(keys))  # the diagnostic has runs of its own
 
 
 def test_more_seeds_keep_the_mode_s_search_seed_and_settings():
@@ -191,6 +199,11 @@ def test_training_section_names_the_search_runs_the_cap_ended():
          "(capped search runs: 0.000125) |" in text
   assert "| sharing_1/2tasks/shared_bottom-md_none | 0.004 |" in text
   assert "0 of 3" in text
+  borrowed = dict(entry, searched=False, search_capped=[],
+                  rate_of="sharing_1/2tasks/seq-md_none")
+  text = "\n".join(_training_markdown({"sharing_1/x": borrowed}, {}))
+  assert "| sharing_1/x | 0.00025 (sharing_1/2tasks/seq-md_none's, not " \
+         "searched: a diagnostic) |" in text
 
 
 def test_added_task_variant_derives_from_its_trained_base():
