@@ -361,32 +361,41 @@ class Runner:
                   runs=[self.run_added(variant, r) for r in base["runs"]])
     if variant.rate_of:
       return self.run_at_donor_rate(variant, seeds, learning_rates)
+    search = self.search_rate(variant, seeds[0], learning_rates)
+    runs = [self.run(variant, s, search["learning_rate"]) for s in seeds]
+    return dict(search, variant=variant,
+                multiply_adds=self.multiply_adds(variant, runs[0]), runs=runs)
+
+  def search_rate(self, variant: Variant, seed: int,
+                  learning_rates: Sequence[float]) -> Dict:
+    """The learning-rate search of `variant` (on `variant.search_variant()`,
+    seed `seed`, validation split): the chosen rate and the search's record,
+    as `run_variant` reports them."""
     searched = variant.search_variant()
     search_runs = {}
 
     def score(lr):
-      search_runs[lr] = self.run(searched, seeds[0], lr, score_test=False)
+      search_runs[lr] = self.run(searched, seed, lr, score_test=False)
       return search_runs[lr].val_monitor
     found = lr_search.search(score, learning_rates)
     if found["at_edge"]:
       self.log(f"  {searched.key}: the best learning rate {found['best']:g}"
                f" is still at an edge after {found['extensions']} extensions")
-    runs = [self.run(variant, s, found["best"]) for s in seeds]
-    return dict(variant=variant, learning_rate=found["best"],
+    return dict(learning_rate=found["best"],
                 lr_search={lr: r.val_monitor for lr, r in
                            sorted(search_runs.items())},
                 lr_search_world=searched.world,
                 lr_search_capped=sorted(lr for lr, r in search_runs.items()
                                         if r.stop_reason == "epoch cap"),
-                lr_at_edge=found["at_edge"], lr_searched=found["searched"],
-                multiply_adds=self.multiply_adds(variant, runs[0]), runs=runs)
+                lr_at_edge=found["at_edge"], lr_searched=found["searched"])
 
   def run_at_donor_rate(self, variant: Variant, seeds: Sequence[int],
                         learning_rates: Sequence[float]) -> Dict:
     """Every seed of `variant` at the rate its donor (`rate_donor`) chose in
     its own search; `variant`'s rate is not searched, so its runs are a
-    diagnostic of that rate, not a result of the model."""
-    donor = self.run_variant(variant.rate_donor(), seeds, learning_rates)
+    diagnostic of that rate, not a result of the model. Only the donor's
+    search is needed, not its seeds' runs."""
+    donor = self.search_rate(variant.rate_donor(), seeds[0], learning_rates)
     runs = [self.run(variant, s, donor["learning_rate"]) for s in seeds]
     return dict(variant=variant, learning_rate=donor["learning_rate"],
                 lr_search={}, lr_search_world=donor["lr_search_world"],

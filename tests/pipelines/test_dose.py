@@ -130,6 +130,7 @@ def test_a_rate_diagnostic_trains_at_its_donors_searched_rate(tmp_path,
   # Only the donor (SEQ + MD on the input) searches, growing its grid down
   # to 0.0005; the diagnostic trains every seed at that rate, unsearched.
   assert {c[0] for c in calls if not c[4]} == {"seq"}
+  assert not [c for c in calls if c[0] == "seq" and c[4]]  # no donor seeds
   assert [c[1:] for c in calls if c[0] == "shared_bottom"] == [
       ("interaction_4", s, 0.0005, True) for s in (0, 1)]
   assert out["learning_rate"] == 0.0005 and not out["lr_searched"]
