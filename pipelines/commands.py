@@ -113,6 +113,8 @@ def model_config(args, config: Dict):
     values["descending_probability"] = False
   if getattr(args, "md_country_shift", False):
     values["md_country_shift"] = True
+  if getattr(args, "md_country_rate_multiplier", None) is not None:
+    values["md_country_rate_multiplier"] = args.md_country_rate_multiplier
   return ModelConfig.from_dict(values)
 
 
@@ -178,6 +180,10 @@ def model_and_training_args(p: argparse.ArgumentParser) -> None:
                  help="beyond the paper: MD adds a country shift beside its "
                  "mask, MLP(m_c * x + b_c), which can remove an additive "
                  "regional offset")
+  p.add_argument("--md-country-rate-multiplier",
+                 dest="md_country_rate_multiplier", type=float,
+                 help="beyond the paper: MD's country MLPs learn at this "
+                 "multiple of the learning rate (under Adam; default 1)")
   p.add_argument("--no-descending", action="store_true",
                  help="switch off the descending-probability product")
   p.add_argument("--tasks", help="comma-separated tasks in funnel order")

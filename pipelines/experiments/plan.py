@@ -419,6 +419,28 @@ register(Experiment(
               for model, md, rate_of in _PLACEMENT_MODELS],
     report="dose", dose="interaction"))
 
+# The constructive follow-up of md_placement's diagnostic (beyond the paper):
+# at SEQ's low rate a mask stays flat, even Shared-Bottom's. SEQ+MD with its
+# country MLPs learning at MASK_RATE_MULTIPLIER times the model's rate
+# (`md_country_rate_multiplier`, under Adam). Fixed before any run: 8 is the
+# ratio of the rates chosen in the dial's search world (interaction_1) by
+# Shared-Bottom + MD (0.008) and SEQ+MD (0.001) in results/dose_interaction,
+# so at SEQ+MD's rate its masks move as fast as Shared-Bottom + MD's. The
+# model's rate is searched as for any variant; the multiplier is not.
+MASK_RATE_MULTIPLIER = 8.0
+register(Experiment(
+    "md_rate",
+    title="SEQ+MD with its country masks at 8x the model's learning rate "
+          "(beyond the paper), in the interaction dose worlds",
+    variants=[_v(model, md, world=f"interaction_{value:g}",
+                 overrides=overrides)
+              for value in DOSES["interaction"]
+              for model, md, overrides in
+              [(model, md, ()) for model, md in DOSE_MODELS["interaction"]]
+              + [("seq", "per_task", (("md_country_rate_multiplier",
+                                       MASK_RATE_MULTIPLIER),))]],
+    report="dose", dose="interaction"))
+
 
 def plan_variants(experiments: Sequence[str]) -> List[Variant]:
   """Every variant needed (references included), in a stable order."""

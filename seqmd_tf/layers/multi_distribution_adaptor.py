@@ -5,7 +5,7 @@ from typing import Optional, Sequence
 import tensorflow as tf
 
 from seqmd_tf.keras_compat import keras
-from seqmd_tf.layers.mlp import MLP, ParallelMLP
+from seqmd_tf.layers.mlp import MLP, ParallelMLP, check_rate_multiplier
 
 
 @keras.utils.register_keras_serializable(package="seqmd")
@@ -37,6 +37,12 @@ class MultiDistributionAdaptor(keras.layers.Layer):
   features: m_c * (x + o_c) still carries m_c * o_c. The shift can
   (b_c = -m_c * o_c). Per-task masks get per-task shifts.
 
+  With `country_rate_multiplier=r` (beyond the paper) the country MLPs (the
+  mask, and the shift if any) learn at r times the optimizer's rate under
+  Adam (`MLP`'s `rate_multiplier`): a mask inside a model whose chosen rate
+  is low can then move as fast as one in a model trained at a higher rate.
+  The function and its initial values are those of r = 1.
+
   Inputs: a dict with
     "country":   [..., d_c]  country features (e.g. a country embedding)
     "dependent": [..., d_d]  features whose distribution shifts by region
@@ -57,13 +63,16 @@ class MultiDistributionAdaptor(keras.layers.Layer):
   def __init__(self, mask_hidden_units: Sequence[int] = (32,),
                transform_units: Sequence[int] = (32,),
                num_tasks: Optional[int] = None, activation: str = "relu",
-               country_shift: bool = False, **kwargs):
+               country_shift: bool = False,
+               country_rate_multiplier: float = 1.0, **kwargs):
     super().__init__(**kwargs)
     self.mask_hidden_units = [int(u) for u in mask_hidden_units]
     self.transform_units = [int(u) for u in transform_units]
     self.num_tasks = None if num_tasks is None else int(num_tasks)
     self.activation = activation
     self.country_shift = bool(country_shift)
+    self.country_rate_multiplier = check_rate_multiplier(
+        country_rate_multiplier)
     self._shift = None
     self._transform = MLP(self.transform_units, activation=activation,
                           output_activation=activation, name="transform_mlp")
@@ -79,11 +88,12 @@ class MultiDistributionAdaptor(keras.layers.Layer):
     """An MLP over the country features with `width` outputs; one per task
     with per-task masks."""
     units = self.mask_hidden_units + [width]
+    common = dict(activation=self.activation,
+                  output_bias_initializer=output_bias,
+                  rate_multiplier=self.country_rate_multiplier)
     if self.num_tasks is None:
-      return MLP(units, activation=self.activation,
-                 output_bias_initializer=output_bias, name=f"{name}_mlp")
-    return ParallelMLP(self.num_tasks, units, activation=self.activation,
-                       output_bias_initializer=output_bias, name=f"{name}_mlps")
+      return MLP(units, name=f"{name}_mlp", **common)
+    return ParallelMLP(self.num_tasks, units, name=f"{name}_mlps", **common)
 
   def country_mask(self, country):
     """m_c: [..., d_d], or [..., k, d_d] with per-task masks."""
@@ -114,5 +124,6 @@ class MultiDistributionAdaptor(keras.layers.Layer):
     config.update(mask_hidden_units=self.mask_hidden_units,
                   transform_units=self.transform_units,
                   num_tasks=self.num_tasks, activation=self.activation,
-                  country_shift=self.country_shift)
+                  country_shift=self.country_shift,
+                  country_rate_multiplier=self.country_rate_multiplier)
     return config

@@ -40,6 +40,8 @@ def model_input(config: ModelConfig, groups: Dict[str, tf.Tensor]) -> tf.Tensor:
     return MultiDistributionAdaptor(config.md_mask_hidden_units,
                                     config.md_transform_units,
                                     country_shift=config.md_country_shift,
+                                    country_rate_multiplier=(
+                                        config.md_country_rate_multiplier),
                                     name="md_adaptor")(groups)
   return tf.concat([groups["dependent"], groups["invariant"]], axis=-1)
 

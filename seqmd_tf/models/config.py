@@ -29,6 +29,9 @@ class ModelConfig:
   `md_country_shift`: beyond the paper, MD adds a country shift beside its
   mask, MLP_trans(m_c * x + b_c) (`MultiDistributionAdaptor`); the paper's
   MD (False) is the default.
+  `md_country_rate_multiplier`: beyond the paper, MD's country MLPs (mask
+  and shift) learn at this multiple of the model's learning rate under Adam
+  (`MultiDistributionAdaptor`); 1 is the paper's MD.
   """
   name: str = "seq"
   md: str = "per_task"
@@ -46,6 +49,7 @@ class ModelConfig:
   md_source: List[str] = _units()
   md_transform_units: List[int] = _units(16)
   md_country_shift: bool = False
+  md_country_rate_multiplier: float = 1.0
   # Baselines: Shared-Bottom's bottom; experts of MMoE, PLE and AdaTT.
   bottom_units: List[int] = _units(64, 32)
   expert_units: List[int] = _units(32)
@@ -59,6 +63,9 @@ class ModelConfig:
     if self.md not in MD_MODES:
       raise ValueError(f"model config: md must be one of {MD_MODES}, got "
                        f"{self.md!r}")
+    if not float(self.md_country_rate_multiplier) > 0:
+      raise ValueError("model config: md_country_rate_multiplier must be > 0, "
+                       f"got {self.md_country_rate_multiplier!r}")
     if self.rnn_cell not in ("gru", "rnn"):
       raise ValueError(f"model config: rnn_cell must be 'gru' or 'rnn', got "
                        f"{self.rnn_cell!r}")

@@ -30,7 +30,9 @@ def build_seq_model(config: ModelConfig, feature_config: List[Dict],
     if config.md == "per_task":
       dependent = MultiDistributionAdaptor(
           config.md_mask_hidden_units, config.md_transform_units, num_tasks=k,
-          country_shift=config.md_country_shift, name="md_adaptor")(groups)
+          country_shift=config.md_country_shift,
+          country_rate_multiplier=config.md_country_rate_multiplier,
+          name="md_adaptor")(groups)
       tokens = tf.concat([tokenizer(groups["invariant"]), dependent], axis=-1)
     else:
       tokens = tokenizer(model_input(config, groups))

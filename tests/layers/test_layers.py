@@ -37,6 +37,9 @@ ALL_LAYERS = [
     layers.TaskColumn(2, name="purchase"),
     layers.MultiDistributionAdaptor([4], [5], num_tasks=3),
     layers.MultiDistributionAdaptor([4], [5], country_shift=True),
+    layers.MultiDistributionAdaptor([4], [5], num_tasks=2,
+                                    country_rate_multiplier=8.0),
+    layers.MLP([4, 2], rate_multiplier=4.0),
     layers.FeaturePreprocessor([
         {"name": "country", "part": "context", "group": "country",
          "dtype": "string", "transform": "vocabulary",

@@ -59,3 +59,16 @@ def test_unknown_model_name_is_reported():
 def test_unknown_config_key_is_reported():
   with pytest.raises(ValueError, match="unknown key"):
     ModelConfig.from_dict({"name": "seq", "gru_units": 4})
+
+
+@pytest.mark.parametrize("name, md", [("seq", "per_task"),
+                                      ("shared_bottom", "input")])
+def test_md_country_rate_multiplier_reaches_the_country_mlps_only(name, md):
+  model = build_model(ModelConfig(name=name, md=md,
+                                  md_country_rate_multiplier=8.0),
+                      FEATURES, TASKS, "mask")
+  model(model_inputs())
+  adaptor = model.get_layer("md_adaptor")
+  assert adaptor.country_rate_multiplier == 8.0
+  assert adaptor._mask.rate_multiplier == 8.0
+  assert adaptor._transform.rate_multiplier == 1.0

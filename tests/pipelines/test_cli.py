@@ -50,6 +50,17 @@ def test_flags_override_the_config_file_field_by_field():
           config.tasks) == (9, 0.01, 1, ["click", "purchase"])
 
 
+def test_md_flags_reach_the_model_config():
+  config = commands.model_config(argparse.Namespace(
+      model="seq", md="per_task", md_country_shift=True,
+      md_country_rate_multiplier=8.0), {"model": {"token_dim": 8}})
+  assert (config.md, config.md_country_shift, config.md_country_rate_multiplier,
+          config.token_dim) == ("per_task", True, 8.0, 8)
+  with pytest.raises(ValueError, match="md_country_rate_multiplier must be > 0"):
+    commands.model_config(argparse.Namespace(md_country_rate_multiplier=0.0),
+                          {})
+
+
 def test_a_user_error_is_one_line_and_exit_2(tmp_path, capsys):
   missing = str(tmp_path / "nowhere")
   assert cli.main(["export", "--run-dir", missing, "--export-base",

@@ -11,20 +11,22 @@ from seqmd_tf.training import pipeline
 from seqmd_tf.training.pipeline import TrainConfig
 from tests.helpers import SMALL_MODEL as SMALL
 
-CASES = [(name, md, False) for name, spec in MODELS.items()
+CASES = [(name, md, {}) for name, spec in MODELS.items()
          for md in spec.md_modes]
-CASES += [("shared_bottom", "input", True), ("seq", "per_task", True)]
+CASES += [("shared_bottom", "input", {"md_country_shift": True}),
+          ("seq", "per_task", {"md_country_shift": True}),
+          ("seq", "per_task", {"md_country_rate_multiplier": 8.0})]
 
 
-@pytest.mark.parametrize("name, md, shift", CASES,
-                         ids=[f"{n}-{m}" + ("-shift" if s else "")
-                              for n, m, s in CASES])
-def test_train_export_serve(name, md, shift, tiny_data, schema, tmp_path):
+@pytest.mark.parametrize("name, md, options", CASES,
+                         ids=[f"{n}-{m}" + "".join(f"-{k}" for k in o)
+                              for n, m, o in CASES])
+def test_train_export_serve(name, md, options, tiny_data, schema, tmp_path):
   tasks = ["click", "cart", "purchase"]
   train_files = split_files(tiny_data, "train")[:2]
   result = pipeline.train(
       schema, train_files, split_files(tiny_data, "valid"), str(tmp_path / "run"),
-      ModelConfig(name=name, md=md, md_country_shift=shift, **SMALL),
+      ModelConfig(name=name, md=md, **options, **SMALL),
       TrainConfig(epochs=1, batch_size=64, early_stopping_patience=0,
                   stats_max_lists=300, tasks=tasks), verbose=0)
   assert result["summary"]["parameters"] > 0

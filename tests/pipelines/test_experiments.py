@@ -166,6 +166,27 @@ def test_md_placement_adds_seq_with_md_on_its_input_to_the_interaction_runs():
   assert len(keys) == len(set(keys))  # the diagnostic has runs of its own
 
 
+def test_md_rate_adds_seq_md_with_fast_masks_to_the_interaction_runs(
+    tmp_path, schema):
+  from pipelines.experiments.plan import DOSES, MASK_RATE_MULTIPLIER
+  from pipelines.experiments.runner import Runner
+  runner = Runner(str(tmp_path), schema, {}, 0, {"seq": {"token_dim": 8}}, {})
+  md_rate = EXPERIMENTS["md_rate"]
+  interaction = EXPERIMENTS["dose_interaction"]
+  assert set(interaction.variants) <= set(md_rate.variants)
+  added = [v for v in md_rate.variants if v not in interaction.variants]
+  assert len(added) == len(DOSES["interaction"])
+  assert {v.world for v in added} == {v.world for v in interaction.variants}
+  for v in added:
+    config = runner.model_config(v)
+    assert (config.name, config.md, config.token_dim,
+            config.md_country_rate_multiplier) == ("seq", "per_task", 8,
+                                                   MASK_RATE_MULTIPLIER)
+    assert v.search_variant().world == "interaction_1"
+    assert v.model_label == "SEQ+MD (md country rate multiplier 8.0)"
+  assert md_rate.report == "dose" and md_rate.dose == "interaction"
+
+
 def test_more_seeds_keep_the_mode_s_search_seed_and_settings():
   from pipelines.experiments.paper import mode_settings
   config = {"modes": {"default": {"seeds": [0, 1, 2], "experiments": ["a"],
