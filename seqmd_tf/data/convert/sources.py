@@ -14,6 +14,7 @@ import csv
 import dataclasses
 import math
 import os
+import re
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from seqmd_tf.data.convert.config import ConvertError
@@ -176,6 +177,19 @@ def _has_surrogate(text: str) -> bool:
   return any("\udc80" <= c <= "\udcff" for c in text)
 
 
+_LIBSVM_INDEX = re.compile(r"-?[0-9]+")
+
+
+def libsvm_index(text: str) -> int:
+  """A feature index as libsvm files write it: ASCII digits, or a negative
+  number (which the caller rejects with its own reason). Python's int()
+  alone would also read '+3', '1_0', ' 3' and non-ASCII digits such as
+  '\u0663'; those raise ValueError here."""
+  if not _LIBSVM_INDEX.fullmatch(text):
+    raise ValueError(f"{text!r} is not a feature index")
+  return int(text)
+
+
 def parse_libsvm_line(line: str) -> Dict[str, Any]:
   """'<grade> qid:<id> <idx>:<value> ... [# comment]' -> dict.
 
@@ -199,7 +213,7 @@ def parse_libsvm_line(line: str) -> Dict[str, Any]:
     if not sep:
       raise ValueError(f"feature {token!r} is not <index>:<value>")
     try:
-      idx = int(index)
+      idx = libsvm_index(index)
       val = float(value)
     except ValueError:
       raise ValueError(f"feature {token!r} is not <index>:<value>") from None

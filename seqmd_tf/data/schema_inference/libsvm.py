@@ -15,7 +15,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from seqmd_tf.data.convert.sources import GRADE, QID, parse_libsvm_line
+from seqmd_tf.data.convert.sources import (GRADE, QID, libsvm_index,
+                                           parse_libsvm_line)
 from seqmd_tf.data.schema_inference.infer import REGION
 from seqmd_tf.data.schema_inference.profile import InferenceError
 
@@ -40,7 +41,7 @@ def scan(files: Sequence[str]) -> Tuple[int, List[int]]:
     lines += 1
     for token in line.split("#", 1)[0].split()[2:]:
       try:  # an index as `parse_libsvm_line` reads it, or none
-        index = int(token.partition(":")[0])
+        index = libsvm_index(token.partition(":")[0])
       except ValueError:
         continue
       if index >= 0:

@@ -136,7 +136,8 @@ def test_libsvm_line():
                    ("1 1:0.3", "qid"), ("1 qid:", "qid"),
                    ("1 qid:2 3", "index"), ("1 qid:2 a:1", "index"),
                    ("1 qid:2 3:x", "index"), ("1 qid:2 3:1 3:2", "twice"),
-                   ("1 qid:2 -3:1", "negative")]:
+                   ("1 qid:2 -3:1", "negative"), ("1 qid:2 +3:1", "index"),
+                   ("1 qid:2 1_0:1", "index"), ("1 qid:2 \u0663:1", "index")]:
     with pytest.raises(ValueError, match=why):
       parse_libsvm_line(bad)
 

@@ -135,10 +135,12 @@ def test_libsvm_with_grades_and_a_region_map(tmp_path, impressions, capsys):
 
 
 def test_libsvm_scan_reads_indices_as_the_conversion_does(tmp_path):
-  """"¹".isdigit() holds but int("¹") fails: such a token is not an index
-  (`parse_libsvm_line` rejects its line); nor is a negative one."""
+  """A token `parse_libsvm_line` rejects is not an index: "¹" (isdigit()
+  but not int()), "+5", "1_6" and "\u0667" (int() reads them, the index rule
+  does not); nor is a negative one."""
   from seqmd_tf.data.schema_inference import libsvm
   path = tmp_path / "a.txt"
-  path.write_text("1 qid:1 3:0.5 ¹:2 -4:1 # c\n0 qid:1 12:1\n",
+  path.write_text("1 qid:1 3:0.5 ¹:2 -4:1 +5:1 1_6:1 \u0667:1 # c\n"
+                  "0 qid:1 12:1\n",
                   encoding="utf-8")
   assert libsvm.scan([str(path)]) == (2, [3, 12])
