@@ -69,12 +69,11 @@ class ScaledInitializer(keras.initializers.Initializer):
 
 
 def check_rate_multiplier(value) -> float:
+  """`value` as a float; ValueError unless it is > 0."""
   value = float(value)
   if not value > 0:
     raise ValueError(f"rate_multiplier must be > 0, got {value}")
   return value
-
-
 
 
 @keras.utils.register_keras_serializable(package="seqmd")
