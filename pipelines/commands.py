@@ -368,6 +368,10 @@ def experiment_args(p):
                  help="paper: comma-separated seeds in place of the mode's, "
                  "starting with the mode's first (the learning-rate search's); "
                  "runs already trained are reused, e.g. 0,1,2,3,4 adds two")
+  p.add_argument("--worlds", default=None,
+                 help="paper: comma-separated worlds to keep each experiment "
+                 "to, e.g. interaction_4 to rerun one dose on another "
+                 "machine; a rate searched in another world is searched there")
 
 
 def experiment(args, extra):
@@ -388,7 +392,8 @@ def experiment(args, extra):
                               args.config or paper.DEFAULT_CONFIG,
                               command=command_line(args),
                               experiments=comma_list(args.experiments) or None,
-                              seeds=seed_list(args.seeds) or None))
+                              seeds=seed_list(args.seeds) or None,
+                              worlds=comma_list(args.worlds) or None))
 
 
 def split_features_args(p):

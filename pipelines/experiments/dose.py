@@ -102,7 +102,9 @@ def dose_response(results: Dict[Variant, Dict], exp: Experiment, runner,
   Args:
     results: variant -> `Runner.run_variant` result, for every variant of
       `exp` and their Shared-Bottom references.
-    exp: the dose experiment (`plan.EXPERIMENTS["dose_<dial>"]`).
+    exp: the dose experiment (`plan.EXPERIMENTS["dose_<dial>"]`), or the
+      part of one kept to some worlds (`Experiment.in_worlds`): a point per
+      dose it trains.
     runner: the Runner that trained them (its worlds, data seed and schema).
     samples: bootstrap samples of each comparison.
     headroom_days, headroom_queries: size of the extra data of a generator
@@ -115,8 +117,11 @@ def dose_response(results: Dict[Variant, Dict], exp: Experiment, runner,
   dial = exp.dose
   task = exp.variants[0].tasks[-1]
   points = []
+  trained = {v.world for v in exp.variants}  # every dose, or those kept
   for value in DOSES[dial]:
     world = f"{dial}_{value:g}"
+    if world not in trained:
+      continue
     if dial == "warp":
       head = _warp_headroom(results, world, task, samples)
     else:

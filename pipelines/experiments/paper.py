@@ -20,8 +20,7 @@ from seqmd_tf.progress import progress as progress_bar
 
 from pipelines.experiments import (comparison, lr_search, power, references,
                                    reports)
-from pipelines.experiments.plan import (EXPERIMENTS, Variant,
-                                        plan_variants)
+from pipelines.experiments.plan import Variant, experiment, plan_variants
 from pipelines.experiments.runner import (Runner, git_commit,
                                           machine_info)
 from seqmd_tf.data.schema import load_schema
@@ -48,13 +47,19 @@ def load_paper_config(path: str, mode: str) -> Dict:
 
 def mode_settings(config: Dict, mode: str,
                   experiments: Optional[Sequence[str]] = None,
-                  seeds: Optional[Sequence[int]] = None) -> Dict:
+                  seeds: Optional[Sequence[int]] = None,
+                  worlds: Optional[Sequence[str]] = None) -> Dict:
   """The mode's settings, with `experiments` and `seeds` in place of its own
-  when given. The first seed is the one the learning rates are searched on,
-  so more seeds after the mode's own reuse its searches and runs."""
+  when given, and the experiments kept to `worlds` (m["worlds"]) when given.
+  The first seed is the one the learning rates are searched on, so more
+  seeds after the mode's own reuse its searches and runs."""
   m = dict(config["modes"][mode])
   if experiments:
     m["experiments"] = list(experiments)
+  if worlds:
+    for name in m["experiments"]:
+      experiment(name, worlds)  # every experiment keeps a variant
+    m["worlds"] = list(worlds)
   if seeds:
     if len(set(seeds)) != len(seeds):
       raise ValueError(f"seeds {list(seeds)}: a seed is repeated")
@@ -175,7 +180,7 @@ def _header_markdown(info: Dict) -> List[str]:
 
 
 def _experiment_markdown(name: str, entry: Dict, info: Dict) -> List[str]:
-  exp = EXPERIMENTS[name]
+  exp = experiment(name, info.get("worlds"))
   return ([f"## {entry['title']}", ""] +
           reports.report_of(exp).markdown(exp, entry, info))
 
@@ -196,23 +201,24 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
               workdir: Optional[str] = None, config_path: str = DEFAULT_CONFIG,
               command: str = "", progress: bool = True,
               experiments: Optional[Sequence[str]] = None,
-              seeds: Optional[Sequence[int]] = None) -> Dict[str, str]:
-  """Runs the mode's experiments (or `experiments`) with the mode's seeds
-  (or `seeds`), learning rates, data and training settings, and writes the
-  report."""
+              seeds: Optional[Sequence[int]] = None,
+              worlds: Optional[Sequence[str]] = None) -> Dict[str, str]:
+  """Runs the mode's experiments (or `experiments`, kept to `worlds`) with
+  the mode's seeds (or `seeds`), learning rates, data and training
+  settings, and writes the report."""
   if mode not in MODES:
     raise ValueError(f"unknown mode '{mode}'; valid choices: {', '.join(MODES)}")
   start = time.time()
   commit = git_commit()  # the code that runs, read before anything else
   config = load_paper_config(config_path, mode)
-  m = mode_settings(config, mode, experiments, seeds)
+  m = mode_settings(config, mode, experiments, seeds, worlds)
   workdir = workdir or os.path.join("artifacts", "experiments", f"paper-{mode}")
   runner = Runner(workdir, load_schema(), m.get("world", {}),
                   config.get("data_seed", 0), config.get("models", {}),
                   m.get("train", {}),
                   log=lambda s: print(s, flush=True) if progress else None,
                   world_overrides=m.get("world_overrides", {}))
-  variants = plan_variants(m["experiments"])
+  variants = plan_variants(m["experiments"], m.get("worlds"))
   seeds = list(m["seeds"])
   lrs = lr_search.check_grid(m["learning_rates"])  # before any training
   results = _train_all(runner, variants, seeds, lrs, progress)
@@ -222,7 +228,8 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   os.makedirs(out_dir, exist_ok=True)
   context = dict(results=results, runner=runner, refs=refs, size=size,
                  samples=int(m.get("bootstrap_samples", 1000)),
-                 models=config.get("models", {}), out_dir=out_dir)
+                 models=config.get("models", {}), out_dir=out_dir,
+                 worlds=m.get("worlds"))
   report = dict(experiments={name: _experiment_entry(name, context)
                              for name in m["experiments"]}, references=refs)
   report["run_info"] = _run_info(
@@ -263,8 +270,9 @@ def _headroom_size(m: Dict) -> Dict[str, int]:
 
 def _experiment_entry(name: str, c: Dict) -> Dict:
   """One experiment's section: its report kind builds the tables and the
-  figure (`c`: results, runner, refs, size, samples, models, out_dir)."""
-  exp = EXPERIMENTS[name]
+  figure (`c`: results, runner, refs, size, samples, models, out_dir,
+  worlds)."""
+  exp = experiment(name, c["worlds"])
   return reports.report_of(exp).build(exp, c)
 
 
@@ -276,7 +284,7 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
   worlds = sorted({v.world for v in variants})
   return dict(
       command=command or f"seqmd experiment paper --{mode}", mode=mode,
-      experiments=list(m["experiments"]),
+      experiments=list(m["experiments"]), worlds=m.get("worlds"),
       seeds=seeds, learning_rates=lrs, train=m.get("train", {}),
       world=m.get("world", {}), world_overrides=runner.world_overrides,
       data_seed=config.get("data_seed", 0), models=config.get("models", {}),
@@ -310,7 +318,7 @@ def _power_plots(experiments: Dict[str, Dict], run_info: Dict,
                  out_dir: str) -> None:
   """The MDE-against-compute figure of every power experiment."""
   for name, entry in experiments.items():
-    exp = EXPERIMENTS[name]
+    exp = experiment(name, run_info.get("worlds"))
     if not exp.power:
       continue
     plans = comparison.power_plans(entry["rows"][reports.RELATIVE],

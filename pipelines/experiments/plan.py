@@ -205,6 +205,22 @@ class Experiment:
     if self.report == "dose" and self.dose not in DOSES:
       raise ValueError(f"experiment '{self.name}': unknown dial {self.dose!r}")
 
+  def in_worlds(self, worlds: Optional[Sequence[str]]) -> "Experiment":
+    """The experiment with only its variants (and pairs) in `worlds`, e.g.
+    one dose world rerun on another machine; all of it when `worlds` is
+    empty. A variant whose learning rate is searched in another world
+    (`Variant.search_variant`) is still searched there."""
+    if not worlds:
+      return self
+    own = list(dict.fromkeys(v.world for v in self.variants))
+    kept = [v for v in self.variants if v.world in worlds]
+    if not kept:
+      raise ValueError(f"experiment '{self.name}' has no variant in worlds "
+                       f"{list(worlds)}; its worlds: {', '.join(own)}")
+    return dataclasses.replace(
+        self, variants=kept,
+        pairs=[p for p in self.pairs if all(v.world in worlds for v in p)])
+
 
 EXPERIMENTS: Dict[str, Experiment] = {}
 
@@ -442,15 +458,27 @@ register(Experiment(
     report="dose", dose="interaction"))
 
 
-def plan_variants(experiments: Sequence[str]) -> List[Variant]:
-  """Every variant needed (references included), in a stable order."""
+def experiment(name: str,
+               worlds: Optional[Sequence[str]] = None) -> Experiment:
+  """The registered experiment `name`, kept to `worlds` when given
+  (`Experiment.in_worlds`)."""
+  if name not in EXPERIMENTS:
+    raise ValueError(f"unknown experiment '{name}'; valid choices: "
+                     f"{', '.join(EXPERIMENTS)}")
+  return EXPERIMENTS[name].in_worlds(worlds)
+
+
+def plan_variants(experiments: Sequence[str],
+                  worlds: Optional[Sequence[str]] = None) -> List[Variant]:
+  """Every variant needed (references included), in a stable order; only
+  the variants in `worlds` when given."""
   unknown = [e for e in experiments if e not in EXPERIMENTS]
   if unknown:
     raise ValueError(f"unknown experiment(s) {unknown}; valid choices: "
                      f"{', '.join(EXPERIMENTS)}")
   out: List[Variant] = []
   for name in experiments:
-    exp = EXPERIMENTS[name]
+    exp = experiment(name, worlds)
     pairs = [v for pair in exp.pairs for v in pair]
     for v in list(exp.variants) + pairs:
       for needed in (v.reference(), v.base(), v.rate_donor(), v):

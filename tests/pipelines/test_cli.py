@@ -93,3 +93,14 @@ def test_seeds_are_integers_named_when_not():
     commands.seed_list("0,x")
   with pytest.raises(ValueError, match="--seeds: '¹' is not an integer"):
     commands.seed_list("0,¹")  # "¹".isdigit() holds, int("¹") fails
+
+
+def test_experiment_paper_passes_experiments_seeds_and_worlds(monkeypatch):
+  from pipelines.experiments import paper
+  seen = {}
+  monkeypatch.setattr(paper, "run_paper",
+                      lambda *a, **kw: seen.update(kw) or {})
+  cli.main(["experiment", "paper", "--experiments", "md_rate", "--seeds",
+            "0,1", "--worlds", "interaction_4, interaction_0"])
+  assert (seen["experiments"], seen["seeds"], seen["worlds"]) == (
+      ["md_rate"], [0, 1], ["interaction_4", "interaction_0"])

@@ -50,6 +50,19 @@ def test_warp_headroom_is_the_unwarped_shared_bottom_gain(tmp_path, schema):
   assert (tmp_path / "dose.png").stat().st_size > 0
 
 
+def test_an_experiment_kept_to_one_world_has_that_dose_only(schema):
+  """`--worlds warp_2`: one point, the dose trained; the others are not
+  looked for (their runs do not exist)."""
+  kept = EXPERIMENTS["dose_warp"].in_worlds(["warp_0", "warp_2"])
+  results = {v: dict(runs=[types.SimpleNamespace(lists=per_list_frame(BASE))
+                           for _ in range(3)])
+             for v in plan_variants(["dose_warp"], ["warp_0", "warp_2"])}
+  assert {v.world for v in results} == {"warp_0", "warp_2"}
+  table = dose.dose_response(results, kept, types.SimpleNamespace(
+      schema=schema), samples=50)
+  assert [p["world"] for p in table["points"]] == ["warp_0", "warp_2"]
+
+
 def test_generator_headroom_and_a_cost_at_zero_are_reported(tmp_path, schema):
   def factor(v):  # SEQ loses 3% everywhere: a cost, seen at zero headroom
     return 0.97 if v.model == "seq" else 1.0

@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.experiments import comparison, stats
 from pipelines.experiments.plan import (EXPERIMENTS, INDEPENDENT, WORLDS, Variant,
-                                      plan_variants)
+                                      experiment, plan_variants)
 from tests.helpers import SMALL_MODEL, per_list_frame
 
 
@@ -200,6 +200,26 @@ def test_more_seeds_keep_the_mode_s_search_seed_and_settings():
     mode_settings(config, "default", seeds=[3, 4])
   with pytest.raises(ValueError, match="a seed is repeated"):
     mode_settings(config, "default", seeds=[0, 1, 1])
+
+
+def test_worlds_keep_each_experiment_to_its_variants_there():
+  from pipelines.experiments.paper import mode_settings
+  kept = plan_variants(["md_rate"], ["interaction_4"])
+  assert {v.world for v in kept} == {"interaction_4"}
+  assert len(kept) == 5  # Shared-Bottom and the four models of md_rate
+  # each searches its rate where the whole experiment does
+  assert {v.search_variant().world for v in kept} == {"interaction_1"}
+  assert EXPERIMENTS["md_rate"].in_worlds(None) is EXPERIMENTS["md_rate"]
+  config = {"modes": {"default": {"seeds": [0], "experiments": ["md_rate"],
+                                  "learning_rates": [0.001, 0.002]}}}
+  m = mode_settings(config, "default", worlds=["interaction_4"])
+  assert m["worlds"] == ["interaction_4"]
+  with pytest.raises(ValueError, match="'table1' has no variant in worlds "
+                     r"\['interaction_4'\]; its worlds: default"):
+    mode_settings(config, "default", ["md_rate", "table1"],
+                  worlds=["interaction_4"])
+  with pytest.raises(ValueError, match="unknown experiment 'table9'"):
+    experiment("table9", ["interaction_4"])
 
 
 def test_training_section_names_the_search_runs_the_cap_ended():
