@@ -1,7 +1,8 @@
 """Checks that a rerun regenerates a committed run within its intervals.
 
     python -m pipelines.experiments.regeneration FIRST/results.json \\
-        SECOND/results.json [--out results/paper/regeneration.md]
+        SECOND/results.json [--out results/paper/regeneration.md] \\
+        [--same md_rate=dose_interaction]
 
 For every cell (experiment, comparison, task, platform; for a dose
 experiment, each dose's gain over Shared-Bottom in purchase NDCG@10) it
@@ -9,36 +10,53 @@ reports the two means and whether the second lies inside the first's 95%
 interval, and the check the other way round (the first mean inside the
 second's interval), which matters when the second run's intervals are the
 narrower, e.g. with more seeds. Exit status 1 if any second mean falls
-outside the first's interval, 2 if the two reports have no cell in common
-(nothing was checked).
+outside the first's interval or a cell is in one run only, 2 if the two
+reports have no cell in common (nothing was checked).
+
+`--same SECOND=FIRST` reads the second run's experiment SECOND as the first
+run's FIRST, when one experiment reruns another's models (md_rate holds
+dose_interaction's). A second run kept to some worlds (`--worlds`, its
+run_info's "worlds") is not expected to hold the first run's doses in other
+worlds: they are counted apart, not as missing.
 """
 
 import argparse
 import json
 import sys
-from typing import Dict, Iterator, Tuple
+from typing import Dict, Iterator, Mapping, Optional, Tuple
 
 
-def cells(report: Dict) -> Iterator[Tuple[str, Dict]]:
+def cells(report: Dict, same: Optional[Mapping[str, str]] = None
+          ) -> Iterator[Tuple[str, Optional[str], Dict]]:
+  """(name, dose world or None, cell) of every cell; an experiment named
+  in `same` under the name it maps to."""
+  same = same or {}
   for name, exp in sorted(report["experiments"].items()):
+    name = same.get(name, name)
     for section, rows in sorted(exp.get("rows", {}).items()):
       for row in rows:
         for task, by_platform in sorted(row["cells"].items()):
           for platform, cell in sorted(by_platform.items()):
             yield (f"{name} | {section} | {row['variant']} vs "
-                   f"{row['reference']} | {task} {platform}"), cell
+                   f"{row['reference']} | {task} {platform}"), None, cell
     for point in exp.get("dose", {}).get("points", []):
       for model, cell in sorted(point["gains"].items()):
         yield (f"{name} | dose {point['world']} | {model} vs Shared-Bottom | "
-               "purchase all"), cell
+               "purchase all"), point["world"], cell
 
 
 def _within(value: float, interval) -> bool:
   return interval[0] <= value <= interval[1]
 
 
-def compare_reports(first: Dict, second: Dict) -> Dict:
-  a, b = dict(cells(first)), dict(cells(second))
+def compare_reports(first: Dict, second: Dict,
+                    same: Optional[Mapping[str, str]] = None) -> Dict:
+  """The cells of both runs, side by side (`same`: the second run's
+  experiments read as the first's, see the module's docstring)."""
+  kept = (second.get("run_info") or {}).get("worlds")
+  a = {key: cell for key, world, cell in cells(first)
+       if not (kept and world and world not in kept)}
+  b = {key: cell for key, _, cell in cells(second, same)}
   missing = sorted(set(a) ^ set(b))
   rows = []
   for key in sorted(set(a) & set(b)):
@@ -48,7 +66,7 @@ def compare_reports(first: Dict, second: Dict) -> Dict:
                      inside=_within(b[key]["mean"], a[key]["ci95"]),
                      inside_second=_within(a[key]["mean"], b[key]["ci95"]),
                      identical=a[key]["mean"] == b[key]["mean"]))
-  return dict(rows=rows, missing=missing,
+  return dict(rows=rows, missing=missing, worlds=kept,
               inside=sum(r["inside"] for r in rows),
               inside_second=sum(r["inside_second"] for r in rows),
               identical=sum(r["identical"] for r in rows), total=len(rows))
@@ -70,6 +88,9 @@ def markdown(result: Dict, first_info: Dict, second_info: Dict) -> str:
            "identical to the last digit. The other way round, "
            f"{result['inside_second']} of {result['total']} cells of the "
            "first run lie within the second run's 95% interval.", ""]
+  if result.get("worlds"):
+    lines += [f"The second run was kept to {', '.join(result['worlds'])}; "
+              "the first run's doses in other worlds are not compared.", ""]
   if result["rows"]:
     gaps = sorted(abs(r["difference"]) for r in result["rows"])
     widest = max(result["rows"], key=lambda r: abs(r["difference"]))
@@ -111,12 +132,23 @@ def main(argv=None) -> int:
   parser.add_argument("first")
   parser.add_argument("second")
   parser.add_argument("--out", default=None)
+  parser.add_argument("--same", action="append", default=[],
+                      metavar="SECOND=FIRST",
+                      help="read the second run's experiment SECOND as the "
+                      "first run's FIRST (repeatable)")
   args = parser.parse_args(argv)
+  same = {}
+  for pair in args.same:
+    second_name, sep, first_name = pair.partition("=")
+    if not (sep and second_name and first_name):
+      parser.error(f"--same {pair!r}: expected SECOND=FIRST, e.g. "
+                   "md_rate=dose_interaction")
+    same[second_name] = first_name
   with open(args.first, encoding="utf-8") as f:
     first = json.load(f)
   with open(args.second, encoding="utf-8") as f:
     second = json.load(f)
-  result = compare_reports(first, second)
+  result = compare_reports(first, second, same)
   if not result["total"]:
     print(f"error: {args.first} and {args.second} have no cell in common: "
           "nothing to check", file=sys.stderr)

@@ -559,3 +559,31 @@ def test_regeneration_check_covers_dose_points_and_refuses_an_empty_check(
                                           2.0)]) == 1
   assert regeneration.main([first, report(tmp_path / "d.json", "sharing_0",
                                           0.5)]) == 2
+
+
+def test_regeneration_reads_a_renamed_experiment_in_the_kept_worlds(
+    tmp_path):
+  """md_rate kept to interaction_4 against dose_interaction's 4 doses."""
+  from pipelines.experiments import regeneration
+
+  def report(path, name, worlds, kept=None):
+    cell = {"mean": 1.0, "ci95": [0.0, 2.0]}
+    info = {"command": "c", "date": "d", "commit": "x", "worlds": kept}
+    path.write_text(json.dumps({"run_info": info, "experiments": {
+        name: {"dose": {"points": [
+            {"world": w, "gains": {"SB + MD": cell}} for w in worlds]}}}}))
+    return str(path)
+  first = report(tmp_path / "a.json", "dose_interaction",
+                 ["interaction_0", "interaction_4"])
+  second = report(tmp_path / "b.json", "md_rate", ["interaction_4"],
+                  kept=["interaction_4"])
+  out = tmp_path / "r.md"
+  assert regeneration.main([first, second, "--out", str(out)]) == 2
+  assert regeneration.main([first, second, "--same",
+                            "md_rate=dose_interaction", "--out",
+                            str(out)]) == 0
+  text = out.read_text()
+  assert "1 of 1 cells of the second run" in text
+  assert "kept to interaction_4; the first run's doses in other" in text
+  with pytest.raises(SystemExit):
+    regeneration.main([first, second, "--same", "md_rate"])
