@@ -190,6 +190,21 @@ def libsvm_index(text: str) -> int:
   return int(text)
 
 
+_LIBSVM_NUMBER = re.compile(
+    r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(nan|inf|infinity)",
+    re.IGNORECASE)
+
+
+def libsvm_number(text: str) -> float:
+  """A grade or feature value: an ASCII decimal number, or nan/inf (which
+  the row rules reject or treat as missing, by their own reason). Python's
+  float() alone would also read '1_0' as 10 and non-ASCII digits such as
+  '\u0663' as 3; those raise ValueError here."""
+  if not _LIBSVM_NUMBER.fullmatch(text):
+    raise ValueError(f"{text!r} is not a number")
+  return float(text)
+
+
 def parse_libsvm_line(line: str) -> Dict[str, Any]:
   """'<grade> qid:<id> <idx>:<value> ... [# comment]' -> dict.
 
@@ -201,7 +216,7 @@ def parse_libsvm_line(line: str) -> Dict[str, Any]:
   if len(body) < 2:
     raise ValueError("expected '<grade> qid:<id> <index>:<value> ...'")
   try:
-    grade = float(body[0])
+    grade = libsvm_number(body[0])
   except ValueError:
     raise ValueError(f"grade {body[0]!r} is not a number") from None
   if not body[1].startswith("qid:") or not body[1][4:]:
@@ -214,7 +229,7 @@ def parse_libsvm_line(line: str) -> Dict[str, Any]:
       raise ValueError(f"feature {token!r} is not <index>:<value>")
     try:
       idx = libsvm_index(index)
-      val = float(value)
+      val = libsvm_number(value)
     except ValueError:
       raise ValueError(f"feature {token!r} is not <index>:<value>") from None
     if idx in seen:

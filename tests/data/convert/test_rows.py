@@ -137,9 +137,18 @@ def test_libsvm_line():
                    ("1 qid:2 3", "index"), ("1 qid:2 a:1", "index"),
                    ("1 qid:2 3:x", "index"), ("1 qid:2 3:1 3:2", "twice"),
                    ("1 qid:2 -3:1", "negative"), ("1 qid:2 +3:1", "index"),
-                   ("1 qid:2 1_0:1", "index"), ("1 qid:2 \u0663:1", "index")]:
+                   ("1 qid:2 1_0:1", "index"), ("1 qid:2 \u0663:1", "index"),
+                   ("1 qid:2 3:1_0", "'3:1_0'"), ("1 qid:2 3:\u0663", "3:"),
+                   ("1_0 qid:2 3:1", "grade '1_0'"),
+                   ("\u0662 qid:2", "grade"), ("1 qid:2 3:0x1", "3:0x1")]:
     with pytest.raises(ValueError, match=why):
       parse_libsvm_line(bad)
+  # What libsvm files write: signs, decimals, exponents; nan and inf are
+  # numbers here and the row rules judge them.
+  row = parse_libsvm_line("+1 qid:x 1:-.5 2:3. 3:1e-3 4:-2E+2 5:nan 6:-Inf")
+  assert row[GRADE] == 1.0 and row[1] == -0.5 and row[2] == 3.0
+  assert row[3] == 1e-3 and row[4] == -200.0
+  assert math.isnan(row[5]) and row[6] == -math.inf
 
 
 def test_libsvm_grades(schema):
