@@ -28,7 +28,8 @@ cost, and the table says so.
 from typing import Dict, List, Optional
 
 from pipelines.experiments import figures, references, stats
-from pipelines.experiments.plan import DIAL_FEATURES, DOSES, Experiment, Variant
+from pipelines.experiments.plan import (DIAL_FEATURES, DOSES, HEADROOM_WORLD,
+                                        Experiment, Variant)
 from seqmd_tf.data.synthetic import headroom
 
 MECHANISM = {"interaction": "regional_interactions",
@@ -86,7 +87,8 @@ def _generator_headroom(runner, world: str, mechanism: str, task: str,
 def _warp_headroom(results: Dict[Variant, Dict], world: str, task: str,
                    samples: int) -> Dict:
   warped = Variant(world, ("click", task), "shared_bottom", "none")
-  unwarped = Variant("warp_0", warped.tasks, "shared_bottom", "none")
+  unwarped = Variant(HEADROOM_WORLD["warp"], warped.tasks, "shared_bottom",
+                     "none")
   cell = stats.compare(_runs(results, unwarped), _runs(results, warped), task,
                        None, samples)
   return dict(mean=cell["mean"], ci95=cell["ci95"],
@@ -157,16 +159,25 @@ def markdown(dose: Dict) -> List[str]:
     cells = [stats.format_cell(p["gains"][m]) for m in models]
     lines.append(f"| {p['value']:g} | {p['world']} | "
                  f"{stats.format_interval(h)} | " + " | ".join(cells) + " |")
-  zero = min(dose["points"], key=lambda p: abs(p["headroom"]["mean"]))
-  costs = [m for m, c in zero["gains"].items()
-           if c["significant"] and c["mean"] < 0]
-  lines += ["", f"At the lowest headroom ({zero['world']}): " +
-            (f"a significant loss, a cost of the model, for {', '.join(costs)}."
-             if costs else "no model loses significantly."),
+  lines += ["", _zero_dose_markdown(dose),
             "", "MD conditions on the schema's dependent features in every "
             f"world: {', '.join(dose['md_features']) or 'none'}.",
             _reach_markdown(dose), ""]
   return lines + _gap_share_markdown(dose)
+
+
+def _zero_dose_markdown(dose: Dict) -> str:
+  """Whether a model loses at the lowest headroom: its cost, if any. A run
+  kept to some doses (`--worlds`) without the dial's first says so."""
+  if dose["points"][0]["value"] != DOSES[dose["dial"]][0]:
+    return (f"The dial's first dose ({DOSES[dose['dial']][0]:g}) was not run: "
+            "a cost at the lowest headroom is not measured here.")
+  zero = min(dose["points"], key=lambda p: abs(p["headroom"]["mean"]))
+  costs = [m for m, c in zero["gains"].items()
+           if c["significant"] and c["mean"] < 0]
+  return (f"At the lowest headroom ({zero['world']}): " +
+          (f"a significant loss, a cost of the model, for {', '.join(costs)}."
+           if costs else "no model loses significantly."))
 
 
 def _gap_share_markdown(dose: Dict) -> List[str]:

@@ -67,6 +67,10 @@ DIAL_FEATURES: Dict[str, Tuple[str, ...]] = {
 # and used at every dose (`search_variant`): 4 searches per dial instead of
 # one per dose. Every model gets the same treatment, so a gain compares two
 # models searched in the same world.
+# A dial whose headroom is measured with models, not the generator: the
+# world of the Shared-Bottom runs every dose is compared with (dose.py).
+HEADROOM_WORLD: Dict[str, str] = {"warp": "warp_0"}
+
 SEARCH_DOSE: Dict[str, float] = {"interaction": 1.0, "warp": 0.0,
                                  "sharing": 1.0, "shift": 1.0}
 DOSE_OF_WORLD: Dict[str, str] = {f"{dial}_{value:g}": dial
@@ -212,6 +216,11 @@ class Experiment:
     (`Variant.search_variant`) is still searched there."""
     if not worlds:
       return self
+    needed = HEADROOM_WORLD.get(self.dose)
+    if needed and needed not in worlds:
+      raise ValueError(f"experiment '{self.name}' measures its headroom "
+                       f"with the runs in {needed}: keep {needed} among the "
+                       f"worlds {list(worlds)}")
     own = list(dict.fromkeys(v.world for v in self.variants))
     kept = [v for v in self.variants if v.world in worlds]
     if not kept:

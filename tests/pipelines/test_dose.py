@@ -50,7 +50,8 @@ def test_warp_headroom_is_the_unwarped_shared_bottom_gain(tmp_path, schema):
   assert (tmp_path / "dose.png").stat().st_size > 0
 
 
-def test_an_experiment_kept_to_one_world_has_that_dose_only(schema):
+def test_an_experiment_kept_to_one_world_has_that_dose_only(tmp_path,
+                                                            schema):
   """`--worlds warp_2`: one point, the dose trained; the others are not
   looked for (their runs do not exist)."""
   kept = EXPERIMENTS["dose_warp"].in_worlds(["warp_0", "warp_2"])
@@ -61,6 +62,16 @@ def test_an_experiment_kept_to_one_world_has_that_dose_only(schema):
   table = dose.dose_response(results, kept, types.SimpleNamespace(
       schema=schema), samples=50)
   assert [p["world"] for p in table["points"]] == ["warp_0", "warp_2"]
+  assert "At the lowest headroom" in "\n".join(dose.markdown(table))
+  with pytest.raises(ValueError, match="keep warp_0 among the worlds"):
+    EXPERIMENTS["dose_warp"].in_worlds(["warp_2"])  # its headroom's runs
+  kept = EXPERIMENTS["dose_interaction"].in_worlds(["interaction_4"])
+  table = dose.dose_response(
+      _results("dose_interaction", lambda v: 1.0), kept,
+      Runner(str(tmp_path), schema, {}, 0, {}, {}), samples=50,
+      headroom_days=1, headroom_queries=300)
+  assert [p["world"] for p in table["points"]] == ["interaction_4"]
+  assert "first dose (0) was not run" in "\n".join(dose.markdown(table))
 
 
 def test_generator_headroom_and_a_cost_at_zero_are_reported(tmp_path, schema):
