@@ -67,15 +67,15 @@ DIAL_FEATURES: Dict[str, Tuple[str, ...]] = {
 # and used at every dose (`search_variant`): 4 searches per dial instead of
 # one per dose. Every model gets the same treatment, so a gain compares two
 # models searched in the same world.
-# A dial whose headroom is measured with models, not the generator: the
-# world of the Shared-Bottom runs every dose is compared with (dose.py).
-HEADROOM_WORLD: Dict[str, str] = {"warp": "warp_0"}
-
 SEARCH_DOSE: Dict[str, float] = {"interaction": 1.0, "warp": 0.0,
                                  "sharing": 1.0, "shift": 1.0}
 DOSE_OF_WORLD: Dict[str, str] = {f"{dial}_{value:g}": dial
                                  for dial, values in DOSES.items()
                                  for value in values}
+
+# A dial whose headroom is measured with models, not the generator: the
+# world of the Shared-Bottom runs every dose is compared with (dose.py).
+HEADROOM_WORLD: Dict[str, str] = {"warp": "warp_0"}
 
 
 @dataclasses.dataclass(frozen=True)
