@@ -7,6 +7,8 @@
     seqmd quickstart [--workdir artifacts/quickstart] [--config FILE]
     seqmd experiment paper [--quick | --full] [--out results/paper]
     seqmd experiment selector [--out results/selector]
+    seqmd experiment compare --data DIR [--models seq,seq+md,shared_bottom+md]
+                     [--seeds 0,1,2,3,4] [--out results/compare]
     seqmd split-features --data DIR --out DIR [--source country] [--metric wasserstein]
                      [--threshold T] [--override name=group ...] [Beam options]
     seqmd convert    --input PATH ... --out DIR [--format parquet|csv|libsvm]

@@ -347,10 +347,12 @@ def add_task(args, extra):
 
 def experiment_args(p):
   from pipelines.experiments.plan import EXPERIMENTS  # pylint: disable=import-outside-toplevel
-  p.add_argument("suite", choices=("paper", "selector"),
+  p.add_argument("suite", choices=("paper", "selector", "compare"),
                  help="paper: the paper's tables and figures, the headline "
                  "comparisons, the dose-response worlds; selector: selector F "
-                 "against the generator's truth")
+                 "against the generator's truth; compare: Shared-Bottom "
+                 "against --models on your dataset folder (--data), with the "
+                 "paper suite's training protocol")
   size = p.add_mutually_exclusive_group()
   size.add_argument("--quick", action="store_true",
                     help="Table 1, one seed, short training (minutes)")
@@ -365,9 +367,15 @@ def experiment_args(p):
                  help="paper: comma-separated subset to run with the mode's "
                  f"settings ({', '.join(EXPERIMENTS)})")
   p.add_argument("--seeds", default=None,
-                 help="paper: comma-separated seeds in place of the mode's, "
+                 help="paper, compare: comma-separated seeds in place of the mode's, "
                  "starting with the mode's first (the learning-rate search's); "
                  "runs already trained are reused, e.g. 0,1,2,3,4 adds two")
+  p.add_argument("--data", default=None,
+                 help="compare: the dataset folder (`seqmd convert`'s --out)")
+  p.add_argument("--models", default=None,
+                 help="compare: comma-separated models to compare with "
+                 "Shared-Bottom, each 'name' or 'name+md' (default "
+                 "seq,seq+md,shared_bottom+md)")
   p.add_argument("--worlds", default=None,
                  help="paper: comma-separated worlds to keep each experiment "
                  "to, e.g. interaction_4 to rerun one dose on another "
@@ -375,6 +383,9 @@ def experiment_args(p):
 
 
 def experiment(args, extra):
+  if args.suite != "compare" and (args.data or args.models):
+    raise ValueError("--data and --models are options of `seqmd experiment "
+                     "compare`")
   if args.suite == "selector":
     from pipelines.experiments import selector  # pylint: disable=import-outside-toplevel
     if args.quick or args.full:
@@ -386,6 +397,9 @@ def experiment(args, extra):
     return
   from pipelines.experiments import paper  # pylint: disable=import-outside-toplevel
   mode = "quick" if args.quick else "full" if args.full else "default"
+  if args.suite == "compare":
+    _compare(args, mode)
+    return
   out = args.out or ("results/paper" if mode == "default"
                      else f"results/paper-{mode}")
   print_paths(paper.run_paper(mode, out, args.workdir,
@@ -394,6 +408,21 @@ def experiment(args, extra):
                               experiments=comma_list(args.experiments) or None,
                               seeds=seed_list(args.seeds) or None,
                               worlds=comma_list(args.worlds) or None))
+
+
+def _compare(args, mode: str) -> None:
+  from pipelines.experiments import data_comparison, paper  # pylint: disable=import-outside-toplevel
+  if not args.data:
+    raise ValueError("experiment compare needs --data (a dataset folder)")
+  if args.experiments or args.worlds:
+    raise ValueError("--experiments and --worlds are options of `seqmd "
+                     "experiment paper`, not of compare")
+  print_paths(data_comparison.run_compare(
+      args.data, args.out or "results/compare",
+      args.workdir or os.path.join("artifacts", "experiments", "compare"),
+      comma_list(args.models) or data_comparison.DEFAULT_MODELS,
+      seed_list(args.seeds) or None, args.config or paper.DEFAULT_CONFIG,
+      mode, command=command_line(args)))
 
 
 def split_features_args(p):

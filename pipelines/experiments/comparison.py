@@ -12,8 +12,15 @@ PLATFORMS = (("web", "web"), ("app", "app"), ("all", None))
 
 
 def rows(results: Dict[Variant, Dict],
-                     pairs: Sequence[Tuple[Variant, Variant]],
-                     samples: int, refs: Dict[str, Dict]) -> List[Dict]:
+         pairs: Sequence[Tuple[Variant, Variant]], samples: int,
+         refs: Optional[Dict[str, Dict]],
+         platforms: Sequence[Tuple[str, Optional[str]]] = PLATFORMS
+         ) -> List[Dict]:
+  """One row per (reference, model) pair: its cells per task and platform
+  (`platforms`: (column name, platform value or None for all traffic)).
+  `refs`: the generator's references, for the headroom a model targets;
+  None for data without them (users' logs): the rows then have no
+  "target_headroom"."""
   rows = []
   for ref, model in pairs:
     m_runs, r_runs = results[model]["runs"], results[ref]["runs"]
@@ -22,41 +29,45 @@ def rows(results: Dict[Variant, Dict],
       cells[task] = {name: stats.compare([r.lists for r in m_runs],
                                          [r.lists for r in r_runs], task,
                                          platform, samples)
-                     for name, platform in PLATFORMS}
-    rows.append(dict(label=model.label, variant=model.key, reference=ref.key,
-                     reference_label=ref.label,
-                     parameters=m_runs[0].parameters,
-                     reference_parameters=r_runs[0].parameters,
-                     multiply_adds=results[model].get("multiply_adds"),
-                     reference_multiply_adds=results[ref].get("multiply_adds"),
-                     learning_rate=results[model]["learning_rate"],
-                     target_headroom=references.target_cell(
-                         refs, model.reference().key, model, model.tasks[-1]),
-                     cells=cells))
+                     for name, platform in platforms}
+    row = dict(label=model.label, variant=model.key, reference=ref.key,
+               reference_label=ref.label, parameters=m_runs[0].parameters,
+               reference_parameters=r_runs[0].parameters,
+               multiply_adds=results[model].get("multiply_adds"),
+               reference_multiply_adds=results[ref].get("multiply_adds"),
+               learning_rate=results[model]["learning_rate"], cells=cells)
+    if refs is not None:
+      row["target_headroom"] = references.target_cell(
+          refs, model.reference().key, model, model.tasks[-1])
+    rows.append(row)
   return rows
 
 
 def markdown(section: str, rows: List[Dict]) -> List[str]:
-  """One comparison table: every row's cells, bootstrap, MDE and target."""
+  """One comparison table: every row's cells, bootstrap, MDE and target
+  (the last task over all traffic)."""
   tasks = list(rows[0]["cells"])
+  names = list(rows[0]["cells"][tasks[0]])
+  headroom = "target_headroom" in rows[0]
   head = ["model", "params", "mult-adds per listing", "vs (params, "
-          "mult-adds)"] + [f"{t} {p}" for t in tasks for p, _ in PLATFORMS]
-  head += ["paired bootstrap (purchase, all)", "MDE",
-           "headroom it targets (purchase, %)"]
+          "mult-adds)"] + [f"{t} {p}" for t in tasks for p in names]
+  head += [f"paired bootstrap ({tasks[-1]}, all)", "MDE"]
+  head += [f"headroom it targets ({tasks[-1]}, %)"] if headroom else []
   lines = [f"### {section}", "", "| " + " | ".join(head) + " |",
            "|" + "---|" * len(head)]
   for row in rows:
     cells = [stats.format_cell(row["cells"][t][p]) for t in tasks
-             for p, _ in PLATFORMS]
+             for p in names]
     last = row["cells"][tasks[-1]]["all"]
     b = last["bootstrap_ci95"]
+    target = f" {row['target_headroom']} |" if headroom else ""
     lines.append(f"| {row['label']} | {row['parameters']} | "
                  f"{_count(row.get('multiply_adds'))} | "
                  f"{row['reference_label']} ({row['reference_parameters']}, "
                  f"{_count(row.get('reference_multiply_adds'))}) | "
                  + " | ".join(cells) +
-                 f" | [{b[0]:+.2f}, {b[1]:+.2f}] | {last['mde']:.2f}% | "
-                 f"{row.get('target_headroom', '-')} |")
+                 f" | [{b[0]:+.2f}, {b[1]:+.2f}] | {last['mde']:.2f}% |"
+                 + target)
   return lines + [""]
 
 
@@ -80,12 +91,13 @@ def plot(rows: List[Dict], tasks: Sequence[str], title: str,
   fig, axes = figures.subplots(1, len(tasks), figsize=(
       5 * len(tasks) + 0.055 * max(map(len, labels)), 3.8), squeeze=False)
   for ax, task in zip(axes[0], tasks):
+    names = list(rows[0]["cells"][task])
     figures.grouped_bars(ax, {label: [row["cells"][task][name]
-                                      for name, _ in PLATFORMS]
+                                      for name in names]
                               for label, row in zip(labels, rows)})
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xticks(range(len(PLATFORMS)))
-    ax.set_xticklabels([name for name, _ in PLATFORMS])
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names)
     ax.set_title(f"{task}: NDCG@10 change (%)")
   # Beside the panels, not over the bars.
   axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
@@ -110,5 +122,5 @@ def power_markdown(rows: List[Dict], task: str, info: Dict) -> List[str]:
   minutes = minutes_per_run(info)
   lines = []
   for label, plan in power_plans(rows, task).items():
-    lines += power.markdown(label, plan, minutes)
+    lines += power.markdown(label, plan, minutes, task)
   return lines

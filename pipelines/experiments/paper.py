@@ -71,7 +71,7 @@ def mode_settings(config: Dict, mode: str,
   return m
 
 
-def _training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
+def training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
   """Per variant: the chosen rate, whether it was searched and is at an
   edge of the grid, the searched rates whose run the epoch cap ended, and
   each run's best epoch and stop reason."""
@@ -87,15 +87,17 @@ def _training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
             for r in results[v]["runs"]]) for v in variants}
 
 
-def _valid_lists_markdown(valid_lists: Dict[str, int]) -> List[str]:
-  """The validation lists each world's checkpoints and rates rest on."""
+def _valid_lists_markdown(valid_lists: Dict[str, int],
+                          task: str = "purchase") -> List[str]:
+  """The validation lists each world's checkpoints and rates rest on: those
+  with a positive of the monitored `task`."""
   if not valid_lists:
     return []
   cells = ", ".join(
       f"{w} {n:,}" + (f" (**below {MIN_VALID_LISTS:,}**)"
                        if n < MIN_VALID_LISTS else "")
       for w, n in valid_lists.items())
-  return [f"Validation lists with a purchase (the lists that choose the "
+  return [f"Validation lists with a {task} (the lists that choose the "
           f"learning rate, the best epoch and when to stop), per world: "
           f"{cells}.", ""]
 
@@ -115,15 +117,17 @@ def _search_capped_markdown(training: Dict) -> List[str]:
           f"validation score may understate their rate): {cells}.", ""]
 
 
-def _training_markdown(training: Dict,
-                       valid_lists: Dict[str, int]) -> List[str]:
+def training_markdown(training: Dict, valid_lists: Dict[str, int],
+                      task: str = "purchase") -> List[str]:
+  """The training section: capped runs, the validation lists with a
+  positive of the monitored `task`, each variant's rate and epochs."""
   runs = [r for t in training.values() for r in t["runs"] if r["epochs_run"]]
   capped = sum(r["stop_reason"] == "epoch cap" for r in runs)
   lines = ["## Training", "",
            f"Runs stopped by the epoch cap (the validation metric may still "
            f"have been improving): {capped} of {len(runs)}.", "",
            *_search_capped_markdown(training),
-           *_valid_lists_markdown(valid_lists),
+           *_valid_lists_markdown(valid_lists, task),
            "| variant | learning rate | best epoch / epochs run (stop reason),"
            " per seed |", "|---|---|---|"]
   for key, t in training.items():
@@ -189,7 +193,7 @@ def _markdown(report: Dict) -> str:
   info = report["run_info"]
   lines = _header_markdown(info)
   if "training" in info:
-    lines += _training_markdown(info["training"],
+    lines += training_markdown(info["training"],
                                 info.get("valid_lists", {}))
   lines += references.markdown(report.get("references", {}))
   for name, exp in report["experiments"].items():
@@ -221,7 +225,7 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   variants = plan_variants(m["experiments"], m.get("worlds"))
   seeds = list(m["seeds"])
   lrs = lr_search.check_grid(m["learning_rates"])  # before any training
-  results = _train_all(runner, variants, seeds, lrs, progress)
+  results = train_all(runner, variants, seeds, lrs, progress)
   size = _headroom_size(m)
   refs = references.world_references(
       results, [v for v in variants if v == v.reference()], runner, **size)
@@ -239,7 +243,7 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   return _write_report(out_dir, report)
 
 
-def _train_all(runner: Runner, variants: Sequence[Variant], seeds: List[int],
+def train_all(runner: Runner, variants: Sequence[Variant], seeds: List[int],
                lrs: List[float], progress: bool) -> Dict[Variant, Dict]:
   """Every variant's search and seeds, grouped by world (one world's parsed
   splits in memory at a time)."""
@@ -297,7 +301,7 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
       learning_rate_search={v.key: {f"{lr:g}": val for lr, val in
                                     results[v]["lr_search"].items()}
                             for v in variants},
-      training=_training_record(results, variants),
+      training=training_record(results, variants),
       run_seconds={v.key: [r.seconds for r in results[v]["runs"]]
                    for v in variants},
       valid_lists={w: runner.valid_list_count(w) for w in worlds},

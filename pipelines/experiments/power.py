@@ -72,13 +72,15 @@ def cheapest(power: Dict, minutes_per_run: float, target: float = TARGET,
   return dict(best, training_minutes=2 * best["seeds"] * minutes_per_run)
 
 
-def markdown(label: str, power: Dict, minutes_per_run: float) -> List[str]:
-  """A table of the MDE grid and the cheapest way to 1%."""
-  lines = [f"### Power plan: {label}, purchase, all traffic", "",
+def markdown(label: str, power: Dict, minutes_per_run: float,
+             task: str = "purchase") -> List[str]:
+  """A table of the MDE grid of `task`'s comparison and the cheapest way to
+  1%."""
+  lines = [f"### Power plan: {label}, {task}, all traffic", "",
            f"Measured: {power['n_seeds']} seeds, per-seed spread (sd of the "
            f"relative change) {power['sd_seeds']:.2f} points (one-sided 95% "
            f"upper bound {power['sd_seeds_upper95']:.2f}); {power['n_lists']}"
-           f" test lists with a purchase, list standard error "
+           f" test lists with a positive {task}, list standard error "
            f"{power['se_lists']:.2f}; MDE now {power['mde_now']:.2f}%. "
            f"One training run takes about {minutes_per_run:.1f} min here.",
            "", "MDE (%) at the measured spread [at its upper bound], by seeds "

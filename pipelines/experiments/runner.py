@@ -107,14 +107,27 @@ class Runner:
     return dataclass_from_dict(WorldConfig, values,
                                f"world config of '{world}'").validate()
 
+  @property
+  def monitored_task(self) -> str:
+    """The task whose validation NDCG@10 chooses rates and epochs: the last
+    task of every variant."""
+    return MONITORED_TASK
+
+  def data_identity(self, world: str) -> Dict:
+    """What a run records of the data it was trained on."""
+    return dict(world=world, **{k: self.manifest(world)[k] for k in
+                                ("generator_version", "seed", "schema_sha256")})
+
+  def _make_data(self, world: str) -> Dict:
+    """`world`'s dataset folder, generated if need be; its manifest."""
+    return generate(self.world_dir(world), self.world_config(world),
+                    seed=self.data_seed, schema=self.schema, progress=False)
+
   def parsed(self, world: str) -> Dict[str, ParsedSplit]:
     stored = self.storage_world(world)
     if stored not in self._parsed:
       start = time.time()
-      self._manifests[stored] = generate(self.world_dir(world),
-                                         self.world_config(world),
-                                         seed=self.data_seed,
-                                         schema=self.schema, progress=False)
+      self._manifests[stored] = self._make_data(world)
       roles = {"train": ("feature", "label"), "valid": ("feature", "label"),
                "test": ("feature", "label", "oracle", "meta")}
       splits = {
@@ -132,7 +145,7 @@ class Runner:
       self.log(f"world '{world}': lists {sizes} ready in "
                f"{time.time() - start:.0f}s (validation: the "
                f"{sizes['valid']:,} of {valid.num_lists:,} lists with a "
-               f"{MONITORED_TASK})")
+               f"{self.monitored_task})")
     return self._parsed[stored]
 
   def manifest(self, world: str) -> Dict:
@@ -160,7 +173,7 @@ class Runner:
 
   def _monitored(self, split: ParsedSplit):
     """[N] bool: the lists the monitor scores (those with a purchase)."""
-    return split.has_positive(self.schema.label(MONITORED_TASK).name)
+    return split.has_positive(self.schema.label(self.monitored_task).name)
 
   def keep_parsed(self, worlds) -> None:
     """Drops the parsed splits of every world not in `worlds` (a world is
@@ -207,19 +220,16 @@ class Runner:
       self.log(f"  {variant.key} seed {seed} lr {lr:g}: cached under an "
                f"epoch cap of {cap_was} ({cached.epochs_run} epochs, "
                f"{cached.stop_reason}); training to a cap of {cap}")
-    if variant.tasks[-1] != MONITORED_TASK:
+    if variant.tasks[-1] != self.monitored_task:
       raise ValueError(f"{variant.key}: the suite validates on lists with a "
-                       f"{MONITORED_TASK}, so it must be the last task")
+                       f"{self.monitored_task}, so it must be the last task")
     start = time.time()
     parsed = self.parsed(variant.world)
     train_config = dataclass_from_dict(TrainConfig, train_values,
                                        "train config")
     trained = train(self.schema, [], [], run_dir, self.model_config(variant),
                     train_config, verbose=0, parsed=parsed,
-                    data_identity=dict(world=variant.world,
-                                       **{k: self.manifest(variant.world)[k]
-                                          for k in ("generator_version", "seed",
-                                                    "schema_sha256")}))
+                    data_identity=self.data_identity(variant.world))
     lists = (self._test_lists(trained["model"], variant) if score_test
              else None)
     summary = trained["summary"]

@@ -21,19 +21,23 @@ _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447,
 MDE_FACTOR = 1.959964 + 0.841621  # two-sided 5% test, 80% power
 
 
-def _selection(lists: pd.DataFrame, task: str,
-               platform: Optional[str]) -> np.ndarray:
+def _selection(lists: pd.DataFrame, task: str, platform: Optional[str],
+               column: str = "platform") -> np.ndarray:
+  """[N] bool: the lists with a positive for the task, and `column` (a
+  slice of the per-list frame: platform or region) equal to `platform`
+  unless it is None."""
   sel = np.array(lists[f"{task}/has_positive"], dtype=bool)  # a copy
   if platform is not None:
-    sel &= np.array(lists["platform"] == platform, dtype=bool)
+    sel &= np.array(lists[column] == platform, dtype=bool)
   return sel
 
 
 def mean_ndcg(lists: pd.DataFrame, task: str, platform: Optional[str] = None,
-              cutoff: str = "10", ranker: str = "model") -> float:
+              cutoff: str = "10", ranker: str = "model",
+              column: str = "platform") -> float:
   """Mean NDCG of `ranker` (model, random or oracle) over the lists with a
-  positive for the task."""
-  sel = _selection(lists, task, platform)
+  positive for the task (in the slice `column` == `platform`, if given)."""
+  sel = _selection(lists, task, platform, column)
   return float(lists.loc[sel, f"{task}/{ranker}/{cutoff}"].mean())
 
 
@@ -49,27 +53,35 @@ def seed_interval(values: List[float]) -> Dict:
 
 def compare(model_lists: List[pd.DataFrame], ref_lists: List[pd.DataFrame],
             task: str, platform: Optional[str] = None,
-            bootstrap_samples: int = 1000, seed: int = 0) -> Dict:
-  """Relative change of NDCG@10, model vs reference, runs matched by seed."""
+            bootstrap_samples: int = 1000, seed: int = 0,
+            column: str = "platform") -> Dict:
+  """Relative change of NDCG@10, model vs reference, runs matched by seed,
+  over the lists whose `column` is `platform` (all lists when None)."""
   if len(model_lists) != len(ref_lists) or not model_lists:
     raise ValueError("compare needs the same, non-zero number of seeds")
   rels = []
   for m, r in zip(model_lists, ref_lists):
-    ref = mean_ndcg(r, task, platform)
+    ref = mean_ndcg(r, task, platform, column=column)
     if not ref > 0:  # no list with a positive, or a reference scoring 0
-      return _undefined(task, platform, int(_selection(r, task, platform).sum()),
+      return _undefined(task, platform,
+                        int(_selection(r, task, platform, column).sum()),
                         len(model_lists))
-    rels.append(100.0 * (mean_ndcg(m, task, platform) - ref) / ref)
+    rels.append(100.0 * (mean_ndcg(m, task, platform, column=column) - ref)
+                / ref)
   n = len(rels)
   mean = float(np.mean(rels))
-  sel = _selection(ref_lists[0], task, platform)
+  sel = _selection(ref_lists[0], task, platform, column)
   col = f"{task}/model/10"
   m_avg = np.mean([m.loc[sel, col].to_numpy() for m in model_lists], axis=0)
   r_avg = np.mean([r.loc[sel, col].to_numpy() for r in ref_lists], axis=0)
   rng = np.random.default_rng(seed)
   idx = rng.integers(0, len(m_avg), size=(bootstrap_samples, len(m_avg)))
   r_means = r_avg[idx].mean(axis=1)
-  boot = 100.0 * (m_avg[idx].mean(axis=1) - r_means) / r_means
+  # A resample whose lists the reference scores 0 on has no relative change
+  # (few lists with a positive); it is left out.
+  kept = r_means > 0
+  boot = (100.0 * (m_avg[idx].mean(axis=1)[kept] - r_means[kept])
+          / r_means[kept])
   boot_ci = [float(v) for v in np.quantile(boot, [0.025, 0.975])]
   boot_se = float(boot.std(ddof=1))
   if n >= 2:

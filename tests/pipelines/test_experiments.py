@@ -225,7 +225,7 @@ def test_worlds_keep_each_experiment_to_its_variants_there():
 def test_training_section_names_the_search_runs_the_cap_ended():
   """A capped search run is named once per search, beside the rate it may
   have cost (dose variants share their dial's search)."""
-  from pipelines.experiments.paper import _training_markdown
+  from pipelines.experiments.paper import training_markdown
   run = dict(seed=0, best_epoch=12, epochs_run=16, stop_reason="patience")
   entry = dict(learning_rate=0.00025, searched=True, searched_in="sharing_1",
                at_edge=False, search_capped=[0.000125], runs=[run])
@@ -233,7 +233,7 @@ def test_training_section_names_the_search_runs_the_cap_ended():
               "sharing_1/2tasks/seq-md_none": entry,
               "sharing_1/2tasks/shared_bottom-md_none": dict(
                   entry, learning_rate=0.004, search_capped=[])}
-  text = "\n".join(_training_markdown(training, {}))
+  text = "\n".join(training_markdown(training, {}))
   assert ("stopped by the epoch cap (their validation score may understate "
           "their rate): sharing_1/2tasks/seq-md_none at 0.000125.") in text
   assert "| sharing_0/2tasks/seq-md_none | 0.00025 (searched in sharing_1) " \
@@ -242,7 +242,7 @@ def test_training_section_names_the_search_runs_the_cap_ended():
   assert "0 of 3" in text
   borrowed = dict(entry, searched=False, search_capped=[],
                   rate_of="sharing_1/2tasks/seq-md_none")
-  text = "\n".join(_training_markdown({"sharing_1/x": borrowed}, {}))
+  text = "\n".join(training_markdown({"sharing_1/x": borrowed}, {}))
   assert "| sharing_1/x | 0.00025 (sharing_1/2tasks/seq-md_none's, not " \
          "searched: a diagnostic) |" in text
 

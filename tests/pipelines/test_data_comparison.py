@@ -1,0 +1,64 @@
+"""`seqmd experiment compare`'s checks, before any training (the run on
+converted logs is in test_infer_schema.py)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.experiments import stats
+from pipelines.experiments.data_comparison import (FolderRunner,
+                                                   check_md_has_region,
+                                                   parse_models)
+
+
+@pytest.mark.parametrize("models, message", [
+    (["seq+mdx"], "not a model name or 'name\\+md'"),
+    (["towers"], "unknown model 'towers'"),
+    (["seq", "seq"], "given twice"),
+    (["shared_bottom"], "given twice"),
+    ([], "at least one model"),
+])
+def test_compare_models_are_checked(models, message):
+  with pytest.raises(ValueError, match=message):
+    parse_models(models, ("view", "order"))
+
+
+def test_compare_models_take_each_models_md():
+  variants = parse_models(["seq+md", "mmoe+md", "seq"], ("view", "order"))
+  assert [(v.model, v.md) for v in variants] == [
+      ("shared_bottom", "none"), ("seq", "per_task"), ("mmoe", "input"),
+      ("seq", "none")]
+
+
+def test_md_needs_a_region_in_the_data():
+  variants = parse_models(["seq+md"], ("view", "order"))
+  check_md_has_region("data/", {"has_region": True}, variants)
+  check_md_has_region("data/", {"has_region": False}, variants[:1])
+  with pytest.raises(ValueError, match="data/: .*without a region.*SEQ\\+MD"):
+    check_md_has_region("data/", {"has_region": False}, variants)
+
+
+def test_a_folder_without_a_manifest_or_a_split_is_named(tmp_path):
+  with pytest.raises(FileNotFoundError, match=f"{tmp_path}: no manifest"):
+    FolderRunner(str(tmp_path / "work"), str(tmp_path), {}, {})
+  (tmp_path / "manifest.json").write_text(json.dumps(
+      {"splits": {"train": {}, "valid": {}}}))
+  with pytest.raises(ValueError, match="no 'test' split"):
+    FolderRunner(str(tmp_path / "work"), str(tmp_path), {}, {})
+
+
+def _lists(ndcg):
+  return pd.DataFrame({"order/has_positive": [True] * len(ndcg),
+                       "order/model/10": ndcg, "platform": "any"})
+
+
+def test_bootstrap_leaves_out_resamples_the_reference_scores_zero_on():
+  # Few lists with a positive, most scored 0 by the reference: some
+  # resamples have a reference mean of 0 and no relative change.
+  ref = [_lists([0.0] * 7 + [0.5]), _lists([0.0] * 7 + [0.4])]
+  model = [_lists([0.1] * 7 + [0.5]), _lists([0.1] * 7 + [0.6])]
+  cell = stats.compare(model, ref, "order", bootstrap_samples=500)
+  assert np.isfinite(cell["se_lists"]) and np.isfinite(cell["mde"])
+  assert all(np.isfinite(cell["bootstrap_ci95"]))
