@@ -28,6 +28,7 @@ import os
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import pandas as pd
 
 from pipelines.experiments import comparison, lr_search, paper, power, stats
@@ -174,19 +175,30 @@ def run_compare(data_dir: str, out_dir: str, workdir: Optional[str] = None,
   results = paper.train_all(runner, variants, seeds, lrs, progress)
   samples = int(m.get("bootstrap_samples", 1000))
   pairs = [(variants[0], v) for v in variants[1:]]
+  task = runner.monitored_task
   lists = results[variants[0]]["runs"][0].lists
-  rows = _labelled(comparison.rows(results, pairs, samples, None,
-                                   _platforms(lists)), variants)
-  task = runner.schema.tasks[-1]
-  info = _run_info(m, mode, command, commit, start, runner, variants, results,
-                   seeds, lrs)
-  report = dict(rows=rows, regions=region_rows(results, pairs, task, samples),
-                run_info=info)
+  report = dict(
+      rows=_labelled(comparison.rows(results, pairs, samples, None,
+                                     _platforms(lists)), variants),
+      ndcg={v.model_label: float(np.mean([stats.mean_ndcg(r.lists, task)
+                                          for r in results[v]["runs"]]))
+            for v in variants},
+      regions=region_rows(results, pairs, task, samples),
+      run_info=_run_info(m, mode, command, commit, start, runner, variants,
+                         results, seeds, lrs))
+  paths = _write(out_dir, report, data_dir)
+  if progress:
+    print("\n".join(answer(report)), flush=True)
+  return paths
+
+
+def _write(out_dir: str, report: Dict, data_dir: str) -> Dict[str, str]:
+  """results.json, run_info.json, tables.md and the two charts."""
+  info, rows = report["run_info"], report["rows"]
   os.makedirs(out_dir, exist_ok=True)
-  comparison.plot(rows, list(runner.schema.tasks), f"{data_dir}: NDCG@10 "
-                  "change against Shared-Bottom", os.path.join(out_dir,
-                                                               "compare.png"))
-  plans = comparison.power_plans(rows, task)
+  comparison.plot(rows, info["tasks"], f"{data_dir}: NDCG@10 change against "
+                  "Shared-Bottom", os.path.join(out_dir, "compare.png"))
+  plans = comparison.power_plans(rows, info["tasks"][-1])
   if plans:
     power.plot(plans, comparison.minutes_per_run(info),
                os.path.join(out_dir, "power.png"))
@@ -259,9 +271,10 @@ def _run_info(m: Dict, mode: str, command: str, commit: str, start: float,
       valid_lists={WORLD: runner.valid_list_count(WORLD)})
 
 
-def verdict(label: str, cell: Dict, task: str) -> str:
+def verdict(label: str, cell: Dict, task: str, ndcg: Dict[str, float]) -> str:
   """One model's answer in a sentence: the gain, whether it is seen, and
-  the smallest effect these runs could have seen."""
+  the smallest effect these runs could have seen (`ndcg`: each model's
+  mean test NDCG@10 of `task`)."""
   if cell["ci_kind"] == "undefined":
     return f"- **{label}**: {cell['note']}."
   if not cell["significant"]:
@@ -269,9 +282,17 @@ def verdict(label: str, cell: Dict, task: str) -> str:
   else:
     seen = "a significant gain" if cell["mean"] > 0 else "a significant loss"
   return (f"- **{label}**: {task} NDCG@10 {stats.format_interval(cell, unit='%')}"
-          f" against Shared-Bottom over {cell['n_seeds']} seeds and "
+          f" against Shared-Bottom ({ndcg[label]:.4f} against "
+          f"{ndcg['Shared-Bottom']:.4f}) over {cell['n_seeds']} seeds and "
           f"{cell['n_lists']:,} test lists: {seen}. MDE {cell['mde']:.2f}%: a "
           f"true effect smaller than that would likely go unseen here.")
+
+
+def answer(report: Dict) -> List[str]:
+  """The report's answer: one verdict per model, on the last task."""
+  task = report["run_info"]["tasks"][-1]
+  return [verdict(r["label"], r["cells"][task]["all"], task, report["ndcg"])
+          for r in report["rows"]]
 
 
 def markdown(report: Dict) -> str:
@@ -291,7 +312,7 @@ def markdown(report: Dict) -> str:
       f"{info['machine']['cpu_model']}; date {info['date']}; commit "
       f"{info['commit']}; wall time {info['wall_minutes']:.1f} min",
       "", "## Answer", "",
-      *[verdict(r["label"], r["cells"][task]["all"], task) for r in rows], "",
+      *answer(report), "",
       "Cells below: relative change of test NDCG@10 against Shared-Bottom, "
       "mean over seeds with a 95% t interval; **n.s.** = the interval "
       "covers 0. These data carry no true probabilities: no oracle and no "

@@ -107,6 +107,9 @@ def test_logs_to_a_comparison_with_shared_bottom(tmp_path, impressions,
   assert [len(t["runs"]) for t in info["training"].values()] == [2, 2]
   tables = open(os.path.join(out, "tables.md")).read()
   assert "## Answer" in tables and "- **SEQ+MD**: order NDCG@10" in tables
+  ndcg = report["ndcg"]
+  assert set(ndcg) == {"Shared-Bottom", "SEQ+MD"}
+  assert f"({ndcg['SEQ+MD']:.4f} against {ndcg['Shared-Bottom']:.4f})" in tables
   assert "paired bootstrap (order, all)" in tables and "### Power plan" in tables
   assert os.path.exists(os.path.join(out, "compare.png"))
   # The work folder's runs were trained on these data: other data there are
