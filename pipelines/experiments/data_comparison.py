@@ -37,7 +37,7 @@ from pipelines.experiments.runner import Runner, git_commit, machine_info
 from seqmd_tf.choices import SPLITS
 from seqmd_tf.config_utils import differences as config_differences
 from seqmd_tf.data.dataset_schema import dataset_schema
-from seqmd_tf.data.synthetic.generate import read_manifest
+from seqmd_tf.data.synthetic.generate import read_manifest, split_files
 from seqmd_tf.models.registry import model_spec
 from seqmd_tf.paths import write_json, write_text
 
@@ -116,6 +116,16 @@ class FolderRunner(Runner):
                 version=m.get("converter_version", m.get("generator_version")),
                 groups={split: m["splits"][split]["totals"].get("groups")
                         for split in SPLITS})
+
+  def training_input(self, world: str) -> Dict:
+    """The folder's train and valid files, read by every run as `seqmd
+    train` reads them: memory grows with the listings, not with the
+    longest list (the suite's in-memory splits pad every list to it)."""
+    return dict(train_files=split_files(self.data_dir, "train"),
+                valid_files=split_files(self.data_dir, "valid"), parsed=None)
+
+  def test_input(self, world: str) -> Dict:
+    return dict(files=split_files(self.data_dir, "test"), batches=None)
 
   def _world_differences(self, world: str) -> List[str]:
     return []  # the work folder's data were checked when the runner was made

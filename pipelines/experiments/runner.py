@@ -224,11 +224,12 @@ class Runner:
       raise ValueError(f"{variant.key}: the suite validates on lists with a "
                        f"{self.monitored_task}, so it must be the last task")
     start = time.time()
-    parsed = self.parsed(variant.world)
+    data = self.training_input(variant.world)
     train_config = dataclass_from_dict(TrainConfig, train_values,
                                        "train config")
-    trained = train(self.schema, [], [], run_dir, self.model_config(variant),
-                    train_config, verbose=0, parsed=parsed,
+    trained = train(self.schema, data["train_files"], data["valid_files"],
+                    run_dir, self.model_config(variant), train_config,
+                    verbose=0, parsed=data["parsed"],
                     data_identity=self.data_identity(variant.world))
     lists = (self._test_lists(trained["model"], variant) if score_test
              else None)
@@ -245,10 +246,18 @@ class Runner:
   def _test_lists(self, model, variant: Variant) -> pd.DataFrame:
     """The model's scores of the variant's world's test lists, per list."""
     from seqmd_tf.evaluation.evaluate import score_split  # pylint: disable=import-outside-toplevel
-    parsed = self.parsed(variant.world)
-    return score_split(model, [], self.schema, list(variant.tasks),
-                       progress=False,
-                       batches=parsed["test"].batches(256))["lists"]
+    data = self.test_input(variant.world)
+    return score_split(model, data["files"], self.schema, list(variant.tasks),
+                       progress=False, batches=data["batches"])["lists"]
+
+  def training_input(self, world: str) -> Dict:
+    """What `train` reads for `world`: its parsed splits, in memory and
+    shared by every run (no files)."""
+    return dict(train_files=[], valid_files=[], parsed=self.parsed(world))
+
+  def test_input(self, world: str) -> Dict:
+    """What `score_split` reads for `world`: its parsed test lists."""
+    return dict(files=[], batches=self.parsed(world)["test"].batches(256))
 
   def _score_stored(self, variant: Variant, run_dir: str) -> RunResult:
     """Scores a stored run that was not scored on test, from its best
