@@ -374,8 +374,9 @@ def experiment_args(p):
                  help="compare: the dataset folder (`seqmd convert`'s --out)")
   p.add_argument("--models", default=None,
                  help="compare: comma-separated models to compare with "
-                 "Shared-Bottom, each 'name' or 'name+md' (default "
-                 "seq,seq+md,shared_bottom+md)")
+                 "Shared-Bottom, each 'name' or 'name+md', with model-config "
+                 "values after colons (seq+md:md_country_rate_multiplier=8); "
+                 "default seq,seq+md,shared_bottom+md")
   p.add_argument("--worlds", default=None,
                  help="paper: comma-separated worlds to keep each experiment "
                  "to, e.g. interaction_4 to rerun one dose on another "

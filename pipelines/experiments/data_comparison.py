@@ -26,7 +26,7 @@ import datetime
 import json
 import os
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ from seqmd_tf.choices import SPLITS
 from seqmd_tf.config_utils import differences as config_differences
 from seqmd_tf.data.dataset_schema import dataset_schema
 from seqmd_tf.data.synthetic.generate import read_manifest, split_files
+from seqmd_tf.models import ModelConfig
 from seqmd_tf.models.registry import model_spec
 from seqmd_tf.paths import write_json, write_text
 
@@ -50,18 +51,13 @@ MIN_REGION_LISTS = 50
 
 
 def parse_models(items: Sequence[str], tasks: Sequence[str]) -> List[Variant]:
-  """Variants from "name" or "name+md" (MD as the model's `--md` default:
-  per task for SEQ, on the input for the baselines), in the given order,
-  Shared-Bottom without MD first (the reference)."""
+  """Variants from "name", "name+md" (MD as the model's `--md` default: per
+  task for SEQ, on the input for the baselines) and either with model-config
+  values after colons ("seq+md:md_country_rate_multiplier=8"), in the given
+  order, Shared-Bottom without MD first (the reference)."""
   variants = [Variant(WORLD, tuple(tasks), "shared_bottom")]
   for item in items:
-    name, plus, md = item.strip().partition("+")
-    if plus and md != "md":
-      raise ValueError(f"--models: '{item}' is not a model name or "
-                       f"'name+md' (e.g. seq+md)")
-    spec = model_spec(name)  # an unknown name is an error naming the choices
-    variant = Variant(WORLD, tuple(tasks), name,
-                      spec.md_default if plus else "none")
+    variant = _variant(item.strip(), tasks)
     if variant in variants:
       raise ValueError(f"--models: '{item}' is given twice (Shared-Bottom "
                        "without MD is always trained: the reference)")
@@ -70,6 +66,33 @@ def parse_models(items: Sequence[str], tasks: Sequence[str]) -> List[Variant]:
     raise ValueError("--models: give at least one model to compare with "
                      "Shared-Bottom")
   return variants
+
+
+def _variant(item: str, tasks: Sequence[str]) -> Variant:
+  model, *values = item.split(":")
+  name, plus, md = model.partition("+")
+  if plus and md != "md":
+    raise ValueError(f"--models: '{item}' is not a model name or "
+                     f"'name+md' (e.g. seq+md)")
+  spec = model_spec(name)  # an unknown name is an error naming the choices
+  overrides = tuple(_override(item, v) for v in values)
+  variant = Variant(WORLD, tuple(tasks), name,
+                    spec.md_default if plus else "none", overrides=overrides)
+  config = dict(name=name, md=variant.md, **dict(overrides))
+  ModelConfig.from_dict(config)  # an unknown field or a bad value, named
+  return variant
+
+
+def _override(item: str, text: str) -> Tuple[str, Union[int, float, str]]:
+  key, eq, value = text.partition("=")
+  if not eq or not key:
+    raise ValueError(f"--models: '{item}': '{text}' is not field=value")
+  for kind in (int, float):
+    try:
+      return key, kind(value)
+    except ValueError:
+      pass
+  return key, value
 
 
 class FolderRunner(Runner):

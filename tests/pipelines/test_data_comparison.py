@@ -19,6 +19,9 @@ from pipelines.experiments.data_comparison import (FolderRunner,
     (["seq", "seq"], "given twice"),
     (["shared_bottom"], "given twice"),
     ([], "at least one model"),
+    (["seq+md:rnn_layer=1"], "rnn_layer"),
+    (["seq+md:md_country_rate_multiplier"], "is not field=value"),
+    (["seq+md:md_country_rate_multiplier=-1"], "must be > 0"),
 ])
 def test_compare_models_are_checked(models, message):
   with pytest.raises(ValueError, match=message):
@@ -30,6 +33,14 @@ def test_compare_models_take_each_models_md():
   assert [(v.model, v.md) for v in variants] == [
       ("shared_bottom", "none"), ("seq", "per_task"), ("mmoe", "input"),
       ("seq", "none")]
+
+
+def test_compare_models_take_config_values():
+  seq_md, fast = parse_models(["seq+md", "seq+md:md_country_rate_multiplier=8"],
+                              ("view", "order"))[1:]
+  assert fast.overrides == (("md_country_rate_multiplier", 8),)
+  assert fast.model_label == "SEQ+MD (md country rate multiplier 8)"
+  assert fast.key != seq_md.key
 
 
 def test_md_needs_a_region_in_the_data():
