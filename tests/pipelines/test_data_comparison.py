@@ -73,3 +73,15 @@ def test_bootstrap_leaves_out_resamples_the_reference_scores_zero_on():
   cell = stats.compare(model, ref, "order", bootstrap_samples=500)
   assert np.isfinite(cell["se_lists"]) and np.isfinite(cell["mde"])
   assert all(np.isfinite(cell["bootstrap_ci95"]))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["experiment", "paper", "--data", "data/"], "options of `seqmd experiment compare`"),
+    (["experiment", "compare"], "needs --data"),
+    (["experiment", "compare", "--data", "data/", "--worlds", "default"],
+     "not of compare"),
+])
+def test_compare_options_are_its_own(args, message, capsys):
+  from pipelines import cli
+  assert cli.main(args) != 0
+  assert message in capsys.readouterr().err
