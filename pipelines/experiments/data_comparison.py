@@ -128,8 +128,13 @@ class FolderRunner(Runner):
   def storage_world(self, world: str) -> str:
     return world
 
-  def _make_data(self, world: str) -> Dict:
+  def manifest(self, world: str) -> Dict:
     return self.folder_manifest
+
+  def parsed(self, world: str):
+    raise NotImplementedError("a FolderRunner reads its folder's files "
+                              "(training_input, test_input), never the "
+                              "suite's padded in-memory splits")
 
   def data_identity(self, world: str) -> Dict:
     m = self.folder_manifest

@@ -118,16 +118,14 @@ class Runner:
     return dict(world=world, **{k: self.manifest(world)[k] for k in
                                 ("generator_version", "seed", "schema_sha256")})
 
-  def _make_data(self, world: str) -> Dict:
-    """`world`'s dataset folder, generated if need be; its manifest."""
-    return generate(self.world_dir(world), self.world_config(world),
-                    seed=self.data_seed, schema=self.schema, progress=False)
-
   def parsed(self, world: str) -> Dict[str, ParsedSplit]:
     stored = self.storage_world(world)
     if stored not in self._parsed:
       start = time.time()
-      self._manifests[stored] = self._make_data(world)
+      self._manifests[stored] = generate(self.world_dir(world),
+                                         self.world_config(world),
+                                         seed=self.data_seed,
+                                         schema=self.schema, progress=False)
       roles = {"train": ("feature", "label"), "valid": ("feature", "label"),
                "test": ("feature", "label", "oracle", "meta")}
       splits = {
