@@ -175,7 +175,8 @@ def test_md_rate_adds_seq_md_with_fast_masks_to_the_interaction_runs(
   interaction = EXPERIMENTS["dose_interaction"]
   assert set(interaction.variants) <= set(md_rate.variants)
   added = [v for v in md_rate.variants if v not in interaction.variants]
-  assert len(added) == len(DOSES["interaction"])
+  # Two per dose world: searched, and at SEQ+MD's rate (the diagnostic).
+  assert len(added) == 2 * len(DOSES["interaction"])
   assert {v.world for v in added} == {v.world for v in interaction.variants}
   for v in added:
     config = runner.model_config(v)
@@ -183,7 +184,17 @@ def test_md_rate_adds_seq_md_with_fast_masks_to_the_interaction_runs(
             config.md_country_rate_multiplier) == ("seq", "per_task", 8,
                                                    MASK_RATE_MULTIPLIER)
     assert v.search_variant().world == "interaction_1"
-    assert v.model_label == "SEQ+MD (md country rate multiplier 8.0)"
+  searched = [v for v in added if not v.rate_of]
+  at_rate = [v for v in added if v.rate_of]
+  assert {v.model_label for v in searched} == {
+      "SEQ+MD (md country rate multiplier 8.0)"}
+  assert {v.model_label for v in at_rate} == {
+      "SEQ+MD (md country rate multiplier 8.0) at SEQ+MD's rate"}
+  for v in at_rate:  # the plain SEQ+MD of its world, not itself
+    donor = v.rate_donor()
+    assert donor in interaction.variants and not donor.overrides
+    assert donor == Variant(v.world, v.tasks, "seq", "per_task")
+  assert len({v.key for v in added}) == len(added)
   assert md_rate.report == "dose" and md_rate.dose == "interaction"
 
 
@@ -206,7 +217,7 @@ def test_worlds_keep_each_experiment_to_its_variants_there():
   from pipelines.experiments.paper import mode_settings
   kept = plan_variants(["md_rate"], ["interaction_4"])
   assert {v.world for v in kept} == {"interaction_4"}
-  assert len(kept) == 5  # Shared-Bottom and the four models of md_rate
+  assert len(kept) == 6  # Shared-Bottom and the five models of md_rate
   # each searches its rate where the whole experiment does
   assert {v.search_variant().world for v in kept} == {"interaction_1"}
   assert EXPERIMENTS["md_rate"].in_worlds(None) is EXPERIMENTS["md_rate"]
