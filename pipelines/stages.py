@@ -85,11 +85,9 @@ def train_stage(data_dir: str, run_dir: str, model_config: "ModelConfig",
   manifest = generator.read_manifest(data_dir) or {}
   schema = dataset_schema(data_dir, schema_path, manifest)
   _check_resume_fits(run_dir, schema, data_dir)
-  if manifest.get("has_region") is False and model_config.md != "none":
-    raise ValueError(f"{data_dir}: this dataset was converted without a "
-                     "region (no country column, --region-map or --constant), "
-                     f"so MD (md={model_config.md}) has nothing to condition "
-                     "on; valid choices: md=none")
+  check_md_has_region(data_dir, manifest,
+                      [f"md={model_config.md}"] if model_config.md != "none"
+                      else [], "valid choices: md=none")
   identity = {k: manifest.get(k) for k in
               ("generator_version", "seed", "schema_sha256", "world",
                "converter_version")}
@@ -103,6 +101,17 @@ def train_stage(data_dir: str, run_dir: str, model_config: "ModelConfig",
           dict(summary={k: v for k, v in result["summary"].items()
                         if k != "history"}))
   return result
+
+
+def check_md_has_region(data_dir: str, manifest: Dict,
+                        with_md: Sequence[str], fix: str) -> None:
+  """MD conditions on the region: a dataset converted without one cannot
+  serve the models `with_md` (their names in the error, then `fix`)."""
+  if manifest.get("has_region") is False and with_md:
+    raise ValueError(f"{data_dir}: this dataset was converted without a "
+                     "region (no country column, --region-map or --constant), "
+                     f"so MD ({', '.join(with_md)}) has nothing to condition "
+                     f"on; {fix}")
 
 
 def _check_resume_fits(run_dir: str, data_schema, data_dir: str) -> None:

@@ -34,6 +34,7 @@ import pandas as pd
 from pipelines.experiments import comparison, lr_search, paper, power, stats
 from pipelines.experiments.plan import Variant
 from pipelines.experiments.runner import Runner, git_commit, machine_info
+from pipelines.stages import check_md_has_region
 from seqmd_tf.choices import SPLITS
 from seqmd_tf.config_utils import differences as config_differences
 from seqmd_tf.data.dataset_schema import dataset_schema
@@ -175,17 +176,6 @@ class FolderRunner(Runner):
                        f"({'; '.join(found[:4])}); use another --workdir")
 
 
-def check_md_has_region(data_dir: str, manifest: Dict,
-                        variants: Sequence[Variant]) -> None:
-  """MD conditions on the region: data converted without one cannot have
-  it."""
-  with_md = [v.model_label for v in variants if v.md != "none"]
-  if manifest.get("has_region") is False and with_md:
-    raise ValueError(f"{data_dir}: this dataset was converted without a "
-                     f"region, so MD has nothing to condition on; drop "
-                     f"{', '.join(with_md)} from --models")
-
-
 def run_compare(data_dir: str, out_dir: str, workdir: Optional[str] = None,
                 models: Sequence[str] = DEFAULT_MODELS,
                 seeds: Optional[Sequence[int]] = None,
@@ -204,7 +194,9 @@ def run_compare(data_dir: str, out_dir: str, workdir: Optional[str] = None,
       config.get("models", {}), m.get("train", {}),
       log=lambda s: print(s, flush=True) if progress else None)
   variants = parse_models(models, runner.schema.tasks)
-  check_md_has_region(data_dir, runner.folder_manifest, variants)
+  check_md_has_region(data_dir, runner.folder_manifest,
+                      [v.model_label for v in variants if v.md != "none"],
+                      "drop them from --models")
   if runner.valid_list_count(WORLD) == 0:
     raise ValueError(f"{data_dir}: no validation list has a positive "
                      f"{runner.monitored_task}, the task that chooses the "
@@ -290,8 +282,6 @@ def _run_info(m: Dict, mode: str, command: str, commit: str, start: float,
               results: Dict[Variant, Dict], seeds: List[int],
               lrs: List[float]) -> Dict:
   """What ran, on which data, where, when and how long: run_info.json."""
-  seconds = {runner.run_dir(v, r.seed, r.learning_rate): r.seconds
-             for v in variants for r in results[v]["runs"]}
   return dict(
       command=command or f"seqmd experiment compare --data {runner.data_dir}",
       data=runner.data_identity(WORLD), tasks=list(runner.schema.tasks),
@@ -301,10 +291,8 @@ def _run_info(m: Dict, mode: str, command: str, commit: str, start: float,
       date=datetime.datetime.now(datetime.timezone.utc).isoformat(
           timespec="seconds"),
       wall_minutes=(time.time() - start) / 60,
-      compute_minutes=sum(seconds.values()) / 60,
-      learning_rate_search={v.key: {f"{lr:g}": val for lr, val in
-                                    results[v]["lr_search"].items()}
-                            for v in variants},
+      compute_minutes=paper.compute_minutes(runner, variants, results),
+      learning_rate_search=paper.learning_rate_search(results, variants),
       training=paper.training_record(results, variants),
       valid_lists={WORLD: runner.valid_list_count(WORLD)})
 

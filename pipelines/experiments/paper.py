@@ -297,10 +297,8 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
       date=datetime.datetime.now(datetime.timezone.utc).isoformat(
           timespec="seconds"),
       wall_minutes=(time.time() - start) / 60,
-      compute_minutes=_compute_minutes(runner, variants, results),
-      learning_rate_search={v.key: {f"{lr:g}": val for lr, val in
-                                    results[v]["lr_search"].items()}
-                            for v in variants},
+      compute_minutes=compute_minutes(runner, variants, results),
+      learning_rate_search=learning_rate_search(results, variants),
       training=training_record(results, variants),
       run_seconds={v.key: [r.seconds for r in results[v]["runs"]]
                    for v in variants},
@@ -309,7 +307,14 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
           "totals"]["groups"] for w in worlds})
 
 
-def _compute_minutes(runner: Runner, variants: Sequence[Variant],
+def learning_rate_search(results: Dict[Variant, Dict],
+                         variants: Sequence[Variant]) -> Dict:
+  """Per variant: each searched rate's validation score (run_info.json)."""
+  return {v.key: {f"{lr:g}": val for lr, val in
+                  results[v]["lr_search"].items()} for v in variants}
+
+
+def compute_minutes(runner: Runner, variants: Sequence[Variant],
                      results: Dict[Variant, Dict]) -> float:
   """Minutes of training and evaluation of the runs, each counted once
   (two names of one world share their runs)."""
