@@ -7,14 +7,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from pipelines.experiments import figures, power, references, stats
 from pipelines.experiments.plan import Variant
-
-PLATFORMS = (("web", "web"), ("app", "app"), ("all", None))
+from seqmd_tf.evaluation.slices import ALL
 
 
 def rows(results: Dict[Variant, Dict],
          pairs: Sequence[Tuple[Variant, Variant]], samples: int,
          refs: Optional[Dict[str, Dict]],
-         platforms: Sequence[Tuple[str, Optional[str]]] = PLATFORMS
+         platforms: Sequence[Tuple[str, Optional[str]]] = stats.PLATFORMS
          ) -> List[Dict]:
   """One row per (reference, model) pair: its cells per task and platform
   (`platforms`: (column name, platform value or None for all traffic)).
@@ -58,7 +57,7 @@ def markdown(section: str, rows: List[Dict]) -> List[str]:
   for row in rows:
     cells = [stats.format_cell(row["cells"][t][p]) for t in tasks
              for p in names]
-    last = row["cells"][tasks[-1]]["all"]
+    last = row["cells"][tasks[-1]][ALL]
     b = last["bootstrap_ci95"]
     target = f" {row['target_headroom']} |" if headroom else ""
     lines.append(f"| {row['label']} | {row['parameters']} | "
@@ -114,8 +113,8 @@ def power_plans(rows: List[Dict], task: str) -> Dict[str, Dict]:
   """label -> the power plan of each comparison's last-task cell over all
   traffic (comparisons with at least 2 seeds)."""
   return {f"{row['label']} vs {row['reference_label']}":
-          power.plan(row["cells"][task]["all"]) for row in rows
-          if len(row["cells"][task]["all"].get("per_seed", [])) >= 2}
+          power.plan(row["cells"][task][ALL]) for row in rows
+          if len(row["cells"][task][ALL].get("per_seed", [])) >= 2}
 
 
 def power_markdown(rows: List[Dict], task: str, info: Dict) -> List[str]:

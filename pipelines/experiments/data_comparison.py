@@ -39,6 +39,7 @@ from seqmd_tf.choices import SPLITS
 from seqmd_tf.config_utils import differences as config_differences
 from seqmd_tf.data.dataset_schema import dataset_schema
 from seqmd_tf.data.synthetic.generate import read_manifest, split_files
+from seqmd_tf.evaluation.slices import ALL, platform_slice
 from seqmd_tf.models import ModelConfig
 from seqmd_tf.models.registry import model_spec
 from seqmd_tf.paths import write_json, write_text
@@ -138,13 +139,7 @@ class FolderRunner(Runner):
                               "suite's padded in-memory splits")
 
   def data_identity(self, world: str) -> Dict:
-    m = self.folder_manifest
-    return dict(data_dir=os.path.abspath(self.data_dir),
-                schema_sha256=m.get("schema_sha256"),
-                source=m.get("source", "generate"),
-                version=m.get("converter_version", m.get("generator_version")),
-                groups={split: m["splits"][split]["totals"].get("groups")
-                        for split in SPLITS})
+    return folder_identity(self.data_dir, self.folder_manifest)
 
   def training_input(self, world: str) -> Dict:
     """The folder's train and valid files, read by every run as `seqmd
@@ -174,6 +169,25 @@ class FolderRunner(Runner):
     if found:
       raise ValueError(f"{self.workdir}: its runs were trained on other data "
                        f"({'; '.join(found[:4])}); use another --workdir")
+
+
+def folder_identity(data_dir: str, manifest: Dict) -> Dict:
+  """What a work folder records of the data its runs saw: the folder, its
+  schema and writer, and per split its totals (lists, listings, positives
+  per task), its shard count and its size in bytes. A reconversion that
+  changes any of them is other data."""
+  def files(split: str) -> Dict[str, int]:
+    paths = split_files(data_dir, split)
+    return dict(shards=len(paths), bytes=sum(map(os.path.getsize, paths)))
+  return dict(
+      data_dir=os.path.abspath(data_dir),
+      schema_sha256=manifest.get("schema_sha256"),
+      source=manifest.get("source", "generate"),
+      version=manifest.get("converter_version",
+                           manifest.get("generator_version")),
+      totals={split: manifest["splits"][split].get("totals")
+              for split in SPLITS},
+      files={split: files(split) for split in SPLITS})
 
 
 def run_compare(data_dir: str, out_dir: str, workdir: Optional[str] = None,
@@ -242,9 +256,11 @@ def _write(out_dir: str, report: Dict, data_dir: str) -> Dict[str, str]:
 
 
 def _platforms(lists: pd.DataFrame) -> List[Tuple[str, Optional[str]]]:
-  """The comparison's columns: each platform of the test lists, then all."""
+  """The comparison's columns: each platform of the test lists, then all
+  traffic (a platform value that is a reserved name gets a name of its
+  own)."""
   names = sorted(p for p in set(lists["platform"]) if p)
-  return [(p, p) for p in names] + [("all", None)]
+  return [(platform_slice(p), p) for p in names] + [(ALL, None)]
 
 
 def _labelled(rows: List[Dict], variants: Sequence[Variant]) -> List[Dict]:
@@ -317,19 +333,21 @@ def verdict(label: str, cell: Dict, task: str, ndcg: Dict[str, float]) -> str:
 def answer(report: Dict) -> List[str]:
   """The report's answer: one verdict per model, on the last task."""
   task = report["run_info"]["tasks"][-1]
-  return [verdict(r["label"], r["cells"][task]["all"], task, report["ndcg"])
+  return [verdict(r["label"], r["cells"][task][ALL], task, report["ndcg"])
           for r in report["rows"]]
 
 
 def markdown(report: Dict) -> str:
   info, rows = report["run_info"], report["rows"]
   task = info["tasks"][-1]
+  groups = {split: totals["groups"]
+            for split, totals in info["data"]["totals"].items()}
   lines = [
       "# Does SEQ+MD help on this data? (`seqmd experiment compare`)", "",
       f"- command: `{info['command']}`",
       f"- data: {info['data']['data_dir']} ({info['data']['source']} "
       f"{info['data']['version']}); query groups per split "
-      f"{info['data']['groups']}; tasks {info['tasks']} (the last, {task}, "
+      f"{groups}; tasks {info['tasks']} (the last, {task}, "
       "chooses the learning rate, the best epoch and when to stop)",
       f"- seeds {info['seeds']}; learning-rate grid {info['learning_rates']} "
       f"(searched on seed {info['seeds'][0]}, validation split); training "

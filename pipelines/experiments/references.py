@@ -30,9 +30,9 @@ from pipelines.experiments.plan import Variant
 from seqmd_tf.data.synthetic import headroom
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION
 from seqmd_tf.evaluation.evaluate import MODEL_FIRST_TASK
+from seqmd_tf.evaluation.slices import ALL
 from seqmd_tf.paths import write_json
 
-SLICES = (("web", "web"), ("app", "app"), ("all", None))
 RANKERS = ("random", headroom.FIRST_TASK_ORACLE, "oracle")
 HEADROOM_DAYS = 10            # extra days sampled for a generator headroom
 HEADROOM_QUERIES = 5000       # queries per extra day
@@ -110,7 +110,8 @@ def world_references(results: Dict[Variant, Dict], references: Sequence[Variant]
     out[ref.key] = dict(
         world=ref.world, tasks=list(ref.tasks),
         rankings={t: {name: _rankings(runs, t, platform)
-                      for name, platform in SLICES} for t in ref.tasks},
+                      for name, platform in stats.PLATFORMS}
+                  for t in ref.tasks},
         headroom={t: headroom_cells(measured, t) for t in ref.tasks},
         headroom_lists=measured["lists"],
         headroom_size=dict(days=days, queries_per_day=queries_per_day))
@@ -169,7 +170,7 @@ def markdown(refs: Dict[str, Dict]) -> List[str]:
             f"{_difference(c.get('shared_bottom_minus_own_first_task'))} |")
     size = entry["headroom_size"]
     last = entry["tasks"][-1]
-    cell = entry["rankings"][last]["all"]
+    cell = entry["rankings"][last][ALL]
     lines += ["", f"Shared-Bottom's {last} NDCG@10 over all traffic is "
               f"**{_verdict(cell.get('shared_bottom_minus_first_task'))}** the "
               f"ranking by the true {entry['tasks'][0]} probability, and "

@@ -16,9 +16,13 @@ from typing import Dict, List, Optional
 import numpy as np
 import pandas as pd
 
+from seqmd_tf.evaluation.slices import ALL
+
 _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447,
          7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 MDE_FACTOR = 1.959964 + 0.841621  # two-sided 5% test, 80% power
+# The generator's platforms, then all traffic: (column name, platform value).
+PLATFORMS = (("web", "web"), ("app", "app"), (ALL, None))
 
 
 def _selection(lists: pd.DataFrame, task: str, platform: Optional[str],

@@ -27,6 +27,7 @@ from seqmd_tf.data import elwc
 from seqmd_tf.data.schema import SearchLogSchema
 from seqmd_tf.evaluation.classification import classification_metrics
 from seqmd_tf.evaluation.ndcg import per_list_ndcg
+from seqmd_tf.evaluation.slices import ALL, BY_REGION, platform_slice
 
 CUTOFFS = {"5": 5, "10": 10, "full": None}
 FIRST_TASK_ORACLE = "first_task_oracle"
@@ -200,22 +201,21 @@ def summarize(scored: Dict, tasks: Sequence[str], model_name: str,
           FIRST_TASK_ORACLE: f"{FIRST_TASK_ORACLE}_ndcg"}
   for task in tasks:
     used = frame[frame[f"{task}/has_positive"]]
-    slices = {"all": used}
+    slices = {ALL: used}
     for platform in out["platforms"]:
-      if platform != "all":       # the name of the whole slice
-        slices[platform] = used[used["platform"] == platform]
+      slices[platform_slice(platform)] = used[used["platform"] == platform]
     regions = sorted(frame["region"].unique())
     for ranker in rankers:
       entry = {name: _means(part, task, ranker) for name, part in slices.items()}
-      entry["by_region"] = {
+      entry[BY_REGION] = {
           r: _means(used[used["region"] == r], task, ranker) for r in regions}
       out[keys[ranker]][task] = entry
     counts = {name: int(len(part)) for name, part in slices.items()}
-    counts["by_region"] = {r: int((used["region"] == r).sum())
+    counts[BY_REGION] = {r: int((used["region"] == r).sum())
                            for r in regions}
     out["n_lists"][task] = counts
     out["too_small_regions"][task] = sorted(
-        r for r, n in counts["by_region"].items() if n < min_region_lists)
+        r for r, n in counts[BY_REGION].items() if n < min_region_lists)
     boot = {}
     for ranker in rankers:
       values = used[f"{task}/{ranker}/10"].to_numpy()

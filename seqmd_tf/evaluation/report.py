@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=wrong-import-position
 
+from seqmd_tf.evaluation.slices import ALL, BY_REGION, platform_slice  # pylint: disable=wrong-import-position
 from seqmd_tf.paths import write_json, write_text  # pylint: disable=wrong-import-position
 
 RANKERS = (("random", "random_ndcg", "#bbbbbb"), ("model", "ndcg", "#1f77b4"),
@@ -16,10 +17,10 @@ RANKERS = (("random", "random_ndcg", "#bbbbbb"), ("model", "ndcg", "#1f77b4"),
 
 
 def platform_slices(metrics: Dict) -> List[str]:
-  """"all", then each platform of the data (web and app before the
+  """All traffic, then each platform of the data (web and app before the
   platforms were read from the data)."""
-  return ["all"] + [p for p in metrics.get("platforms", ("web", "app"))
-                    if p != "all"]
+  return [ALL] + [platform_slice(p)
+                  for p in metrics.get("platforms", ("web", "app"))]
 
 
 def plot_ndcg(metrics: Dict, path: str) -> None:
@@ -40,7 +41,7 @@ def plot_ndcg(metrics: Dict, path: str) -> None:
       ax.bar(xs, values, width, label=label, color=color)
       ci = metrics["bootstrap"][task]["ndcg@10"].get(label, {}).get("ci95")
       if ci:
-        mean = metrics[key][task]["all"]["10"]
+        mean = metrics[key][task][ALL]["10"]
         ax.errorbar([xs[0]], [mean], yerr=[[mean - ci[0]], [ci[1] - mean]],
                     fmt="none", ecolor="black", capsize=3)
     n = metrics["n_lists"][task]
@@ -126,12 +127,12 @@ def markdown_report(metrics: Dict, png_name: str) -> str:
             "a task are marked *too small*: their figure is noise.", "",
             "| region | " + " | ".join(f"{t} (lists)" for t in tasks) + " |",
             "|---|" + "---|" * len(tasks)]
-  regions = sorted(metrics["n_lists"][tasks[0]]["by_region"])
+  regions = sorted(metrics["n_lists"][tasks[0]][BY_REGION])
   for region in regions:
     cells = []
     for task in tasks:
-      n = metrics["n_lists"][task]["by_region"].get(region, 0)
-      v = metrics["ndcg"][task]["by_region"].get(region, {}).get("10")
+      n = metrics["n_lists"][task][BY_REGION].get(region, 0)
+      v = metrics["ndcg"][task][BY_REGION].get(region, {}).get("10")
       flag = " *too small*" if region in metrics["too_small_regions"][task] else ""
       cells.append(f"{_fmt(v)} ({n}){flag}")
     lines.append(f"| {region} | " + " | ".join(cells) + " |")

@@ -2,14 +2,16 @@
 converted logs is in test_infer_schema.py)."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.experiments import stats
+from pipelines.experiments import data_comparison, stats
 from pipelines.experiments.data_comparison import FolderRunner, parse_models
 from pipelines.stages import check_md_has_region
+from seqmd_tf.data.synthetic.generate import split_files
 
 
 @pytest.mark.parametrize("models, message", [
@@ -57,6 +59,28 @@ def test_a_folder_without_a_manifest_or_a_split_is_named(tmp_path):
       {"splits": {"train": {}, "valid": {}}}))
   with pytest.raises(ValueError, match="no 'test' split"):
     FolderRunner(str(tmp_path / "work"), str(tmp_path), {}, {})
+
+
+def test_a_work_folder_refuses_a_reconversion_with_the_same_counts(
+    tmp_path, tiny_data):
+  data, work = str(tmp_path / "data"), str(tmp_path / "work")
+  shutil.copytree(tiny_data, data)
+  FolderRunner(work, data, {}, {})           # records the data
+  FolderRunner(work, data, {}, {})           # the same data: reused
+  shard = split_files(data, "train")[0]
+  with open(shard, "ab") as f:               # same lists, other bytes
+    f.write(b"\0")
+  with pytest.raises(ValueError, match="trained on other data.*bytes"):
+    FolderRunner(work, data, {}, {})
+
+
+def _platforms_of(values):
+  return data_comparison._platforms(pd.DataFrame({"platform": values}))
+
+
+def test_a_platform_named_all_keeps_a_column_of_its_own():
+  assert _platforms_of(["web", "all", "", "web"]) == [
+      ("all (platform)", "all"), ("web", "web"), ("all", None)]
 
 
 def _lists(ndcg):

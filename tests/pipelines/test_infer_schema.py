@@ -116,7 +116,7 @@ def test_logs_to_a_comparison_with_shared_bottom(tmp_path, impressions,
   # refused, not reused.
   identity = os.path.join(work, data_comparison.IDENTITY)
   recorded = json.load(open(identity))
-  recorded["groups"]["train"] += 1
+  recorded["totals"]["train"]["groups"] += 1
   json.dump(recorded, open(identity, "w"))
   with pytest.raises(ValueError, match="trained on other data"):
     data_comparison.run_compare(data, out, work, ["seq+md"], [0, 1],
