@@ -277,7 +277,8 @@ def region_rows(results: Dict[Variant, Dict],
                 samples: int) -> Dict[str, Dict]:
   """Per region with at least MIN_REGION_LISTS test lists with a positive
   for `task`: that many lists, and each model's change of `task`'s NDCG@10
-  against Shared-Bottom there."""
+  against Shared-Bottom there; a cell's "holm_significant" says whether it
+  stays significant after Holm's correction over that model's regions."""
   lists = results[pairs[0][0]]["runs"][0].lists
   counts = lists.loc[lists[f"{task}/has_positive"].astype(bool),
                      "region"].value_counts()
@@ -290,7 +291,21 @@ def region_rows(results: Dict[Variant, Dict],
             [r.lists for r in results[model]["runs"]],
             [r.lists for r in results[ref]["runs"]], task, region, samples,
             column="region") for ref, model in pairs})
+  _mark_holm(out)
   return out
+
+
+def _mark_holm(regions: Dict[str, Dict]) -> None:
+  """Sets each region cell's "holm_significant": many regions make a
+  region significant by chance likely, so each model's family of regions
+  is corrected together (cells with fewer than 2 seeds are not tested)."""
+  labels = {label for e in regions.values() for label in e["cells"]}
+  for label in labels:
+    cells = {region: e["cells"][label] for region, e in regions.items()}
+    p = {region: stats.seed_p_value(cell) for region, cell in cells.items()}
+    kept = stats.holm({r: v for r, v in p.items() if v is not None})
+    for region, cell in cells.items():
+      cell["holm_significant"] = kept.get(region, False)
 
 
 def _run_info(m: Dict, mode: str, command: str, commit: str, start: float,
@@ -368,6 +383,11 @@ def markdown(report: Dict) -> str:
   return "\n".join(lines) + "\n"
 
 
+def _region_cell(cell: Dict) -> str:
+  return stats.format_cell(cell) + (" **†**" if cell["holm_significant"]
+                                    else "")
+
+
 def _regions_markdown(regions: Dict[str, Dict], task: str) -> List[str]:
   if not regions:
     return [f"No region has {MIN_REGION_LISTS} test lists with a positive "
@@ -376,10 +396,12 @@ def _regions_markdown(regions: Dict[str, Dict], task: str) -> List[str]:
   lines = [f"### Per region: {task} NDCG@10 against Shared-Bottom", "",
            f"Regions with at least {MIN_REGION_LISTS} test lists with a "
            f"positive {task}. Among many regions, one significant by chance "
-           "is likely: read them together.", "",
+           f"is likely: **†** marks a change that stays significant after "
+           f"Holm's correction over the {len(regions)} regions of its model "
+           "(5% family-wise); read the others together, as hints.", "",
            "| region | lists | " + " | ".join(labels) + " |",
            "|---|---|" + "---|" * len(labels)]
   for region, entry in regions.items():
     lines.append(f"| {region} | {entry['lists']:,} | " + " | ".join(
-        stats.format_cell(entry["cells"][label]) for label in labels) + " |")
+        _region_cell(entry["cells"][label]) for label in labels) + " |")
   return lines + [""]

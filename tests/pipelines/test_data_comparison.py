@@ -83,6 +83,29 @@ def test_a_platform_named_all_keeps_a_column_of_its_own():
       ("all (platform)", "all"), ("web", "web"), ("all", None)]
 
 
+def _cell(per_seed):
+  values = np.array(per_seed)
+  return dict(mean=values.mean(), se_seeds=values.std(ddof=1) / np.sqrt(
+      len(values)), n_seeds=len(values), ci_kind="t", significant=True,
+              ci95=[0, 0])
+
+
+def test_region_cells_are_corrected_for_the_number_of_regions():
+  # Three regions, 5 seeds each: p about 1e-6, 0.034 and 0.045; each below
+  # 5% alone; the second is above Holm's 0.05 / 2, which stops the third.
+  regions = {r: dict(lists=60, cells={"SEQ+MD": _cell(seeds)}) for r, seeds
+             in [("US", [2.0, 2.1, 1.9, 2.0, 2.05]),
+                 ("DE", [1.0, 0.1, 1.8, 0.5, 1.4]),
+                 ("FR", [1.0, 0.1, 1.9, 0.4, 1.1])]}
+  data_comparison._mark_holm(regions)
+  assert {r: e["cells"]["SEQ+MD"]["holm_significant"]
+          for r, e in regions.items()} == dict(US=True, DE=False, FR=False)
+  assert all(stats.seed_p_value(e["cells"]["SEQ+MD"]) < 0.05
+             for e in regions.values())
+  table = "\n".join(data_comparison._regions_markdown(regions, "order"))
+  assert "| US | 60 | " in table and table.count("**†**") == 2  # note + US
+
+
 def _lists(ndcg):
   return pd.DataFrame({"order/has_positive": [True] * len(ndcg),
                        "order/model/10": ndcg, "platform": "any"})

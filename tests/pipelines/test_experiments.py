@@ -40,6 +40,22 @@ def test_compare_calls_noise_not_significant():
   assert c["ci_kind"].startswith("bootstrap")
 
 
+def test_t_p_value_gives_5_percent_at_the_t_table():
+  for df, t in stats._T975.items():      # the quantiles the intervals use
+    assert stats.t_p_value(t, df) == pytest.approx(0.05, abs=2e-4)
+    assert stats.t_p_value(-t, df) == stats.t_p_value(t, df)
+  assert stats.t_p_value(0.0, 4) == 1.0
+  assert stats.t_p_value(1.0, 4) == pytest.approx(0.37390, abs=1e-5)
+
+
+def test_holm_steps_down_and_stops_at_the_first_failure():
+  assert stats.holm({"a": 0.001, "b": 0.02, "c": 0.04}) == dict(
+      a=True, b=True, c=True)               # 0.05/3, 0.05/2, 0.05/1
+  assert stats.holm({"a": 0.01, "b": 0.03, "c": 0.04}) == dict(
+      a=True, b=False, c=False)             # 0.03 > 0.05/2 stops the rest
+  assert stats.holm({}) == {}
+
+
 def test_compare_per_platform_uses_only_that_platform():
   values = np.array([0.5, 0.2] * 50)
   better = values.copy()
