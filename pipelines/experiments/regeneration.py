@@ -25,24 +25,22 @@ import json
 import sys
 from typing import Dict, Iterator, Mapping, Optional, Tuple
 
+from pipelines.experiments.cells import gain_cells
+
 
 def cells(report: Dict, same: Optional[Mapping[str, str]] = None
           ) -> Iterator[Tuple[str, Optional[str], Dict]]:
   """(name, dose world or None, cell) of every cell; an experiment named
   in `same` under the name it maps to."""
   same = same or {}
-  for name, exp in sorted(report["experiments"].items()):
-    name = same.get(name, name)
-    for section, rows in sorted(exp.get("rows", {}).items()):
-      for row in rows:
-        for task, by_platform in sorted(row["cells"].items()):
-          for platform, cell in sorted(by_platform.items()):
-            yield (f"{name} | {section} | {row['variant']} vs "
-                   f"{row['reference']} | {task} {platform}"), None, cell
-    for point in exp.get("dose", {}).get("points", []):
-      for model, cell in sorted(point["gains"].items()):
-        yield (f"{name} | dose {point['world']} | {model} vs Shared-Bottom | "
-               "purchase all"), point["world"], cell
+  for c in gain_cells(report):
+    name = same.get(c.experiment, c.experiment)
+    if c.world is None:
+      yield (f"{name} | {c.table} | {c.model_key} vs {c.reference_key} | "
+             f"{c.task} {c.platform}"), None, c.cell
+    else:
+      yield (f"{name} | {c.table} | {c.model} vs {c.reference} | "
+             f"{c.task} {c.platform}"), c.world, c.cell
 
 
 def _within(value: float, interval) -> bool:
