@@ -2,7 +2,7 @@
 
     python -m pipelines.experiments.paired results/compute/results.json \\
         "SEQ+MD (rnn layers 1)=SEQ+MD" [A=B ...] [--task purchase] \\
-        [--platform all]
+        [--platform all] [--out results/compute/paired.md]
 
 Two models compared with the same reference in the same runs (the same
 seeds, the same reference runs) differ per seed by the difference of their
@@ -18,6 +18,7 @@ run is needed. Exit status 2 if no table holds a pair.
 
 import argparse
 import json
+import shlex
 import sys
 from typing import Dict, List, Sequence, Tuple
 
@@ -26,6 +27,7 @@ import numpy as np
 from pipelines.experiments import stats
 from pipelines.experiments.cells import gain_cells
 from seqmd_tf.evaluation.slices import ALL
+from seqmd_tf.paths import write_text
 
 
 def seed_difference(a: Sequence[float], b: Sequence[float]) -> Dict:
@@ -100,6 +102,8 @@ def main(argv=None) -> int:
                       help="two model labels, as in the report's tables")
   parser.add_argument("--task", default="purchase")
   parser.add_argument("--platform", default=ALL)
+  parser.add_argument("--out", help="also write the table to this file, "
+                      "under the command that made it")
   args = parser.parse_args(argv)
   with open(args.results, encoding="utf-8") as f:
     report = json.load(f)
@@ -110,7 +114,13 @@ def main(argv=None) -> int:
           f"for {args.task} {args.platform}; its models: {labels}",
           file=sys.stderr)
     return 2
-  print(markdown(found, args.task, args.platform))
+  text = markdown(found, args.task, args.platform)
+  print(text)
+  if args.out:
+    command = " ".join(shlex.quote(a) for a in (
+        sys.argv[1:] if argv is None else argv))
+    write_text(args.out, f"# Paired differences\n\n`python -m "
+               f"pipelines.experiments.paired {command}`\n\n{text}\n")
   return 0
 
 

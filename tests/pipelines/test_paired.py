@@ -54,9 +54,12 @@ def test_the_command_names_the_models_when_no_table_holds_a_pair(
     tmp_path, capsys):
   path = tmp_path / "results.json"
   path.write_text(json.dumps(_report()))
-  assert paired.main([str(path), "SEQ=SEQ+MD"]) == 0
+  out_file = tmp_path / "paired.md"
+  assert paired.main([str(path), "SEQ=SEQ+MD", "--out", str(out_file)]) == 0
   out = capsys.readouterr().out
   assert "| md_rate | dose k0 | SEQ - SEQ+MD (vs Shared-Bottom) |" in out
+  written = out_file.read_text()
+  assert out in written and f"paired {path} SEQ=SEQ+MD --out" in written
   assert paired.main([str(path), "SEQ=PLE"]) == 2
   assert "its models: ['SEQ', 'SEQ+MD']" in capsys.readouterr().err
   with pytest.raises(SystemExit):
