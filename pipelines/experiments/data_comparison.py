@@ -396,7 +396,7 @@ def _regions_markdown(regions: Dict[str, Dict], task: str) -> List[str]:
   lines = [f"### Per region: {task} NDCG@10 against Shared-Bottom", "",
            f"Regions with at least {MIN_REGION_LISTS} test lists with a "
            f"positive {task}. Among many regions, one significant by chance "
-           f"is likely: **†** marks a change that stays significant after "
+           "is likely: **†** marks a change that stays significant after "
            f"Holm's correction over the {len(regions)} regions of its model "
            "(5% family-wise); read the others together, as hints.", "",
            "| region | lists | " + " | ".join(labels) + " |",

@@ -37,9 +37,8 @@ def seed_difference(a: Sequence[float], b: Sequence[float]) -> Dict:
                      f"(have {len(a)} and {len(b)})")
   diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
   out = stats.seed_interval(list(diff))
-  se = float(diff.std(ddof=1) / np.sqrt(len(diff)))
-  out["p_value"] = (stats.t_p_value(out["mean"] / se, len(diff) - 1)
-                    if se > 0 else float(out["mean"] == 0))
+  out["p_value"] = stats.mean_p_value(
+      out["mean"], float(diff.std(ddof=1) / np.sqrt(len(diff))), len(diff))
   return out
 
 
@@ -57,10 +56,13 @@ def differences(report: Dict, pairs: Sequence[Tuple[str, str]], task: str,
   for (experiment, table, reference), models in tables.items():
     for a, b in pairs:
       if a in models and b in models:
+        try:
+          found = seed_difference(models[a]["per_seed"],
+                                  models[b]["per_seed"])
+        except ValueError as e:
+          raise ValueError(f"{experiment} | {table}: {a} - {b}: {e}") from e
         out.append(dict(experiment=experiment, table=table,
-                        reference=reference, a=a, b=b,
-                        **seed_difference(models[a]["per_seed"],
-                                          models[b]["per_seed"])))
+                        reference=reference, a=a, b=b, **found))
   kept = stats.holm({i: d["p_value"] for i, d in enumerate(out)})
   for i, d in enumerate(out):
     d["holm_significant"] = kept[i]

@@ -156,15 +156,20 @@ def _incomplete_beta(a: float, b: float, x: float) -> float:
   return front * (f - 1.0)
 
 
+def mean_p_value(mean: float, se: float, n: int) -> float:
+  """Two-sided p-value of a t test that a mean over n seeds, with standard
+  error se, is 0 (seeds that all agree: 0 unless the mean is 0)."""
+  if se == 0:
+    return float(mean == 0)
+  return t_p_value(mean / se, n - 1)
+
+
 def seed_p_value(cell: Dict) -> Optional[float]:
   """The two-sided p-value of a cell's t test over seeds (None for a cell
   with fewer than 2 seeds or no defined change)."""
   if cell.get("se_seeds") is None or cell["ci_kind"] == "undefined":
     return None
-  n = cell["n_seeds"]
-  if cell["se_seeds"] == 0:
-    return 0.0 if cell["mean"] != 0 else 1.0
-  return t_p_value(cell["mean"] / cell["se_seeds"], n - 1)
+  return mean_p_value(cell["mean"], cell["se_seeds"], cell["n_seeds"])
 
 
 def holm(p_values: Dict[str, float], alpha: float = 0.05) -> Dict[str, bool]:

@@ -2,6 +2,7 @@
 committed report, with Holm's correction over them."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -48,6 +49,12 @@ def test_differences_pair_the_seeds_and_correct_over_the_tables():
 def test_a_difference_needs_the_same_seeds():
   with pytest.raises(ValueError, match="same seeds, at least 2"):
     paired.seed_difference([1.0, 2.0], [1.0])
+  report = _report()
+  report["experiments"]["md_rate"]["dose"]["points"][1]["gains"]["SEQ"][
+      "per_seed"] = []                      # an undefined cell
+  with pytest.raises(ValueError,
+                     match=re.escape("md_rate | dose k4: SEQ - SEQ+MD: a")):
+    paired.differences(report, [("SEQ", "SEQ+MD")], "purchase")
 
 
 def test_the_command_names_the_models_when_no_table_holds_a_pair(
