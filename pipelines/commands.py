@@ -357,7 +357,7 @@ def experiment_args(p):
   size.add_argument("--quick", action="store_true",
                     help="Table 1, one seed, short training (minutes)")
   size.add_argument("--full", action="store_true",
-                    help="every experiment, 10 seeds (about 35 h on 2 cores)")
+                    help="every experiment, 10 seeds (about 37 h on 2 cores)")
   p.add_argument("--out", default=None,
                  help="results folder (default results/paper[-quick|-full])")
   p.add_argument("--workdir", default=None,

@@ -214,6 +214,30 @@ def test_md_rate_adds_seq_md_with_fast_masks_to_the_interaction_runs(
   assert md_rate.report == "dose" and md_rate.dose == "interaction"
 
 
+def test_seq_layers_adds_one_layer_seq_to_the_interaction_runs(
+    tmp_path, schema):
+  from pipelines.experiments.plan import DOSES
+  from pipelines.experiments.runner import Runner
+  runner = Runner(str(tmp_path), schema, {}, 0, {"seq": {"rnn_layers": 2}},
+                  {})
+  layers = EXPERIMENTS["seq_layers"]
+  interaction = EXPERIMENTS["dose_interaction"]
+  assert set(interaction.variants) <= set(layers.variants)
+  added = [v for v in layers.variants if v not in interaction.variants]
+  assert len(added) == 2 * len(DOSES["interaction"])
+  assert {(runner.model_config(v).name, runner.model_config(v).md,
+           runner.model_config(v).rnn_layers) for v in added} == {
+               ("seq", "none", 1), ("seq", "per_task", 1)}
+  assert {v.model_label for v in added} == {"SEQ (rnn layers 1)",
+                                            "SEQ+MD (rnn layers 1)"}
+  # the same one-layer models as the compute experiment's, in other worlds
+  compute = {(v.model, v.md, v.overrides) for v in
+             EXPERIMENTS["compute"].variants if v.overrides}
+  assert {(v.model, v.md, v.overrides) for v in added} == compute
+  assert {v.search_variant().world for v in added} == {"interaction_1"}
+  assert layers.report == "dose" and layers.dose == "interaction"
+
+
 def test_more_seeds_keep_the_mode_s_search_seed_and_settings():
   from pipelines.experiments.paper import mode_settings
   config = {"modes": {"default": {"seeds": [0, 1, 2], "experiments": ["a"],
