@@ -38,7 +38,7 @@ def seed_difference(a: Sequence[float], b: Sequence[float]) -> Dict:
   diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
   out = stats.seed_interval(list(diff))
   out["p_value"] = stats.mean_p_value(
-      out["mean"], float(diff.std(ddof=1) / np.sqrt(len(diff))), len(diff))
+      out["mean"], stats.seed_standard_error(diff), len(diff))
   return out
 
 

@@ -2,7 +2,8 @@
 
 For a comparison of model M against reference R (same world, tasks, seeds):
   * per seed s: rel_s = 100 (NDCG_M,s - NDCG_R,s) / NDCG_R,s  (NDCG@10 over
-    the test lists with a positive for the task, optionally one platform);
+    the test lists with a positive for the task, optionally in one slice:
+    a platform or a region);
   * the mean over seeds, with a t interval over seeds when there are >= 2;
   * a paired bootstrap over query groups: the per-list NDCG of M and R,
     each averaged over seeds, resampled together;
@@ -11,71 +12,96 @@ For a comparison of model M against reference R (same world, tasks, seeds):
 An interval that covers 0 is reported as "no significant difference".
 """
 
+import functools
 import math
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from seqmd_tf.evaluation.slices import ALL
 
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447,
-         7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 MDE_FACTOR = 1.959964 + 0.841621  # two-sided 5% test, 80% power
 # The generator's platforms, then all traffic: (column name, platform value).
 PLATFORMS = (("web", "web"), ("app", "app"), (ALL, None))
 
 
-def _selection(lists: pd.DataFrame, task: str, platform: Optional[str],
+def _selection(lists: pd.DataFrame, task: str, value: Optional[str],
                column: str = "platform") -> np.ndarray:
   """[N] bool: the lists with a positive for the task, and `column` (a
-  slice of the per-list frame: platform or region) equal to `platform`
+  slice of the per-list frame: platform or region) equal to `value`
   unless it is None."""
   sel = np.array(lists[f"{task}/has_positive"], dtype=bool)  # a copy
-  if platform is not None:
-    sel &= np.array(lists[column] == platform, dtype=bool)
+  if value is not None:
+    sel &= np.array(lists[column] == value, dtype=bool)
   return sel
 
 
-def mean_ndcg(lists: pd.DataFrame, task: str, platform: Optional[str] = None,
+def mean_ndcg(lists: pd.DataFrame, task: str, value: Optional[str] = None,
               cutoff: str = "10", ranker: str = "model",
               column: str = "platform") -> float:
   """Mean NDCG of `ranker` (model, random or oracle) over the lists with a
-  positive for the task (in the slice `column` == `platform`, if given)."""
-  sel = _selection(lists, task, platform, column)
+  positive for the task (in the slice `column` == `value`, if given)."""
+  sel = _selection(lists, task, value, column)
   return float(lists.loc[sel, f"{task}/{ranker}/{cutoff}"].mean())
 
 
-def seed_interval(values: List[float]) -> Dict:
+def seed_standard_error(values: Sequence[float]) -> float:
+  """Standard error of the mean over n >= 2 seeds: sd (ddof 1) / sqrt(n)."""
+  return float(np.std(values, ddof=1) / np.sqrt(len(values)))
+
+
+@functools.lru_cache(maxsize=None)
+def t_quantile_975(df: int) -> float:
+  """The 97.5% quantile of Student's t with `df` degrees of freedom (the
+  half-width of a 95% interval in standard errors), found by bisection on
+  `t_p_value`, for any number of seeds.
+
+  >>> round(t_quantile_975(4), 3), round(t_quantile_975(9), 3)
+  (2.776, 2.262)
+  """
+  low, high = 0.0, 1000.0  # t_p_value(1000, 1) < 0.05
+  for _ in range(100):
+    mid = 0.5 * (low + high)
+    low, high = (mid, high) if t_p_value(mid, df) > 0.05 else (low, mid)
+  return 0.5 * (low + high)
+
+
+def _t_interval(mean: float, se: float, n: int) -> List[float]:
+  half = t_quantile_975(n - 1) * se
+  return [mean - half, mean + half]
+
+
+def seed_interval(values: Sequence[float]) -> Dict:
   """Mean over seeds with a 95% t interval (a point when there is one)."""
   n = len(values)
   mean = float(np.mean(values))
   if n < 2:
     return dict(mean=mean, ci95=[mean, mean], n_seeds=n)
-  half = _T975.get(n - 1, 1.96) * float(np.std(values, ddof=1) / np.sqrt(n))
-  return dict(mean=mean, ci95=[mean - half, mean + half], n_seeds=n)
+  return dict(mean=mean, ci95=_t_interval(mean, seed_standard_error(values),
+                                          n), n_seeds=n)
 
 
 def compare(model_lists: List[pd.DataFrame], ref_lists: List[pd.DataFrame],
-            task: str, platform: Optional[str] = None,
+            task: str, value: Optional[str] = None,
             bootstrap_samples: int = 1000, seed: int = 0,
             column: str = "platform") -> Dict:
   """Relative change of NDCG@10, model vs reference, runs matched by seed,
-  over the lists whose `column` is `platform` (all lists when None)."""
+  over the lists whose `column` is `value` (all lists when None)."""
   if len(model_lists) != len(ref_lists) or not model_lists:
     raise ValueError("compare needs the same, non-zero number of seeds")
   rels = []
   for m, r in zip(model_lists, ref_lists):
-    ref = mean_ndcg(r, task, platform, column=column)
+    ref = mean_ndcg(r, task, value, column=column)
     if not ref > 0:  # no list with a positive, or a reference scoring 0
-      return _undefined(task, platform,
-                        int(_selection(r, task, platform, column).sum()),
+      return _undefined(task, value,
+                        int(_selection(r, task, value, column).sum()),
                         len(model_lists))
-    rels.append(100.0 * (mean_ndcg(m, task, platform, column=column) - ref)
+    rels.append(100.0 * (mean_ndcg(m, task, value, column=column) - ref)
                 / ref)
   n = len(rels)
   mean = float(np.mean(rels))
-  sel = _selection(ref_lists[0], task, platform, column)
+  sel = _selection(ref_lists[0], task, value, column)
   col = f"{task}/model/10"
   m_avg = np.mean([m.loc[sel, col].to_numpy() for m in model_lists], axis=0)
   r_avg = np.mean([r.loc[sel, col].to_numpy() for r in ref_lists], axis=0)
@@ -90,9 +116,8 @@ def compare(model_lists: List[pd.DataFrame], ref_lists: List[pd.DataFrame],
   boot_ci = [float(v) for v in np.quantile(boot, [0.025, 0.975])]
   boot_se = float(boot.std(ddof=1))
   if n >= 2:
-    seed_se = float(np.std(rels, ddof=1) / np.sqrt(n))
-    half = _T975.get(n - 1, 1.96) * seed_se
-    ci, kind = [mean - half, mean + half], f"t over {n} seeds"
+    seed_se = seed_standard_error(rels)
+    ci, kind = _t_interval(mean, seed_se, n), f"t over {n} seeds"
     se = float(np.hypot(seed_se, boot_se))
   else:
     seed_se, ci, kind, se = None, boot_ci, "bootstrap over lists (1 seed)", boot_se
@@ -103,14 +128,14 @@ def compare(model_lists: List[pd.DataFrame], ref_lists: List[pd.DataFrame],
               n_seeds=n)
 
 
-def _undefined(task: str, platform: Optional[str], n_lists: int,
+def _undefined(task: str, value: Optional[str], n_lists: int,
                n_seeds: int) -> Dict:
   nan = float("nan")
   return dict(mean=nan, per_seed=[], ci95=[nan, nan], ci_kind="undefined",
               bootstrap_ci95=[nan, nan], se_seeds=None, se_lists=nan, mde=nan,
               significant=False, n_lists=n_lists, n_seeds=n_seeds,
               note=f"undefined: the reference's NDCG@10 for {task} "
-                   f"({platform or 'all'}) is 0 or there is no list with a "
+                   f"({value or 'all'}) is 0 or there is no list with a "
                    f"positive ({n_lists} lists)")
 
 

@@ -40,12 +40,27 @@ def test_compare_calls_noise_not_significant():
   assert c["ci_kind"].startswith("bootstrap")
 
 
+# Student's t 97.5% quantiles from the printed table, beyond 10 seeds too.
+_T_TABLE = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447,
+            7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228, 14: 2.145, 19: 2.093,
+            29: 2.045, 120: 1.980}
+
+
 def test_t_p_value_gives_5_percent_at_the_t_table():
-  for df, t in stats._T975.items():      # the quantiles the intervals use
+  for df, t in _T_TABLE.items():
     assert stats.t_p_value(t, df) == pytest.approx(0.05, abs=2e-4)
     assert stats.t_p_value(-t, df) == stats.t_p_value(t, df)
   assert stats.t_p_value(0.0, 4) == 1.0
   assert stats.t_p_value(1.0, 4) == pytest.approx(0.37390, abs=1e-5)
+
+
+def test_seed_intervals_use_the_t_quantile_of_their_seed_count():
+  for df, t in _T_TABLE.items():
+    assert stats.t_quantile_975(df) == pytest.approx(t, abs=1e-3)
+  values = [0.0, 1.0] * 8  # 16 seeds: 15 degrees of freedom, t = 2.131
+  se = np.std(values, ddof=1) / 4.0
+  low, high = stats.seed_interval(values)["ci95"]
+  assert (high - low) / 2 == pytest.approx(2.131 * se, abs=1e-3 * se)
 
 
 def test_holm_steps_down_and_stops_at_the_first_failure():
