@@ -104,7 +104,8 @@ class FolderRunner(Runner):
   trained on (`IDENTITY`): other data there is an error, not a reuse."""
 
   def __init__(self, workdir: str, data_dir: str, model_widths: Dict[str, Dict],
-               train_overrides: Dict, log=print):
+               train_overrides: Dict, log=print,
+               commit: Optional[str] = None):
     manifest = read_manifest(data_dir)
     if manifest is None:
       raise FileNotFoundError(f"{data_dir}: no manifest.json; not a dataset "
@@ -115,7 +116,7 @@ class FolderRunner(Runner):
                          f"{sorted(manifest.get('splits', {}))}); the "
                          "comparison needs train, valid and test")
     super().__init__(workdir, dataset_schema(data_dir, None, manifest), {}, 0,
-                     model_widths, train_overrides, log)
+                     model_widths, train_overrides, log, commit=commit)
     self.data_dir = data_dir
     self.folder_manifest = manifest
     self._check_workdir()
@@ -206,7 +207,8 @@ def run_compare(data_dir: str, out_dir: str, workdir: Optional[str] = None,
   runner = FolderRunner(
       workdir or os.path.join("artifacts", "experiments", "compare"), data_dir,
       config.get("models", {}), m.get("train", {}),
-      log=lambda s: print(s, flush=True) if progress else None)
+      log=lambda s: print(s, flush=True) if progress else None,
+      commit=commit)
   variants = parse_models(models, runner.schema.tasks)
   check_md_has_region(data_dir, runner.folder_manifest,
                       [v.model_label for v in variants if v.md != "none"],
@@ -323,6 +325,7 @@ def _run_info(m: Dict, mode: str, command: str, commit: str, start: float,
           timespec="seconds"),
       wall_minutes=(time.time() - start) / 60,
       compute_minutes=paper.compute_minutes(runner, variants, results),
+      training_commits=paper.training_commits(runner, variants, results),
       learning_rate_search=paper.learning_rate_search(results, variants),
       training=paper.training_record(results, variants),
       valid_lists={WORLD: runner.valid_list_count(WORLD)})
@@ -370,6 +373,8 @@ def markdown(report: Dict) -> str:
       f"- machine: {info['machine']['nproc']} CPUs, "
       f"{info['machine']['cpu_model']}; date {info['date']}; commit "
       f"{info['commit']}; wall time {info['wall_minutes']:.1f} min",
+      *([paper.commits_markdown(info["training_commits"])]
+        if "training_commits" in info else []),
       "", "## Answer", "",
       *answer(report), "",
       "Cells below: relative change of test NDCG@10 against Shared-Bottom, "

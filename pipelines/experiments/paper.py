@@ -10,6 +10,7 @@ minimum detectable effect. The output folder holds tables.md, results.json,
 PNG charts and run_info.json (command, machine, date, commit, generator).
 """
 
+import collections
 import datetime
 import json
 import os
@@ -21,7 +22,7 @@ from seqmd_tf.progress import progress as progress_bar
 from pipelines.experiments import (comparison, lr_search, power, references,
                                    reports)
 from pipelines.experiments.plan import Variant, experiment, plan_variants
-from pipelines.experiments.runner import (Runner, git_commit,
+from pipelines.experiments.runner import (RunResult, Runner, git_commit,
                                           machine_info)
 from seqmd_tf.data.schema import load_schema
 from seqmd_tf.data.synthetic.generate import read_manifest
@@ -31,6 +32,7 @@ from seqmd_tf.paths import write_json, write_text
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "paper.json")
 MODES = ("quick", "default", "full")
+NOT_RECORDED = "not recorded"  # a run cached before runs kept their commit
 # Validation lists with a purchase that a world should hold (issue 12): fewer
 # make the rate search and the best epoch noisy; the report flags them.
 MIN_VALID_LISTS = 1000
@@ -171,6 +173,8 @@ def _header_markdown(info: Dict) -> List[str]:
           f"training and evaluation time of the runs "
           f"{info['compute_minutes']:.1f} min (runs are cached and reused)",
           f"- project commit {info['commit']}; generator {info['generator_version']}",
+          *([commits_markdown(info["training_commits"])]
+            if "training_commits" in info else []),
           f"- world: {json.dumps(info['world'])}; data seed {info['data_seed']}"
           + _overrides_markdown(info.get("world_overrides", {})),
           "",
@@ -221,7 +225,8 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
                   config.get("data_seed", 0), config.get("models", {}),
                   m.get("train", {}),
                   log=lambda s: print(s, flush=True) if progress else None,
-                  world_overrides=m.get("world_overrides", {}))
+                  world_overrides=m.get("world_overrides", {}),
+                  commit=commit)
   variants = plan_variants(m["experiments"], m.get("worlds"))
   seeds = list(m["seeds"])
   lrs = lr_search.check_grid(m["learning_rates"])  # before any training
@@ -298,6 +303,7 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
           timespec="seconds"),
       wall_minutes=(time.time() - start) / 60,
       compute_minutes=compute_minutes(runner, variants, results),
+      training_commits=training_commits(runner, variants, results),
       learning_rate_search=learning_rate_search(results, variants),
       training=training_record(results, variants),
       run_seconds={v.key: [r.seconds for r in results[v]["runs"]]
@@ -314,13 +320,37 @@ def learning_rate_search(results: Dict[Variant, Dict],
                   results[v]["lr_search"].items()} for v in variants}
 
 
+def _distinct_runs(runner: Runner, variants: Sequence[Variant],
+                   results: Dict[Variant, Dict]) -> List[RunResult]:
+  """The report's runs, each once (two names of one world share runs)."""
+  return list({runner.run_dir(v, r.seed, r.learning_rate): r
+               for v in variants for r in results[v]["runs"]}.values())
+
+
 def compute_minutes(runner: Runner, variants: Sequence[Variant],
                      results: Dict[Variant, Dict]) -> float:
-  """Minutes of training and evaluation of the runs, each counted once
-  (two names of one world share their runs)."""
-  seconds = {runner.run_dir(v, r.seed, r.learning_rate): r.seconds
-             for v in variants for r in results[v]["runs"]}
-  return sum(seconds.values()) / 60
+  """Minutes of training and evaluation of the runs, each counted once."""
+  return sum(r.seconds for r in _distinct_runs(runner, variants,
+                                                results)) / 60
+
+
+def training_commits(runner: Runner, variants: Sequence[Variant],
+                     results: Dict[Variant, Dict]) -> Dict[str, int]:
+  """How many of the report's runs each commit trained (runs are cached
+  across invocations, so a report may rest on several); runs cached before
+  the commit was kept count under NOT_RECORDED."""
+  counts = collections.Counter(r.commit or NOT_RECORDED for r in
+                               _distinct_runs(runner, variants, results))
+  return dict(counts.most_common())
+
+
+def commits_markdown(commits: Dict[str, int]) -> str:
+  """The header line of the commits a report's runs were trained at."""
+  cells = ", ".join(f"{c if c == NOT_RECORDED else c[:10]} ({n})"
+                    for c, n in commits.items())
+  one = len(commits) == 1 and NOT_RECORDED not in commits
+  return (f"- runs trained at: {cells}"
+          + (" (one commit)" if one else ""))
 
 
 def _power_plots(experiments: Dict[str, Dict], run_info: Dict,

@@ -45,6 +45,7 @@ class RunResult:
   lists: Optional[pd.DataFrame]       # None: not scored on test (a search run)
   best_epoch: Optional[int] = None    # None: a run cached before they were kept
   stop_reason: Optional[str] = None   # seqmd_tf.training.pipeline.stop_reason
+  commit: Optional[str] = None        # the code that made it (None: not kept)
 
 
 def _checked_overrides(overrides: Dict[str, Dict]) -> Dict[str, Dict]:
@@ -65,11 +66,13 @@ class Runner:
   def __init__(self, workdir: str, schema: SearchLogSchema, world_base: Dict,
                data_seed: int, model_widths: Dict[str, Dict],
                train_overrides: Dict, log=print,
-               world_overrides: Optional[Dict[str, Dict]] = None):
+               world_overrides: Optional[Dict[str, Dict]] = None,
+               commit: Optional[str] = None):
     """`world_base`: the mode's WorldConfig values, for every world.
     `world_overrides`: world name -> WorldConfig values of that world alone,
     over the base and the world's own (plan.WORLDS); e.g. more validation
-    days where few lists have a purchase."""
+    days where few lists have a purchase. `commit`: the code's commit, kept
+    in every run this runner makes (default: read from git)."""
     self.workdir = workdir
     self.schema = schema
     self.world_base = dict(world_base)
@@ -78,6 +81,7 @@ class Runner:
     self.model_widths = model_widths
     self.train_overrides = dict(train_overrides)
     self.log = log
+    self.commit = commit or git_commit()
     self._parsed: Dict[str, Dict[str, ParsedSplit]] = {}  # by storage world
     self._storage: Dict[str, str] = {}  # world -> storage_world(world)
     self._worlds_checked: Dict[str, List[str]] = {}  # world -> differences
@@ -238,7 +242,7 @@ class Runner:
                 epochs_run=summary["epochs_run"],
                 best_epoch=summary["best_epoch"],
                 stop_reason=summary["stop_reason"],
-                seconds=round(time.time() - start, 1))
+                seconds=round(time.time() - start, 1), commit=self.commit)
     return self._store(variant, run_dir, info, lists)
 
   def _test_lists(self, model, variant: Variant) -> pd.DataFrame:
@@ -289,7 +293,8 @@ class Runner:
     info = dict(variant=variant.key, seed=base.seed,
                 learning_rate=base.learning_rate, val_monitor=base.val_monitor,
                 parameters=int(grown["model"].count_params()),
-                epochs_run=0, seconds=round(time.time() - start, 1))
+                epochs_run=0, seconds=round(time.time() - start, 1),
+                commit=self.commit)
     return self._store(variant, run_dir, info, lists)
 
   def _check_cached(self, variant: Variant, run_dir: str,
@@ -342,7 +347,8 @@ class Runner:
              if os.path.exists(lists_path) else None)
     return RunResult(variant, seed, lr, info["val_monitor"], info["parameters"],
                      info["epochs_run"], info["seconds"], lists,
-                     info.get("best_epoch"), info.get("stop_reason"))
+                     info.get("best_epoch"), info.get("stop_reason"),
+                     info.get("commit"))
 
   def _store(self, variant: Variant, run_dir: str, info: Dict,
              lists: Optional[pd.DataFrame]) -> RunResult:

@@ -412,6 +412,16 @@ def test_micro_suite_end_to_end(tmp_path):
   # The validation lists each world's choices rest on, flagged when few.
   assert 0 < info["valid_lists"]["default"] < 1000
   assert f"default {info['valid_lists']['default']:,} (**below 1,000**)" in tables
+  # Every run keeps the commit that trained it; the report counts them.
+  runs = sorted((tmp_path / "work" / "runs").glob("**/result.json"))
+  assert {json.loads(r.read_text())["commit"] for r in runs} == {info["commit"]}
+  assert info["training_commits"] == {info["commit"]: len(runs)}
+  assert (f"- runs trained at: {info['commit'][:10]} ({len(runs)}) "
+          "(one commit)") in tables
+  # A run cached before runs kept their commit is counted as such.
+  old = json.loads(runs[0].read_text())
+  del old["commit"]
+  runs[0].write_text(json.dumps(old))
   # A rerun reuses every cached run and gives the same numbers.
   again = run_paper("quick", str(tmp_path / "results2"), str(tmp_path / "work"),
                     str(path), command="test", progress=False)
@@ -419,8 +429,11 @@ def test_micro_suite_end_to_end(tmp_path):
       "experiments"]["table1"]["rows"]["relative to Shared-Bottom"]
   assert [r["cells"]["purchase"]["all"]["mean"] for r in rows2] == \
       [r["cells"]["purchase"]["all"]["mean"] for r in rows]
-  assert json.loads(open(again["run_info"]).read())["valid_lists"] == \
-      info["valid_lists"]
+  info2 = json.loads(open(again["run_info"]).read())
+  assert info2["valid_lists"] == info["valid_lists"]
+  assert info2["training_commits"] == {info["commit"]: len(runs) - 1,
+                                       "not recorded": 1}
+  assert "(one commit)" not in open(again["tables"]).read()
   # The same work folder with other training settings: refused, not reused
   # (the epoch cap alone may change:
   # test_cache_check_compares_resolved_model_configs).
