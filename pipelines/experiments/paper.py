@@ -348,9 +348,12 @@ def commits_markdown(commits: Dict[str, int]) -> str:
   """The header line of the commits a report's runs were trained at."""
   cells = ", ".join(f"{c if c == NOT_RECORDED else c[:10]} ({n})"
                     for c, n in commits.items())
-  one = len(commits) == 1 and NOT_RECORDED not in commits
-  return (f"- runs trained at: {cells}"
-          + (" (one commit)" if one else ""))
+  if len(commits) > 1 or NOT_RECORDED in commits:
+    return f"- runs trained at: {cells}"
+  dirty = next(iter(commits)).endswith("+dirty")
+  return f"- runs trained at: {cells}" + (
+      " (one commit, with uncommitted changes: not reproducible from it)"
+      if dirty else " (one commit)")
 
 
 def _power_plots(experiments: Dict[str, Dict], run_info: Dict,

@@ -417,7 +417,7 @@ def test_micro_suite_end_to_end(tmp_path):
   assert {json.loads(r.read_text())["commit"] for r in runs} == {info["commit"]}
   assert info["training_commits"] == {info["commit"]: len(runs)}
   assert (f"- runs trained at: {info['commit'][:10]} ({len(runs)}) "
-          "(one commit)") in tables
+          "(one commit") in tables
   # A run cached before runs kept their commit is counted as such.
   old = json.loads(runs[0].read_text())
   del old["commit"]
@@ -433,7 +433,7 @@ def test_micro_suite_end_to_end(tmp_path):
   assert info2["valid_lists"] == info["valid_lists"]
   assert info2["training_commits"] == {info["commit"]: len(runs) - 1,
                                        "not recorded": 1}
-  assert "(one commit)" not in open(again["tables"]).read()
+  assert "(one commit" not in open(again["tables"]).read()
   # The same work folder with other training settings: refused, not reused
   # (the epoch cap alone may change:
   # test_cache_check_compares_resolved_model_configs).
@@ -666,3 +666,13 @@ def test_regeneration_reads_a_renamed_experiment_in_the_kept_worlds(
   assert "kept to interaction_4; the first run's doses in other" in text
   with pytest.raises(SystemExit):
     regeneration.main([first, second, "--same", "md_rate"])
+
+
+def test_the_commit_line_says_one_commit_only_when_it_can_be_checked_out():
+  from pipelines.experiments.paper import NOT_RECORDED, commits_markdown
+  assert commits_markdown({"a" * 40: 3}) == (
+      f"- runs trained at: {'a' * 10} (3) (one commit)")
+  assert "not reproducible" in commits_markdown({"a" * 40 + "+dirty": 3})
+  assert "one commit" not in commits_markdown({"a" * 40: 2, "b" * 40: 1})
+  assert commits_markdown({"a" * 40: 2, NOT_RECORDED: 1}) == (
+      f"- runs trained at: {'a' * 10} (2), not recorded (1)")
