@@ -357,7 +357,7 @@ def experiment_args(p):
   size.add_argument("--quick", action="store_true",
                     help="Table 1, one seed, short training (minutes)")
   size.add_argument("--full", action="store_true",
-                    help="every experiment, 10 seeds (about 37 h on 2 cores)")
+                    help="every experiment, 10 seeds (about 32 h on 2 cores)")
   p.add_argument("--out", default=None,
                  help="results folder (default results/paper[-quick|-full])")
   p.add_argument("--workdir", default=None,
@@ -381,9 +381,15 @@ def experiment_args(p):
                  help="paper: comma-separated worlds to keep each experiment "
                  "to, e.g. interaction_4 to rerun one dose on another "
                  "machine; a rate searched in another world is searched there")
+  p.add_argument("--dry-run", action="store_true",
+                 help="paper: train nothing; print per experiment the runs "
+                 "it needs, how many --workdir has cached (and the commits "
+                 "that trained them) and the hours the rest would take")
 
 
 def experiment(args, extra):
+  if args.dry_run and args.suite != "paper":
+    raise ValueError("--dry-run is an option of `seqmd experiment paper`")
   if args.suite != "compare" and (args.data or args.models):
     raise ValueError("--data and --models are options of `seqmd experiment "
                      "compare`")
@@ -401,6 +407,9 @@ def experiment(args, extra):
   if args.suite == "compare":
     _compare(args, mode)
     return
+  if args.dry_run:
+    _dry_run(args, mode)
+    return
   out = args.out or ("results/paper" if mode == "default"
                      else f"results/paper-{mode}")
   print_paths(paper.run_paper(mode, out, args.workdir,
@@ -409,6 +418,17 @@ def experiment(args, extra):
                               experiments=comma_list(args.experiments) or None,
                               seeds=seed_list(args.seeds) or None,
                               worlds=comma_list(args.worlds) or None))
+
+
+def _dry_run(args, mode: str) -> None:
+  from pipelines.experiments import paper, pending  # pylint: disable=import-outside-toplevel
+  report = paper.plan_paper(mode, args.workdir,
+                            args.config or paper.DEFAULT_CONFIG,
+                            experiments=comma_list(args.experiments) or None,
+                            seeds=seed_list(args.seeds) or None,
+                            worlds=comma_list(args.worlds) or None)
+  print("\n".join(pending.markdown(report, report["workdir"])))
+  print(f"This checkout is at {report['commit']}.")
 
 
 def _compare(args, mode: str) -> None:

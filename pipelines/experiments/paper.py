@@ -10,7 +10,6 @@ minimum detectable effect. The output folder holds tables.md, results.json,
 PNG charts and run_info.json (command, machine, date, commit, generator).
 """
 
-import collections
 import datetime
 import json
 import os
@@ -19,11 +18,12 @@ from typing import Dict, List, Optional, Sequence
 
 from seqmd_tf.progress import progress as progress_bar
 
-from pipelines.experiments import (comparison, lr_search, power, references,
-                                   reports)
+from pipelines.experiments import (comparison, lr_search, pending, power,
+                                   references, reports)
 from pipelines.experiments.plan import Variant, experiment, plan_variants
-from pipelines.experiments.runner import (RunResult, Runner, git_commit,
-                                          machine_info)
+from pipelines.experiments.runner import (NOT_RECORDED, RunResult, Runner,
+                                          commit_cells, commit_counts,
+                                          git_commit, machine_info)
 from seqmd_tf.data.schema import load_schema
 from seqmd_tf.data.synthetic.generate import read_manifest
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION
@@ -32,7 +32,6 @@ from seqmd_tf.paths import write_json, write_text
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG = os.path.join(HERE, "configs", "paper.json")
 MODES = ("quick", "default", "full")
-NOT_RECORDED = "not recorded"  # a run cached before runs kept their commit
 # Validation lists with a purchase that a world should hold (issue 12): fewer
 # make the rate search and the best epoch noisy; the report flags them.
 MIN_VALID_LISTS = 1000
@@ -220,16 +219,10 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   commit = git_commit()  # the code that runs, read before anything else
   config = load_paper_config(config_path, mode)
   m = mode_settings(config, mode, experiments, seeds, worlds)
-  workdir = workdir or os.path.join("artifacts", "experiments", f"paper-{mode}")
-  runner = Runner(workdir, load_schema(), m.get("world", {}),
-                  config.get("data_seed", 0), config.get("models", {}),
-                  m.get("train", {}),
-                  log=lambda s: print(s, flush=True) if progress else None,
-                  world_overrides=m.get("world_overrides", {}),
-                  commit=commit)
+  lrs = lr_search.check_grid(m["learning_rates"])  # before any training
+  runner = _runner(config, m, mode, workdir, progress, commit)
   variants = plan_variants(m["experiments"], m.get("worlds"))
   seeds = list(m["seeds"])
-  lrs = lr_search.check_grid(m["learning_rates"])  # before any training
   results = train_all(runner, variants, seeds, lrs, progress)
   size = _headroom_size(m)
   refs = references.world_references(
@@ -248,18 +241,46 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   return _write_report(out_dir, report)
 
 
+def _runner(config: Dict, m: Dict, mode: str, workdir: Optional[str],
+            progress: bool, commit: str) -> Runner:
+  """The mode's runner on `workdir` (default artifacts/experiments/
+  paper-<mode>)."""
+  return Runner(
+      workdir or os.path.join("artifacts", "experiments", f"paper-{mode}"),
+      load_schema(), m.get("world", {}), config.get("data_seed", 0),
+      config.get("models", {}), m.get("train", {}),
+      log=lambda s: print(s, flush=True) if progress else None,
+      world_overrides=m.get("world_overrides", {}), commit=commit)
+
+
+def plan_paper(mode: str = "default", workdir: Optional[str] = None,
+               config_path: str = DEFAULT_CONFIG,
+               experiments: Optional[Sequence[str]] = None,
+               seeds: Optional[Sequence[int]] = None,
+               worlds: Optional[Sequence[str]] = None) -> Dict:
+  """What `run_paper` with these arguments would still train, from the
+  work folder's cache, training nothing (`pending.status`, with the work
+  folder and the code's commit)."""
+  config = load_paper_config(config_path, mode)
+  m = mode_settings(config, mode, experiments, seeds, worlds)
+  lrs = lr_search.check_grid(m["learning_rates"])
+  runner = _runner(config, m, mode, workdir, False, git_commit())
+  report = pending.status(pending.plan_needs(
+      runner, m["experiments"], m.get("worlds"), list(m["seeds"]), lrs))
+  return dict(report, workdir=runner.workdir, commit=runner.commit)
+
+
 def train_all(runner: Runner, variants: Sequence[Variant], seeds: List[int],
                lrs: List[float], progress: bool) -> Dict[Variant, Dict]:
   """Every variant's search and seeds, grouped by world (one world's parsed
   splits in memory at a time)."""
-  trained = [v for v in variants if not v.added_task]
-  searched = {v.search_variant() for v in trained if not v.rate_of}
-  runs_total = (len(searched) * len(lrs) + len(trained) * len(seeds)
-                - len(searched & set(trained)))
+  searched = {v.search_variant() for v in variants
+              if not v.added_task and not v.rate_of}
   print(f"{len(variants)} variants, {len(searched)} learning-rate searches "
-        f"of {len(lrs)} rates on seed {seeds[0]}, {len(seeds)} seeds: about "
-        f"{runs_total} runs, more where a winning edge grows the grid; work "
-        f"folder {runner.workdir}", flush=True)
+        f"of {len(lrs)} rates on seed {seeds[0]}, {len(seeds)} seeds: "
+        f"{pending.planned_runs(runner, variants, seeds, lrs):,} runs, more "
+        f"where a winning edge grows the grid (`--dry-run` counts those "
+        f"cached); work folder {runner.workdir}", flush=True)
   results: Dict[Variant, Dict] = {}
   worlds = list(dict.fromkeys(v.world for v in variants))
   for v in progress_bar(sorted(variants, key=lambda v: worlds.index(v.world)),
@@ -339,15 +360,12 @@ def training_commits(runner: Runner, variants: Sequence[Variant],
   """How many of the report's runs each commit trained (runs are cached
   across invocations, so a report may rest on several); runs cached before
   the commit was kept count under NOT_RECORDED."""
-  counts = collections.Counter(r.commit or NOT_RECORDED for r in
-                               _distinct_runs(runner, variants, results))
-  return dict(counts.most_common())
+  return commit_counts(_distinct_runs(runner, variants, results))
 
 
 def commits_markdown(commits: Dict[str, int]) -> str:
   """The header line of the commits a report's runs were trained at."""
-  cells = ", ".join(f"{c if c == NOT_RECORDED else c[:10]} ({n})"
-                    for c, n in commits.items())
+  cells = commit_cells(commits)
   if len(commits) > 1 or NOT_RECORDED in commits:
     return f"- runs trained at: {cells}"
   dirty = next(iter(commits)).endswith("+dirty")

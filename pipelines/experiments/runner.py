@@ -9,6 +9,7 @@ the work directory, so an interrupted suite resumes where it stopped. A
 search run is scored on the test split only when its rate is chosen.
 """
 
+import collections
 import dataclasses
 import json
 import os
@@ -29,6 +30,7 @@ from seqmd_tf.models import ModelConfig, resolve_config
 from seqmd_tf.paths import write_json
 
 RESULT = "result.json"
+NOT_RECORDED = "not recorded"  # a run cached before runs kept their commit
 MONITORED_TASK = "purchase"  # the last task of every variant: its monitor
 LISTS = "lists.csv.gz"
 
@@ -46,6 +48,18 @@ class RunResult:
   best_epoch: Optional[int] = None    # None: a run cached before they were kept
   stop_reason: Optional[str] = None   # seqmd_tf.training.pipeline.stop_reason
   commit: Optional[str] = None        # the code that made it (None: not kept)
+
+
+def commit_counts(runs: Sequence[RunResult]) -> Dict[str, int]:
+  """How many of `runs` each commit trained, most first."""
+  return dict(collections.Counter(r.commit or NOT_RECORDED
+                                  for r in runs).most_common())
+
+
+def commit_cells(counts: Dict[str, int]) -> str:
+  """"abcdef1234 (12), not recorded (3)": `commit_counts` in a line."""
+  return ", ".join(f"{c if c == NOT_RECORDED else c[:10]} ({n:,})"
+                   for c, n in counts.items())
 
 
 def _checked_overrides(overrides: Dict[str, Dict]) -> Dict[str, Dict]:
@@ -201,34 +215,59 @@ class Runner:
     return os.path.join(self.workdir, "runs", stored.key,
                         f"seed{seed}_lr{lr:g}")
 
+  def cached_run(self, variant: Variant, seed: int,
+                 lr: float) -> Optional[RunResult]:
+    """The stored run `run` would reuse, without its test lists: None when
+    there is none, or when `run` would train it again (cached under a lower
+    epoch cap that stopped it). Raises, as `run` does, for a run made with
+    other settings."""
+    run_dir = self.run_dir(variant, seed, lr)
+    cached = self._cached(variant, run_dir, seed, lr, with_lists=False)
+    if cached is None or not self._reusable(cached, run_dir):
+      return None
+    return cached
+
+  def _train_values(self, variant: Variant, seed: int, lr: float) -> Dict:
+    """The TrainConfig values of one run."""
+    values = dict(self.train_overrides)
+    values.update(tasks=list(variant.tasks), seed=seed, learning_rate=lr)
+    return values
+
+  def _reusable(self, cached: RunResult, run_dir: str) -> bool:
+    """Whether a stored run is this runner's run as it would train it now:
+    raises when it was made with other settings; False (logged) when the
+    epoch cap it was made under stopped it short of this runner's cap."""
+    from seqmd_tf.training.pipeline import TrainConfig, cap_gives_same_run  # pylint: disable=import-outside-toplevel
+    train_values = self._train_values(cached.variant, cached.seed,
+                                      cached.learning_rate)
+    cap_was = self._check_cached(cached.variant, run_dir, train_values)
+    cap = train_values.get("epochs", TrainConfig.epochs)
+    if cap_gives_same_run(cached.stop_reason, cached.epochs_run, cap_was, cap):
+      return True
+    self.log(f"  {cached.variant.key} seed {cached.seed} lr "
+             f"{cached.learning_rate:g}: cached under an epoch cap of "
+             f"{cap_was} ({cached.epochs_run} epochs, {cached.stop_reason}); "
+             f"training to a cap of {cap}")
+    return False
+
   def run(self, variant: Variant, seed: int, lr: float,
           score_test: bool = True) -> RunResult:
     """One trained run (cached or new), its test lists scored unless
     `score_test` is False (a search run, whose rate may not be chosen)."""
-    from seqmd_tf.training.pipeline import (TrainConfig, cap_gives_same_run,  # pylint: disable=import-outside-toplevel
-                                            train)
+    from seqmd_tf.training.pipeline import TrainConfig, train  # pylint: disable=import-outside-toplevel
     run_dir = self.run_dir(variant, seed, lr)
-    train_values = dict(self.train_overrides)
-    train_values.update(tasks=list(variant.tasks), seed=seed, learning_rate=lr)
     cached = self._cached(variant, run_dir, seed, lr)
-    if cached is not None:
-      cap_was = self._check_cached(variant, run_dir, train_values)
-      cap = train_values.get("epochs", TrainConfig.epochs)
-      if cap_gives_same_run(cached.stop_reason, cached.epochs_run, cap_was,
-                            cap):
-        if cached.lists is None and score_test:
-          return self._score_stored(variant, run_dir)
-        return cached
-      self.log(f"  {variant.key} seed {seed} lr {lr:g}: cached under an "
-               f"epoch cap of {cap_was} ({cached.epochs_run} epochs, "
-               f"{cached.stop_reason}); training to a cap of {cap}")
+    if cached is not None and self._reusable(cached, run_dir):
+      if cached.lists is None and score_test:
+        return self._score_stored(variant, run_dir)
+      return cached
     if variant.tasks[-1] != self.monitored_task:
       raise ValueError(f"{variant.key}: the suite validates on lists with a "
                        f"{self.monitored_task}, so it must be the last task")
     start = time.time()
     data = self.training_input(variant.world)
-    train_config = dataclass_from_dict(TrainConfig, train_values,
-                                       "train config")
+    train_config = dataclass_from_dict(
+        TrainConfig, self._train_values(variant, seed, lr), "train config")
     trained = train(self.schema, data["train_files"], data["valid_files"],
                     run_dir, self.model_config(variant), train_config,
                     verbose=0, parsed=data["parsed"],
@@ -335,7 +374,7 @@ class Runner:
                               "cached")
 
   def _cached(self, variant: Variant, run_dir: str, seed: int,
-              lr: float) -> Optional[RunResult]:
+              lr: float, with_lists: bool = True) -> Optional[RunResult]:
     result_path = os.path.join(run_dir, RESULT)
     if not os.path.exists(result_path):
       return None
@@ -344,7 +383,7 @@ class Runner:
     lists_path = os.path.join(run_dir, LISTS)
     # Runs cached before the per-list slice column was named by its role.
     lists = (pd.read_csv(lists_path).rename(columns={"country": "region"})
-             if os.path.exists(lists_path) else None)
+             if with_lists and os.path.exists(lists_path) else None)
     return RunResult(variant, seed, lr, info["val_monitor"], info["parameters"],
                      info["epochs_run"], info["seconds"], lists,
                      info.get("best_epoch"), info.get("stop_reason"),

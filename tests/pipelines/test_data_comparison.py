@@ -126,6 +126,8 @@ def test_bootstrap_leaves_out_resamples_the_reference_scores_zero_on():
     (["experiment", "compare"], "needs --data"),
     (["experiment", "compare", "--data", "data/", "--worlds", "default"],
      "not of compare"),
+    (["experiment", "compare", "--data", "data/", "--dry-run"],
+     "--dry-run is an option of `seqmd experiment paper`"),
 ])
 def test_compare_options_are_its_own(args, message, capsys):
   from pipelines import cli

@@ -418,6 +418,12 @@ def test_micro_suite_end_to_end(tmp_path):
   assert info["training_commits"] == {info["commit"]: len(runs)}
   assert (f"- runs trained at: {info['commit'][:10]} ({len(runs)}) "
           "(one commit") in tables
+  # The dry run of the same suite finds every run cached, by its commit.
+  from pipelines.experiments.paper import plan_paper
+  plan = plan_paper("quick", str(tmp_path / "work"), str(path))
+  assert plan["all"] == dict(runs=len(runs), cached=len(runs), to_train=0,
+                             hours_to_train=0.0)
+  assert plan["commits"] == {info["commit"]: len(runs)}
   # A run cached before runs kept their commit is counted as such.
   old = json.loads(runs[0].read_text())
   del old["commit"]
@@ -443,6 +449,8 @@ def test_micro_suite_end_to_end(tmp_path):
   with pytest.raises(ValueError, match="train.batch_size: cached 64, now 32"):
     run_paper("quick", str(tmp_path / "results3"), str(tmp_path / "work"),
               str(path), command="test", progress=False)
+  with pytest.raises(ValueError, match="train.batch_size: cached 64, now 32"):
+    plan_paper("quick", str(tmp_path / "work"), str(path))  # as the run
 
 
 def test_cache_check_compares_resolved_model_configs(tmp_path):

@@ -1,0 +1,103 @@
+"""The dry run's count of a plan's runs from a work folder's cache."""
+
+import pytest
+
+from pipelines.experiments import pending
+from pipelines.experiments.plan import Variant, plan_variants
+from pipelines.experiments.runner import NOT_RECORDED, Runner, RunResult
+
+GRID = [0.001, 0.002, 0.004, 0.008]
+
+
+class CacheRunner(Runner):
+  """A Runner whose work folder holds the runs of `stored`:
+  (variant key, seed, rate) -> (validation score, seconds, commit)."""
+
+  def __init__(self, tmp_path, schema, stored):
+    super().__init__(str(tmp_path), schema, {}, 0, {}, {}, log=None,
+                     commit="c0")
+    self.stored = stored
+
+  def cached_run(self, variant, seed, lr):
+    found = self.stored.get((variant.key, seed, lr))
+    if found is None:
+      return None
+    val, seconds, commit = found
+    return RunResult(variant, seed, lr, val, 1, 5, seconds, None, 3,
+                     "patience", commit)
+
+
+def _search(variant, best, seconds=10.0, commit="c1"):
+  return {(variant.key, 0, lr): (-abs(lr - best), seconds, commit)
+          for lr in GRID}
+
+
+def test_a_complete_search_fixes_the_rate_of_the_seed_runs(tmp_path, schema):
+  v = Variant("default", ("click", "purchase"), "seq", "per_task")
+  stored = _search(v, 0.004, seconds=30.0)
+  stored[(v.key, 1, 0.004)] = (0.0, 50.0, None)  # seed 1 cached, before commits
+  runner = CacheRunner(tmp_path, schema, stored)
+  needs = pending._Needs()
+  pending._variant_needs(runner, v, [0, 1, 2], GRID, needs)
+  todo = [k for k, r in needs.runs.items() if r.cached is None]
+  # 4 search runs (seed 0's run is the search's), seed 1 cached, seed 2 not
+  assert len(needs.runs) == 6 and todo == [runner.run_dir(v, 2, 0.004)]
+  assert not needs.open_searches
+  report = pending.status({"mine": needs})
+  assert report["all"]["to_train"] == 1
+  assert report["all"]["hours_to_train"] == pytest.approx(30.0 / 3600)
+  assert report["commits"] == {"c1": 4, NOT_RECORDED: 1}
+
+
+def test_an_open_search_leaves_its_seed_runs_to_train(tmp_path, schema):
+  v = Variant("default", ("click", "purchase"), "seq", "none")
+  stored = dict(list(_search(v, 0.002).items())[:2])  # 2 of 4 rates cached
+  runner = CacheRunner(tmp_path, schema, stored)
+  needs = pending._Needs()
+  pending._variant_needs(runner, v, [0, 1, 2], GRID, needs)
+  assert needs.open_searches == {v.key}
+  # the grid's 4 runs (2 cached) and seeds 1, 2 at a rate not chosen yet
+  assert len(needs.runs) == 6
+  assert sum(r.cached is None for r in needs.runs.values()) == 4
+  assert sum(k.endswith("_lr?") for k in needs.runs) == 2
+  lines = "\n".join(pending.markdown(pending.status({"x": needs}), "w"))
+  assert "searches not complete: 1" in lines
+
+
+def test_experiments_share_runs_and_dose_worlds_share_their_search(
+    tmp_path, schema):
+  runner = CacheRunner(tmp_path, schema, {})
+  needs = pending.plan_needs(runner, ["dose_interaction", "md_rate"], None,
+                             [0, 1], GRID)
+  report = pending.status(needs)
+  one = report["experiments"]["dose_interaction"]["runs"]
+  both = report["experiments"]["md_rate"]["runs"]
+  assert both > one and report["all"]["runs"] == both  # md_rate holds it
+  variants = plan_variants(["dose_interaction"])  # with Shared-Bottom
+  models = {(v.model, v.md) for v in variants}
+  worlds = {v.world for v in variants}
+  # a search in the search world per model (4 rates, seed 0 among them),
+  # and seed 1 everywhere, seed 0 outside the search world
+  assert one == len(models) * (len(GRID) + 2 * (len(worlds) - 1) + 1)
+  # the count the run prints when it starts, before any grid grows
+  assert pending.planned_runs(
+      runner, plan_variants(["dose_interaction", "md_rate"]), [0, 1],
+      GRID) == report["all"]["runs"]
+  assert report["all"]["hours_to_train"] is None  # nothing cached to time
+  assert "no cached run to time yet" in "\n".join(
+      pending.markdown(report, "w"))
+
+
+def test_a_world_under_two_names_is_counted_once(tmp_path, schema):
+  runner = CacheRunner(tmp_path, schema, {})
+  variants = plan_variants(["dose_warp"])  # warp_0 is the default world
+  assert runner.storage_world("warp_0") == "default"
+  alias = [v for v in variants if v.world == "warp_0"]
+  report = pending.status(pending.plan_needs(runner, ["dose_warp"], None,
+                                             [0, 1], GRID))
+  assert pending.planned_runs(runner, variants, [0, 1], GRID) == \
+      report["all"]["runs"]
+  with_alias = pending.planned_runs(
+      runner, variants + [v.__class__(**{**v.__dict__, "world": "default"})
+                          for v in alias], [0, 1], GRID)
+  assert with_alias == report["all"]["runs"]  # the same runs, once
