@@ -357,7 +357,7 @@ def experiment_args(p):
   size.add_argument("--quick", action="store_true",
                     help="Table 1, one seed, short training (minutes)")
   size.add_argument("--full", action="store_true",
-                    help="every experiment, 10 seeds (about 32 h on 2 cores)")
+                    help="every experiment, 10 seeds (about 33 h on 2 cores)")
   p.add_argument("--out", default=None,
                  help="results folder (default results/paper[-quick|-full])")
   p.add_argument("--workdir", default=None,
@@ -385,11 +385,18 @@ def experiment_args(p):
                  help="paper: train nothing; print per experiment the runs "
                  "it needs, how many --workdir has cached (and the commits "
                  "that trained them) and the hours the rest would take")
+  p.add_argument("--timings", default=None,
+                 help="paper --dry-run: comma-separated results.json or "
+                 "run_info.json of earlier runs, whose seconds per run time "
+                 "the models --workdir has no run of")
 
 
 def experiment(args, extra):
   if args.dry_run and args.suite != "paper":
     raise ValueError("--dry-run is an option of `seqmd experiment paper`")
+  if args.timings and not args.dry_run:
+    raise ValueError("--timings is an option of `seqmd experiment paper "
+                     "--dry-run`")
   if args.suite != "compare" and (args.data or args.models):
     raise ValueError("--data and --models are options of `seqmd experiment "
                      "compare`")
@@ -426,7 +433,8 @@ def _dry_run(args, mode: str) -> None:
                             args.config or paper.DEFAULT_CONFIG,
                             experiments=comma_list(args.experiments) or None,
                             seeds=seed_list(args.seeds) or None,
-                            worlds=comma_list(args.worlds) or None)
+                            worlds=comma_list(args.worlds) or None,
+                            timings=comma_list(args.timings))
   print("\n".join(pending.markdown(report, report["workdir"])))
   print(f"This checkout is at {report['commit']}.")
 

@@ -257,16 +257,19 @@ def plan_paper(mode: str = "default", workdir: Optional[str] = None,
                config_path: str = DEFAULT_CONFIG,
                experiments: Optional[Sequence[str]] = None,
                seeds: Optional[Sequence[int]] = None,
-               worlds: Optional[Sequence[str]] = None) -> Dict:
+               worlds: Optional[Sequence[str]] = None,
+               timings: Sequence[str] = ()) -> Dict:
   """What `run_paper` with these arguments would still train, from the
   work folder's cache, training nothing (`pending.status`, with the work
-  folder and the code's commit)."""
+  folder and the code's commit); `timings`: reports whose seconds per run
+  time the models the work folder has no run of."""
   config = load_paper_config(config_path, mode)
   m = mode_settings(config, mode, experiments, seeds, worlds)
   lrs = lr_search.check_grid(m["learning_rates"])
   runner = _runner(config, m, mode, workdir, False, git_commit())
   report = pending.status(pending.plan_needs(
-      runner, m["experiments"], m.get("worlds"), list(m["seeds"]), lrs))
+      runner, m["experiments"], m.get("worlds"), list(m["seeds"]), lrs),
+      pending.report_seconds(timings))
   return dict(report, workdir=runner.workdir, commit=runner.commit)
 
 

@@ -17,9 +17,10 @@ Added-task variants (Fig. 5) are not trained and not counted.
 
 import collections
 import dataclasses
+import json
 import os
 import statistics
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from pipelines.experiments import lr_search
 from pipelines.experiments.plan import Variant, plan_variants
@@ -40,20 +41,30 @@ class PlannedRun:
 
 @dataclasses.dataclass
 class _Needs:
-  """The runs of a plan by run folder (a folder whose rate is not chosen
-  yet ends in `lr?`), and the searches that cannot finish from the cache."""
+  """The runs of a plan by run folder (a run whose rate is not chosen yet:
+  `seed<s>_lr?<the search's folder>`), and the searches that cannot finish
+  from the cache."""
   runs: Dict[str, PlannedRun] = dataclasses.field(default_factory=dict)
   open_searches: set = dataclasses.field(default_factory=set)
 
 
+Lookup = Callable[[Variant, int, float], Optional[RunResult]]
+
+
+def _folder(runner: Runner, variant: Variant) -> str:
+  """The folder of a variant's runs (one world under two names: one)."""
+  return os.path.dirname(runner.run_dir(variant, 0, 1.0))
+
+
 def _search(runner: Runner, variant: Variant, seed: int,
-            grid: Sequence[float], needs: _Needs) -> Optional[float]:
+            grid: Sequence[float], needs: _Needs,
+            lookup: Lookup) -> Optional[float]:
   """The rate `variant`'s search chooses from its cached runs (None, with
   the uncached rates of the grid added to `needs`, when it cannot)."""
   searched = variant.search_variant()
 
   def score(lr):
-    run = runner.cached_run(searched, seed, lr)
+    run = lookup(searched, seed, lr)
     needs.runs[runner.run_dir(searched, seed, lr)] = PlannedRun(searched, run)
     if run is None:
       raise _NotCached
@@ -64,24 +75,28 @@ def _search(runner: Runner, variant: Variant, seed: int,
     needs.open_searches.add(searched.key)
     for lr in grid:
       needs.runs.setdefault(runner.run_dir(searched, seed, lr), PlannedRun(
-          searched, runner.cached_run(searched, seed, lr)))
+          searched, lookup(searched, seed, lr)))
     return None
 
 
 def _variant_needs(runner: Runner, variant: Variant, seeds: Sequence[int],
-                   grid: Sequence[float], needs: _Needs) -> None:
+                   grid: Sequence[float], needs: _Needs,
+                   lookup: Lookup) -> None:
   """Adds the runs `variant` needs: its (or its donor's) search and each
-  seed's run at the chosen rate."""
+  seed's run at the chosen rate. Before the search is done, a seed's run
+  is known by its folder, seed and the search that will give its rate; the
+  first seed's is the search's own where the two share a folder."""
   donor = variant.rate_donor() if variant.rate_of else variant
-  rate = _search(runner, donor, seeds[0], grid, needs)
+  rate = _search(runner, donor, seeds[0], grid, needs, lookup)
+  source = _folder(runner, donor.search_variant())
   for seed in seeds:
     if rate is not None:
       needs.runs[runner.run_dir(variant, seed, rate)] = PlannedRun(
-          variant, runner.cached_run(variant, seed, rate))
-    elif not (seed == seeds[0] and variant == donor.search_variant()):
-      folder = os.path.dirname(runner.run_dir(variant, seed, 1.0))
-      needs.runs[os.path.join(folder, f"seed{seed}_lr?")] = PlannedRun(
-          variant, None)
+          variant, lookup(variant, seed, rate))
+    elif not (seed == seeds[0] and _folder(runner, variant) == source):
+      needs.runs[os.path.join(_folder(runner, variant),
+                              f"seed{seed}_lr?{source}")] = PlannedRun(
+                                  variant, None)
 
 
 def plan_needs(runner: Runner, experiments: Sequence[str],
@@ -93,39 +108,63 @@ def plan_needs(runner: Runner, experiments: Sequence[str],
     needs = _Needs()
     for v in plan_variants([name], worlds):
       if not v.added_task:
-        _variant_needs(runner, v, seeds, grid, needs)
+        _variant_needs(runner, v, seeds, grid, needs, runner.cached_run)
     out[name] = needs
   return out
 
 
 def planned_runs(runner: Runner, variants: Sequence[Variant],
                  seeds: Sequence[int], grid: Sequence[float]) -> int:
-  """The runs `variants` need before any grid grows, each once: a world
-  under two names shares its runs, and a search's run at its chosen rate is
-  its variant's first seed's run."""
-  trained = [v for v in variants if not v.added_task]
-
-  def folder(v: Variant) -> str:
-    return os.path.dirname(runner.run_dir(v, seeds[0], 1.0))
-  seed_runs = {(folder(v), s) for v in trained for s in seeds}
-  searches = {folder(v.search_variant()) for v in trained if not v.rate_of}
-  shared = {(f, seeds[0]) for f in searches} & seed_runs
-  return len(seed_runs) + len(searches) * len(grid) - len(shared)
+  """The runs `variants` need before any search is done and any grid grows,
+  each once (the dry run's count of an empty work folder)."""
+  needs = _Needs()
+  for v in variants:
+    if not v.added_task:
+      _variant_needs(runner, v, seeds, grid, needs, lambda *_: None)
+  return len(needs.runs)
 
 
 def _model_kind(v: Variant) -> str:
-  """The model a run trains, whatever its world: its seconds per run."""
-  return dataclasses.replace(v, world="").key
+  """The model a run trains, whatever its world: its seconds per run
+  ("2tasks/seq-md_none", a variant key without its world)."""
+  return v.key.split("/", 1)[1]
 
 
-def seconds_per_run(runs: Sequence[PlannedRun]) -> Dict[str, float]:
-  """Median seconds of the cached runs of each model, and of all ("")."""
+def report_seconds(paths: Sequence[str]) -> Dict[str, List[float]]:
+  """Seconds per run of each model in committed reports (their
+  run_info's `run_seconds`, by variant key), for the models the work
+  folder has no run of yet. Raises, naming the file, without them."""
+  out = collections.defaultdict(list)
+  for path in paths:
+    with open(path, encoding="utf-8") as f:
+      report = json.load(f)
+    info = report.get("run_info", report)  # results.json or run_info.json
+    if "run_seconds" not in info:
+      raise ValueError(f"{path}: no run_seconds; give a results.json or "
+                       "run_info.json of `seqmd experiment paper`")
+    for key, seconds in info["run_seconds"].items():
+      out[key.split("/", 1)[1]].extend(seconds)
+  return dict(out)
+
+
+def seconds_per_run(runs: Sequence[PlannedRun],
+                    reported: Optional[Dict[str, List[float]]] = None
+                    ) -> Dict[str, float]:
+  """Median seconds per run of each model: of its cached runs, or where it
+  has none of its `reported` runs; "" is the median of them all, for a
+  model with neither."""
   by_kind = collections.defaultdict(list)
   for r in runs:
     if r.cached is not None:
       by_kind[_model_kind(r.variant)].append(r.cached.seconds)
-      by_kind[""].append(r.cached.seconds)
-  return {kind: statistics.median(s) for kind, s in by_kind.items()}
+  for kind, seconds in (reported or {}).items():
+    if kind not in by_kind:
+      by_kind[kind] = list(seconds)
+  every = [s for seconds in by_kind.values() for s in seconds]
+  out = {kind: statistics.median(s) for kind, s in by_kind.items() if s}
+  if every:
+    out[""] = statistics.median(every)
+  return out
 
 
 def _summary(runs: Sequence[PlannedRun], seconds: Dict[str, float]) -> Dict:
@@ -136,20 +175,23 @@ def _summary(runs: Sequence[PlannedRun], seconds: Dict[str, float]) -> Dict:
               to_train=len(todo), hours_to_train=hours)
 
 
-def status(needs: Dict[str, _Needs]) -> Dict:
+def status(needs: Dict[str, _Needs],
+           reported: Optional[Dict[str, List[float]]] = None) -> Dict:
   """Counts per experiment and over all (each run once), the cached runs'
-  commits and the searches that cannot finish from the cache."""
+  commits and the searches that cannot finish from the cache; hours at the
+  seconds per run of `seconds_per_run(runs, reported)`."""
   every: Dict[str, PlannedRun] = {}
   for n in needs.values():
     every.update(n.runs)
-  seconds = seconds_per_run(list(every.values()))
+  seconds = seconds_per_run(list(every.values()), reported)
   return dict(
       experiments={name: _summary(list(n.runs.values()), seconds)
                    for name, n in needs.items()},
       all=_summary(list(every.values()), seconds),
       commits=commit_counts([r.cached for r in every.values() if r.cached]),
       open_searches=sorted(set().union(*(n.open_searches
-                                         for n in needs.values()))))
+                                         for n in needs.values()))),
+      timed_by_reports=bool(reported))
 
 
 def _hours(value: Optional[float]) -> str:
@@ -173,8 +215,14 @@ def markdown(report: Dict, workdir: str) -> List[str]:
         f"Learning-rate searches not complete: "
         f"{len(report['open_searches'])}; their variants' seed runs count "
         "as to train, and a grid that grows past a winning edge adds runs.")
-  lines.append("Hours: the median seconds per run of the cached runs of "
-               "the same model (of all cached runs where it has none), on "
-               "the machine that trained them." if report["commits"] else
-               "Hours: no cached run to time yet.")
+  if report["all"]["hours_to_train"] is None:
+    lines.append("Hours: no run to time yet (cached, or in the reports of "
+                 "--timings).")
+  else:
+    lines.append(
+        "Hours: the median seconds per run of the same model's cached runs"
+        + (", else of its runs in the reports of --timings"
+           if report["timed_by_reports"] else "")
+        + " (of all of them for a model with none), on the machines that "
+        "trained them.")
   return lines

@@ -1,5 +1,7 @@
 """The dry run's count of a plan's runs from a work folder's cache."""
 
+import json
+
 import pytest
 
 from pipelines.experiments import pending
@@ -38,7 +40,7 @@ def test_a_complete_search_fixes_the_rate_of_the_seed_runs(tmp_path, schema):
   stored[(v.key, 1, 0.004)] = (0.0, 50.0, None)  # seed 1 cached, before commits
   runner = CacheRunner(tmp_path, schema, stored)
   needs = pending._Needs()
-  pending._variant_needs(runner, v, [0, 1, 2], GRID, needs)
+  pending._variant_needs(runner, v, [0, 1, 2], GRID, needs, runner.cached_run)
   todo = [k for k, r in needs.runs.items() if r.cached is None]
   # 4 search runs (seed 0's run is the search's), seed 1 cached, seed 2 not
   assert len(needs.runs) == 6 and todo == [runner.run_dir(v, 2, 0.004)]
@@ -54,12 +56,12 @@ def test_an_open_search_leaves_its_seed_runs_to_train(tmp_path, schema):
   stored = dict(list(_search(v, 0.002).items())[:2])  # 2 of 4 rates cached
   runner = CacheRunner(tmp_path, schema, stored)
   needs = pending._Needs()
-  pending._variant_needs(runner, v, [0, 1, 2], GRID, needs)
+  pending._variant_needs(runner, v, [0, 1, 2], GRID, needs, runner.cached_run)
   assert needs.open_searches == {v.key}
   # the grid's 4 runs (2 cached) and seeds 1, 2 at a rate not chosen yet
   assert len(needs.runs) == 6
   assert sum(r.cached is None for r in needs.runs.values()) == 4
-  assert sum(k.endswith("_lr?") for k in needs.runs) == 2
+  assert sum("_lr?" in k for k in needs.runs) == 2
   lines = "\n".join(pending.markdown(pending.status({"x": needs}), "w"))
   assert "searches not complete: 1" in lines
 
@@ -84,8 +86,7 @@ def test_experiments_share_runs_and_dose_worlds_share_their_search(
       runner, plan_variants(["dose_interaction", "md_rate"]), [0, 1],
       GRID) == report["all"]["runs"]
   assert report["all"]["hours_to_train"] is None  # nothing cached to time
-  assert "no cached run to time yet" in "\n".join(
-      pending.markdown(report, "w"))
+  assert "no run to time yet" in "\n".join(pending.markdown(report, "w"))
 
 
 def test_a_world_under_two_names_is_counted_once(tmp_path, schema):
@@ -101,3 +102,31 @@ def test_a_world_under_two_names_is_counted_once(tmp_path, schema):
       runner, variants + [v.__class__(**{**v.__dict__, "world": "default"})
                           for v in alias], [0, 1], GRID)
   assert with_alias == report["all"]["runs"]  # the same runs, once
+
+
+def test_reports_time_the_models_the_work_folder_has_no_run_of(
+    tmp_path, schema):
+  seq = Variant("default", ("click", "purchase"), "seq", "none")
+  sb = Variant("default", ("click", "purchase"), "shared_bottom", "none")
+  runner = CacheRunner(tmp_path, schema, _search(seq, 0.004, seconds=100.0))
+  info = tmp_path / "run_info.json"
+  info.write_text(json.dumps({"run_seconds": {
+      "default/2tasks/shared_bottom-md_none": [20.0, 40.0, 30.0],
+      "sharing_0/2tasks/seq-md_none": [999.0]}}))  # SEQ has cached runs
+  reported = pending.report_seconds([str(info)])
+  assert reported["2tasks/shared_bottom-md_none"] == [20.0, 40.0, 30.0]
+  needs = pending._Needs()
+  for v in (seq, sb):
+    pending._variant_needs(runner, v, [0, 1], GRID, needs, runner.cached_run)
+  report = pending.status({"x": needs}, reported)
+  # SEQ: seed 1 at 100 s (its cached runs); Shared-Bottom: its 4 search
+  # runs and seed 1 at 30 s (the report's median)
+  assert report["all"]["to_train"] == 6
+  assert report["all"]["hours_to_train"] == pytest.approx(
+      (100.0 + 5 * 30.0) / 3600)
+  assert "else of its runs in the reports of --timings" in "\n".join(
+      pending.markdown(report, "w"))
+  bad = tmp_path / "selector.json"
+  bad.write_text("{}")
+  with pytest.raises(ValueError, match="selector.json: no run_seconds"):
+    pending.report_seconds([str(bad)])
