@@ -369,7 +369,7 @@ def training_commits(runner: Runner, variants: Sequence[Variant],
 def commits_markdown(commits: Dict[str, int]) -> str:
   """The header line of the commits a report's runs were trained at."""
   cells = commit_cells(commits)
-  if len(commits) > 1 or NOT_RECORDED in commits:
+  if len(commits) != 1 or NOT_RECORDED in commits:
     return f"- runs trained at: {cells}"
   dirty = next(iter(commits)).endswith("+dirty")
   return f"- runs trained at: {cells}" + (
