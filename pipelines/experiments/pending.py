@@ -4,15 +4,16 @@ Reads the work folder's cached runs, without training or generating data,
 and says per experiment how many runs the plan needs (each learning-rate
 search's runs and every seed's run, each counted once), how many are
 cached, at which commits, and about how many hours the rest will take at
-the cached runs' own seconds per run. A long mode (`--full`, about 1,300
+the cached runs' own seconds per run. A long mode (`--full`, about 1,150
 runs) can so be run in pieces on one commit, and each piece checked before
-it starts.
+it starts. A cached run is counted as the suite would use it
+(`Runner.cached_run`): one made with other settings fails as the run
+would, and one stopped by a lower epoch cap than the mode's is to train.
 
 What it cannot know: a search that is not complete leaves its variant's
 rate unknown, so that variant's seed runs count as to be trained; a grid
-that grows past a winning edge adds runs not counted here; a cached run
-made under a lower epoch cap, which the suite trains on, counts as cached.
-Added-task variants (Fig. 5) are not trained and not counted.
+that grows past a winning edge adds runs not counted here. Added-task
+variants (Fig. 5) are not trained and not counted.
 """
 
 import collections
@@ -124,10 +125,10 @@ def planned_runs(runner: Runner, variants: Sequence[Variant],
   return len(needs.runs)
 
 
-def _model_kind(v: Variant) -> str:
+def _model_kind(variant_key: str) -> str:
   """The model a run trains, whatever its world: its seconds per run
   ("2tasks/seq-md_none", a variant key without its world)."""
-  return v.key.split("/", 1)[1]
+  return variant_key.split("/", 1)[1]
 
 
 def report_seconds(paths: Sequence[str]) -> Dict[str, List[float]]:
@@ -143,7 +144,7 @@ def report_seconds(paths: Sequence[str]) -> Dict[str, List[float]]:
       raise ValueError(f"{path}: no run_seconds; give a results.json or "
                        "run_info.json of `seqmd experiment paper`")
     for key, seconds in info["run_seconds"].items():
-      out[key.split("/", 1)[1]].extend(seconds)
+      out[_model_kind(key)].extend(seconds)
   return dict(out)
 
 
@@ -156,7 +157,7 @@ def seconds_per_run(runs: Sequence[PlannedRun],
   by_kind = collections.defaultdict(list)
   for r in runs:
     if r.cached is not None:
-      by_kind[_model_kind(r.variant)].append(r.cached.seconds)
+      by_kind[_model_kind(r.variant.key)].append(r.cached.seconds)
   for kind, seconds in (reported or {}).items():
     if kind not in by_kind:
       by_kind[kind] = list(seconds)
@@ -169,7 +170,7 @@ def seconds_per_run(runs: Sequence[PlannedRun],
 
 def _summary(runs: Sequence[PlannedRun], seconds: Dict[str, float]) -> Dict:
   todo = [r for r in runs if r.cached is None]
-  hours = (sum(seconds.get(_model_kind(r.variant), seconds[""])
+  hours = (sum(seconds.get(_model_kind(r.variant.key), seconds[""])
                for r in todo) / 3600 if seconds else None)
   return dict(runs=len(runs), cached=len(runs) - len(todo),
               to_train=len(todo), hours_to_train=hours)
