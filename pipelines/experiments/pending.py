@@ -18,6 +18,7 @@ variants (Fig. 5) are not trained and not counted.
 
 import collections
 import dataclasses
+import functools
 import json
 import os
 import statistics
@@ -100,29 +101,33 @@ def _variant_needs(runner: Runner, variant: Variant, seeds: Sequence[int],
                                   variant, None)
 
 
+def _needs_of(runner: Runner, variants: Sequence[Variant],
+              seeds: Sequence[int], grid: Sequence[float],
+              lookup: Lookup) -> _Needs:
+  """The runs the trained variants among `variants` need."""
+  needs = _Needs()
+  for v in variants:
+    if not v.added_task:
+      _variant_needs(runner, v, seeds, grid, needs, lookup)
+  return needs
+
+
 def plan_needs(runner: Runner, experiments: Sequence[str],
                worlds: Optional[Sequence[str]], seeds: Sequence[int],
                grid: Sequence[float]) -> Dict[str, _Needs]:
-  """Per experiment, the runs it needs and which of them are cached."""
-  out = {}
-  for name in experiments:
-    needs = _Needs()
-    for v in plan_variants([name], worlds):
-      if not v.added_task:
-        _variant_needs(runner, v, seeds, grid, needs, runner.cached_run)
-    out[name] = needs
-  return out
+  """Per experiment, the runs it needs and which of them are cached; each
+  stored run is read once, however many experiments and searches share it."""
+  lookup = functools.lru_cache(maxsize=None)(runner.cached_run)
+  return {name: _needs_of(runner, plan_variants([name], worlds), seeds, grid,
+                          lookup) for name in experiments}
 
 
 def planned_runs(runner: Runner, variants: Sequence[Variant],
                  seeds: Sequence[int], grid: Sequence[float]) -> int:
   """The runs `variants` need before any search is done and any grid grows,
   each once (the dry run's count of an empty work folder)."""
-  needs = _Needs()
-  for v in variants:
-    if not v.added_task:
-      _variant_needs(runner, v, seeds, grid, needs, lambda *_: None)
-  return len(needs.runs)
+  return len(_needs_of(runner, variants, seeds, grid,
+                       lambda *_: None).runs)
 
 
 def _model_kind(variant_key: str) -> str:
