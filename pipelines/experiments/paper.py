@@ -267,10 +267,11 @@ def plan_paper(mode: str = "default", workdir: Optional[str] = None,
   m = mode_settings(config, mode, experiments, seeds, worlds)
   lrs = lr_search.check_grid(m["learning_rates"])
   runner = _runner(config, m, mode, workdir, False, git_commit())
-  report = pending.status(pending.plan_needs(
-      runner, m["experiments"], m.get("worlds"), list(m["seeds"]), lrs),
-      pending.report_seconds(timings))
-  return dict(report, workdir=runner.workdir, commit=runner.commit)
+  needs = pending.plan_needs(runner, m["experiments"], m.get("worlds"),
+                             list(m["seeds"]), lrs)
+  report = pending.status(needs, pending.report_seconds(timings))
+  return dict(report, workdir=runner.workdir, commit=runner.commit,
+              test_split_changes=pending.test_split_changes(runner, needs))
 
 
 def train_all(runner: Runner, variants: Sequence[Variant], seeds: List[int],

@@ -10,6 +10,11 @@ it starts. A cached run is counted as the suite would use it
 (`Runner.cached_run`): one made with other settings fails as the run
 would, and one stopped by a lower epoch cap than the mode's is to train.
 
+A world stored with other test days than the mode's (the default mode's
+work folder run with `--full`) keeps its trained runs: they are scored
+again on the new test split (scoring, not training), which the dry run
+names.
+
 What it cannot know: a search that is not complete leaves its variant's
 rate unknown, so that variant's seed runs count as to be trained; a grid
 that grows past a winning edge adds runs not counted here. Added-task
@@ -200,6 +205,22 @@ def status(needs: Dict[str, _Needs],
       timed_by_reports=bool(reported))
 
 
+def test_split_changes(runner: Runner, needs: Dict[str, _Needs]
+                       ) -> Dict[str, Dict[str, int]]:
+  """World -> {stored, now}: the worlds with cached runs whose stored test
+  split has other days than the runner's (the runs a report uses are
+  scored again)."""
+  worlds = {runner.storage_world(r.variant.world) for n in needs.values()
+            for r in n.runs.values() if r.cached is not None}
+  out = {}
+  for world in sorted(worlds):
+    stored, now = (runner.stored_test_days(world),
+                   runner.world_config(world).test_days)
+    if stored != now:
+      out[world] = dict(stored=stored, now=now)
+  return out
+
+
 def _hours(value: Optional[float]) -> str:
   return "?" if value is None else f"{value:.1f}"
 
@@ -221,6 +242,12 @@ def markdown(report: Dict, workdir: str) -> List[str]:
         f"Learning-rate searches not complete: "
         f"{len(report['open_searches'])}; their variants' seed runs count "
         "as to train, and a grid that grows past a winning edge adds runs.")
+  for world, c in report.get("test_split_changes", {}).items():
+    lines.append(
+        f"World '{world}' is stored with {c['stored']} test days, this mode "
+        f"has {c['now']}: its test split is generated again (train and "
+        "valid stay), and the cached runs a report uses are scored on it, "
+        "not trained (scoring time is not in the hours).")
   if report["all"]["hours_to_train"] is None:
     lines.append("Hours: no run to time yet (cached, or in the reports of "
                  "--timings).")

@@ -258,7 +258,7 @@ class Runner:
     run_dir = self.run_dir(variant, seed, lr)
     cached = self._cached(variant, run_dir, seed, lr)
     if cached is not None and self._reusable(cached, run_dir):
-      if cached.lists is None and score_test:
+      if score_test and not self._scored_on_test(cached):
         return self._score_stored(variant, run_dir)
       return cached
     if variant.tasks[-1] != self.monitored_task:
@@ -301,8 +301,9 @@ class Runner:
     return dict(files=[], batches=self.parsed(world)["test"].batches(256))
 
   def _score_stored(self, variant: Variant, run_dir: str) -> RunResult:
-    """Scores a stored run that was not scored on test, from its best
-    weights (the weights its training returned)."""
+    """Scores a stored run on the test split, from its best weights (the
+    weights its training returned): a search run whose rate is chosen, or a
+    run scored on a test split of other days. Its seconds add the scoring."""
     from seqmd_tf.training.pipeline import load_trained_model  # pylint: disable=import-outside-toplevel
     start = time.time()
     lists = self._test_lists(load_trained_model(run_dir)["model"], variant)
@@ -318,7 +319,7 @@ class Runner:
     from seqmd_tf.training.pipeline import load_trained_model  # pylint: disable=import-outside-toplevel
     run_dir = self.run_dir(variant, base.seed, base.learning_rate)
     cached = self._cached(variant, run_dir, base.seed, base.learning_rate)
-    if cached is not None:
+    if cached is not None and self._scored_on_test(cached):
       return cached
     start = time.time()
     loaded = load_trained_model(self.run_dir(variant.base(), base.seed,
@@ -365,13 +366,31 @@ class Runner:
     return cached["train"]["epochs"]
 
   def _world_differences(self, world: str) -> List[str]:
+    """How the data a world's stored runs were trained on differs from the
+    data this runner trains on. The test days are not training data: a
+    world with more (or fewer) of them gets a new test split (`generate`),
+    and each stored run is scored on it (`_scored_on_test`)."""
     manifest = read_manifest(self.world_dir(world))
     if manifest is None:  # not generated here yet: nothing to compare
       return []
     now = dict(generator_version=GENERATOR_VERSION, seed=self.data_seed,
-               world=dataclasses.asdict(self.world_config(world)))
+               world=dict(dataclasses.asdict(self.world_config(world)),
+                          test_days=manifest["world"]["test_days"]))
     return config_differences(f"data of world '{world}': ", manifest, now,
                               "cached")
+
+  def stored_test_days(self, world: str) -> Optional[int]:
+    """The test days of `world`'s data in the work folder (None: not
+    generated there yet); when not the runner's, every stored run of the
+    world is scored again on the runner's test split."""
+    manifest = read_manifest(self.world_dir(world))
+    return None if manifest is None else manifest["world"]["test_days"]
+
+  def _scored_on_test(self, run: RunResult) -> bool:
+    """Whether a stored run's test lists are the world's test split now: one
+    row per list, so a split of other test days has another count."""
+    return (run.lists is not None and len(run.lists) ==
+            self.manifest(run.variant.world)["splits"]["test"]["totals"]["groups"])
 
   def _cached(self, variant: Variant, run_dir: str, seed: int,
               lr: float, with_lists: bool = True) -> Optional[RunResult]:

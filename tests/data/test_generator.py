@@ -43,6 +43,27 @@ def test_rerun_reuses_and_conflicting_settings_are_refused(tmp_path, schema):
     generate(out, WorldConfig(**SMALL), seed=2, schema=schema, progress=False)
 
 
+def test_other_test_days_make_a_new_test_split_and_keep_train_and_valid(
+    tmp_path, schema):
+  grown, fresh = str(tmp_path / "grown"), str(tmp_path / "fresh")
+  generate(grown, WorldConfig(**SMALL), seed=1, schema=schema, progress=False)
+  train = os.path.join(grown, "train", "part-d000-c000.tfrecord")
+  kept_since = os.stat(train).st_mtime_ns
+  more = WorldConfig(**dict(SMALL, test_days=3))
+  manifest = generate(grown, more, seed=1, schema=schema, progress=False)
+  assert os.stat(train).st_mtime_ns == kept_since  # not written again
+  assert manifest == generate(fresh, more, seed=1, schema=schema,
+                              progress=False)
+  assert _digest(grown) == _digest(fresh)
+  fewer = generate(grown, WorldConfig(**SMALL), seed=1, schema=schema,
+                   progress=False)
+  assert len(fewer["splits"]["test"]["shards"]) == 2  # 1 day of 2 chunks
+  assert len(os.listdir(os.path.join(grown, "test"))) == 2
+  with pytest.raises(ValueError, match="generated with other settings"):
+    generate(grown, WorldConfig(**dict(SMALL, valid_days=2)), seed=1,
+             schema=schema, progress=False)
+
+
 def test_interrupted_run_leaves_no_manifest_and_rerun_cleans_up(tmp_path, schema):
   out = str(tmp_path / "d")
   generate(out, WorldConfig(**SMALL), seed=1, schema=schema, progress=False)

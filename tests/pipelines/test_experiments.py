@@ -424,6 +424,7 @@ def test_micro_suite_end_to_end(tmp_path):
   assert plan["all"] == dict(runs=len(runs), cached=len(runs), to_train=0,
                              hours_to_train=0.0)
   assert plan["commits"] == {info["commit"]: len(runs)}
+  assert plan["test_split_changes"] == {}
   # A run cached before runs kept their commit is counted as such.
   old = json.loads(runs[0].read_text())
   del old["commit"]
@@ -440,10 +441,16 @@ def test_micro_suite_end_to_end(tmp_path):
   assert info2["training_commits"] == {info["commit"]: len(runs) - 1,
                                        "not recorded": 1}
   assert "(one commit" not in open(again["tables"]).read()
+  # More test days: every run stays cached, the dry run names the new split.
+  config = json.loads(path.read_text())
+  config["modes"]["quick"]["world"]["test_days"] += 1
+  path.write_text(json.dumps(config))
+  plan = plan_paper("quick", str(tmp_path / "work"), str(path))
+  assert plan["all"]["to_train"] == 0
+  assert plan["test_split_changes"] == {"default": dict(stored=1, now=2)}
   # The same work folder with other training settings: refused, not reused
   # (the epoch cap alone may change:
   # test_cache_check_compares_resolved_model_configs).
-  config = json.loads(path.read_text())
   config["modes"]["quick"]["train"]["batch_size"] = 32
   path.write_text(json.dumps(config))
   with pytest.raises(ValueError, match="train.batch_size: cached 64, now 32"):
@@ -564,6 +571,42 @@ def test_a_search_run_is_scored_on_test_only_when_its_rate_is_used(tmp_path):
   os.remove(os.path.join(runner.run_dir(variant, 1, 0.003), LISTS))
   rescored = runner.run(variant, 1, 0.003)
   pd.testing.assert_frame_equal(rescored.lists, trained.lists)
+
+
+def test_more_test_days_score_the_stored_runs_again_without_training(
+    tmp_path):
+  """A work folder made with fewer test days (the default mode's, run with
+  --full) keeps its trained runs: the world gets a new test split and a
+  run a report uses is scored on it from its best weights; the lists of
+  the days both splits share keep their scores. Other training data still
+  refuses the cached run."""
+  from pipelines.experiments.runner import Runner
+  from seqmd_tf.data.schema import load_schema
+  config = json.loads(_micro_config(tmp_path, []).read_text())
+  mode = config["modes"]["quick"]
+  variant = Variant("default", ("click", "purchase"), "shared_bottom")
+
+  def runner(**world):
+    return Runner(str(tmp_path / "work"), load_schema(),
+                  dict(mode["world"], **world), 3, MICRO_MODELS,
+                  mode["train"], log=lambda _: None)
+  days = mode["world"]["test_days"]
+  first = runner().run(variant, 0, 0.003)
+  more = runner(test_days=days + 2)
+  assert more.stored_test_days("default") == days
+  again = more.run(variant, 0, 0.003)
+  assert more.stored_test_days("default") == days + 2
+  assert (again.val_monitor, again.epochs_run) == (first.val_monitor,
+                                                   first.epochs_run)
+  assert len(again.lists) == more.manifest("default")["splits"]["test"][
+      "totals"]["groups"] > len(first.lists)
+  pd.testing.assert_frame_equal(
+      again.lists.iloc[:len(first.lists)].reset_index(drop=True),
+      first.lists, check_exact=False, atol=1e-6)
+  with pytest.raises(ValueError, match="other settings.*valid_days"):
+    runner(test_days=days + 2,
+           valid_days=mode["world"].get("valid_days", 2) + 1).run(
+               variant, 0, 0.003)
 
 
 @pytest.mark.parametrize("name", ["paper", "convergence", "dose"])

@@ -135,7 +135,10 @@ def generate(out_dir: str, config: Optional[WorldConfig] = None, seed: int = 0,
   """Generates the world into `out_dir`; returns the manifest.
 
   An existing complete folder made with the same seed, config, schema and
-  generator version is reused; with other settings it is an error unless
+  generator version is reused. One that differs in `test_days` alone gets
+  a new test split and keeps its train and valid shards, which do not
+  depend on the number of test days (a chunk is seeded from its day, and
+  the test days come last). With any other settings it is an error unless
   `overwrite`.
   """
   config = (config or WorldConfig()).validate()
@@ -158,17 +161,20 @@ def generate(out_dir: str, config: Optional[WorldConfig] = None, seed: int = 0,
                   schema_sha256=schema.digest,
                   world=dataclasses.asdict(config))
   existing = read_manifest(out_dir)
+  kept: Tuple[str, ...] = ()  # splits whose shards and summary stay
   if existing is not None and not overwrite:
     if {k: existing.get(k) for k in identity} == identity:
       return existing
-    raise ValueError(f"{out_dir}: holds a dataset generated with other "
-                     "settings; choose another folder or pass overwrite")
+    if not _differs_in_test_days_only(existing, identity):
+      raise ValueError(f"{out_dir}: holds a dataset generated with other "
+                       "settings; choose another folder or pass overwrite")
+    kept = ("train", "valid")
   for split in SPLITS:
     os.makedirs(os.path.join(out_dir, split), exist_ok=True)
   if existing is not None:
     os.remove(os.path.join(out_dir, MANIFEST))
   jobs = [(out_dir, schema.path, config, seed, d, c, n)
-          for d, c, n in _chunks(config)]
+          for d, c, n in _chunks(config) if config.split_of_day(d) not in kept]
   expected = {os.path.join(config.split_of_day(d), _shard_name(d, c))
               for d, c, _ in _chunks(config)}
   for split in SPLITS:  # leftovers of an interrupted or different run
@@ -185,9 +191,19 @@ def generate(out_dir: str, config: Optional[WorldConfig] = None, seed: int = 0,
       regions=[dataclasses.asdict(r) for r in REGIONS],
       true_dependent_features=list(TRUE_DEPENDENT_FEATURES),
       tasks=list(schema.tasks),
-      splits=_summarise(results))
+      splits=dict(_summarise(results),
+                  **{split: existing["splits"][split] for split in kept}))
   write_json(os.path.join(out_dir, MANIFEST), manifest)
   return manifest
+
+
+def _differs_in_test_days_only(existing: Dict, identity: Dict) -> bool:
+  """Whether a folder's manifest has `identity` but for the world's
+  `test_days`: its train and valid shards are the ones `identity` makes."""
+  def without_test_days(manifest):
+    return dict({k: manifest.get(k) for k in identity},
+                world=dict(manifest.get("world") or {}, test_days=None))
+  return without_test_days(existing) == without_test_days(identity)
 
 
 def split_files(data_dir: str, split: str) -> List[str]:
