@@ -389,8 +389,8 @@ class Runner:
   def _scored_on_test(self, run: RunResult) -> bool:
     """Whether a stored run's test lists are the world's test split now: one
     row per list, so a split of other test days has another count."""
-    return (run.lists is not None and len(run.lists) ==
-            self.manifest(run.variant.world)["splits"]["test"]["totals"]["groups"])
+    test = self.manifest(run.variant.world)["splits"]["test"]
+    return run.lists is not None and len(run.lists) == test["totals"]["groups"]
 
   def _cached(self, variant: Variant, run_dir: str, seed: int,
               lr: float, with_lists: bool = True) -> Optional[RunResult]:
