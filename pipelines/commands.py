@@ -149,7 +149,10 @@ def world_args(p: argparse.ArgumentParser) -> None:
   p.add_argument("--queries-per-day", dest="queries_per_day", type=int)
   p.add_argument("--train-days", dest="train_days", type=int)
   p.add_argument("--valid-days", dest="valid_days", type=int)
-  p.add_argument("--test-days", dest="test_days", type=int)
+  p.add_argument("--test-days", dest="test_days", type=int,
+                 help="days of the test split, the last days (a dataset "
+                 "folder that differs in this alone gets a new test split "
+                 "and keeps its train and valid shards)")
   p.add_argument("--shift-strength", dest="shift_strength", type=float,
                  help="regional shift multiplier (0 = no-shift control world)")
   p.add_argument("--utility-sharing", dest="utility_sharing", type=float,
