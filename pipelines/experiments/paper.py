@@ -183,7 +183,10 @@ def _header_markdown(info: Dict) -> List[str]:
           "seed). **n.s.** = the interval covers 0: no significant "
           "difference. MDE = minimum detectable effect of the purchase "
           "comparison over all traffic (5% test, 80% power). The paired "
-          "bootstrap column resamples query groups for that comparison.", ""]
+          "bootstrap column resamples query groups for that comparison, "
+          "each list's NDCG averaged over seeds: it leaves out the spread "
+          "between seeds, which the cell's t interval holds, so it can be "
+          "the narrower of the two.", ""]
 
 
 def _experiment_markdown(name: str, entry: Dict, info: Dict) -> List[str]:
