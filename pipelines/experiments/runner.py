@@ -24,7 +24,8 @@ from seqmd_tf.config_utils import (dataclass_from_dict,
                                    differences as config_differences)
 from seqmd_tf.data.parsed import ParsedSplit
 from seqmd_tf.data.schema import SearchLogSchema
-from seqmd_tf.data.synthetic.generate import generate, read_manifest, split_files
+from seqmd_tf.data.synthetic.generate import (generate, read_manifest,
+                                              split_files, without_test_days)
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION, WorldConfig
 from seqmd_tf.models import ModelConfig, resolve_config
 from seqmd_tf.paths import write_json
@@ -374,9 +375,10 @@ class Runner:
     if manifest is None:  # not generated here yet: nothing to compare
       return []
     now = dict(generator_version=GENERATOR_VERSION, seed=self.data_seed,
-               world=dict(dataclasses.asdict(self.world_config(world)),
-                          test_days=manifest["world"]["test_days"]))
-    return config_differences(f"data of world '{world}': ", manifest, now,
+               world=without_test_days(dataclasses.asdict(
+                   self.world_config(world))))
+    stored = dict(manifest, world=without_test_days(manifest["world"]))
+    return config_differences(f"data of world '{world}': ", stored, now,
                               "cached")
 
   def stored_test_days(self, world: str) -> Optional[int]:
@@ -387,10 +389,16 @@ class Runner:
     return None if manifest is None else manifest["world"]["test_days"]
 
   def _scored_on_test(self, run: RunResult) -> bool:
-    """Whether a stored run's test lists are the world's test split now: one
-    row per list, so a split of other test days has another count."""
-    test = self.manifest(run.variant.world)["splits"]["test"]
-    return run.lists is not None and len(run.lists) == test["totals"]["groups"]
+    """Whether a stored run's test lists are the runner's test split: the
+    stored split has the runner's test days and one row per list (a split
+    of other days has another count). Reads the stored manifest, so a
+    report from cached runs parses no world."""
+    world = run.variant.world
+    manifest = read_manifest(self.world_dir(world))
+    return (run.lists is not None and manifest is not None
+            and manifest["world"]["test_days"] ==
+            self.world_config(world).test_days
+            and len(run.lists) == manifest["splits"]["test"]["totals"]["groups"])
 
   def _cached(self, variant: Variant, run_dir: str, seed: int,
               lr: float, with_lists: bool = True) -> Optional[RunResult]:

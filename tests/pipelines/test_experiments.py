@@ -603,6 +603,10 @@ def test_more_test_days_score_the_stored_runs_again_without_training(
   pd.testing.assert_frame_equal(
       again.lists.iloc[:len(first.lists)].reset_index(drop=True),
       first.lists, check_exact=False, atol=1e-6)
+  reread = runner(test_days=days + 2)  # scored on this split: read, no parse
+  pd.testing.assert_frame_equal(reread.run(variant, 0, 0.003).lists,
+                                again.lists)
+  assert not reread._parsed
   with pytest.raises(ValueError, match="other settings.*valid_days"):
     runner(test_days=days + 2,
            valid_days=mode["world"].get("valid_days", 2) + 1).run(

@@ -197,13 +197,20 @@ def generate(out_dir: str, config: Optional[WorldConfig] = None, seed: int = 0,
   return manifest
 
 
+def without_test_days(world: Dict) -> Dict:
+  """A world config's values (as a manifest keeps them) without its test
+  days: what its train and valid shards depend on, since a chunk is seeded
+  from its day and the test days come last."""
+  return dict(world, test_days=None)
+
+
 def _differs_in_test_days_only(existing: Dict, identity: Dict) -> bool:
   """Whether a folder's manifest has `identity` but for the world's
   `test_days`: its train and valid shards are the ones `identity` makes."""
-  def without_test_days(manifest):
+  def training_data(manifest):
     return dict({k: manifest.get(k) for k in identity},
-                world=dict(manifest.get("world") or {}, test_days=None))
-  return without_test_days(existing) == without_test_days(identity)
+                world=without_test_days(manifest.get("world") or {}))
+  return training_data(existing) == training_data(identity)
 
 
 def split_files(data_dir: str, split: str) -> List[str]:
