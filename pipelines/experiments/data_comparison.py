@@ -149,8 +149,9 @@ class FolderRunner(Runner):
     return dict(train_files=split_files(self.data_dir, "train"),
                 valid_files=split_files(self.data_dir, "valid"), parsed=None)
 
-  def test_input(self, world: str) -> Dict:
-    return dict(files=split_files(self.data_dir, "test"), batches=None)
+  def test_input(self, world: str, tasks: Tuple[str, ...]) -> Dict:
+    return dict(files=split_files(self.data_dir, "test"), batches=None,
+                references=None)
 
   def _world_differences(self, world: str) -> List[str]:
     return []  # the work folder's data were checked when the runner was made

@@ -1,7 +1,7 @@
 """Evaluates a trained model on a split: NDCG per task, platform and region.
 
 For every query group and task it computes, with the one NDCG implementation
-(`seqmd_tf.evaluation.ndcg.per_list_ndcg`):
+(`seqmd_tf.evaluation.ndcg.per_list_ndcg_at`):
   * the model's NDCG@5, @10 and full;
   * the oracle's, ranking by the generator's true probabilities (when the
     data has them);
@@ -26,7 +26,7 @@ from seqmd_tf.progress import progress as progress_bar
 from seqmd_tf.data import elwc
 from seqmd_tf.data.schema import SearchLogSchema
 from seqmd_tf.evaluation.classification import classification_metrics
-from seqmd_tf.evaluation.ndcg import per_list_ndcg
+from seqmd_tf.evaluation.ndcg import per_list_ndcg_at
 from seqmd_tf.evaluation.slices import ALL, BY_REGION, platform_slice
 
 CUTOFFS = {"5": 5, "10": 10, "full": None}
@@ -70,8 +70,22 @@ def top_k_share(values: np.ndarray, scores: np.ndarray, mask: np.ndarray,
 
 @tf.function(reduce_retracing=True)
 def _ndcg_all_cutoffs(labels, scores):
-  return {name: per_list_ndcg(labels, scores, k)[0]
-          for name, k in CUTOFFS.items()}
+  return per_list_ndcg_at(labels, scores, tuple(CUTOFFS.values()))[0]
+
+
+def _ndcg_columns(task: str, labels: tf.Tensor,
+                  rankings: Dict[str, tf.Tensor]) -> Dict[str, np.ndarray]:
+  """`task/ranker/5`, `/10` and `/full`: the per-list NDCG of each ranker's
+  scores. A scores tensor that two rankers share (the first task's own
+  ranking, for the first task) is ranked once."""
+  ranked, columns = {}, {}
+  for ranker, scores in rankings.items():
+    if id(scores) not in ranked:
+      ranked[id(scores)] = [v.numpy() for v in _ndcg_all_cutoffs(labels,
+                                                                 scores)]
+    for name, values in zip(CUTOFFS, ranked[id(scores)]):
+      columns[f"{task}/{ranker}/{name}"] = values
+  return columns
 
 
 def _compiled_forward(model: tf.keras.Model):
@@ -84,82 +98,157 @@ def _compiled_forward(model: tf.keras.Model):
                      reduce_retracing=True)
 
 
+def _has_oracle(schema: SearchLogSchema, tasks: Sequence[str]) -> bool:
+  return all(any(f.task == t for f in schema.select(role="oracle"))
+             for t in tasks)
+
+
+def _labels(batch: Dict[str, tf.Tensor], schema: SearchLogSchema,
+            task: str) -> tf.Tensor:
+  """[B, L] float labels of `task`, -1 in padded slots."""
+  label = tf.cast(tf.squeeze(batch[schema.label(task).name], -1), tf.float32)
+  return tf.where(batch[elwc.MASK_FEATURE], label, -1.0)
+
+
+def _share_values(batch: Dict[str, tf.Tensor], share_feature: Optional[str]
+                  ) -> Optional[np.ndarray]:
+  """[B, L] the 0/1 listing feature of Fig. 7, None if the data lacks it."""
+  if not share_feature or share_feature not in batch:
+    return None
+  return np.squeeze(batch[share_feature].numpy(), -1).astype(np.float64)
+
+
+def _batches(files: Sequence[str], schema: SearchLogSchema, batch_size: int,
+             batches: Optional[Iterable[Dict]]) -> Iterable[Dict]:
+  if batches is not None:
+    return batches
+  parse = elwc.parse_fn(schema, ("feature", "label", "oracle", "meta"))
+  return tf.data.TFRecordDataset(list(files)).batch(batch_size).map(
+      parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+
+
+def _reference_columns(batch: Dict[str, tf.Tensor], schema: SearchLogSchema,
+                       tasks: Sequence[str], share_feature: Optional[str]
+                       ) -> Dict[str, np.ndarray]:
+  """One batch's columns that do not depend on the model: the slices, the
+  oracle's and the first-task oracle's NDCG, random's expected NDCG, which
+  lists have a positive, and the oracle's and the list's share (Fig. 7)."""
+  mask = batch[elwc.MASK_FEATURE].numpy()
+  columns = {
+      # Slices by role: the schema names the region and platform features.
+      "region": _context_strings(batch, schema.region_feature),
+      "platform": _context_strings(batch, schema.platform_feature),
+      "list_size": mask.sum(axis=1),
+  }
+  have_oracle = _has_oracle(schema, tasks)
+  oracles = ({t: tf.squeeze(batch[schema.oracle(t).name], -1) for t in tasks}
+             if have_oracle else {})
+  for task in tasks:
+    label = _labels(batch, schema, task)
+    if have_oracle:  # the first task's true probability ranks every task
+      columns.update(_ndcg_columns(task, label, {
+          "oracle": oracles[task], FIRST_TASK_ORACLE: oracles[tasks[0]]}))
+    label_np = label.numpy()
+    for name, k in CUTOFFS.items():
+      columns[f"{task}/random/{name}"] = expected_random_ndcg(label_np, k)
+    columns[f"{task}/has_positive"] = (label_np > 0).any(axis=1)
+  values = _share_values(batch, share_feature)
+  if values is not None:
+    if have_oracle:
+      columns[f"{share_feature}@10/oracle"] = top_k_share(
+          values, oracles[tasks[-1]].numpy(), mask)
+    columns[f"{share_feature}/list"] = np.divide((values * mask).sum(1),
+                                                 mask.sum(1))
+  return columns
+
+
+def reference_lists(batches: Iterable[Dict], schema: SearchLogSchema,
+                    tasks: Sequence[str],
+                    share_feature: Optional[str] = "is_domestic"
+                    ) -> pd.DataFrame:
+  """The per-list columns of `score_split` that no model changes, for
+  parsed `batches` (feature, label, oracle and meta fields). Computed once
+  and passed as `score_split(..., references=)` to every model scored on
+  the same batches, they are about half of a run's scoring work."""
+  frames = [pd.DataFrame(_reference_columns(batch, schema, tasks,
+                                            share_feature))
+            for batch in batches]
+  if not frames:
+    raise ValueError("no query groups in the batches")
+  return pd.concat(frames, ignore_index=True)
+
+
+def _model_columns(batch: Dict[str, tf.Tensor], outputs: Dict[str, tf.Tensor],
+                   schema: SearchLogSchema, tasks: Sequence[str],
+                   share_feature: Optional[str]) -> Dict[str, np.ndarray]:
+  """One batch's columns of the model: its NDCG per task, the NDCG of its
+  first task's ranking per task, and its share of the feature (Fig. 7)."""
+  columns = {}
+  for task in tasks:
+    columns.update(_ndcg_columns(task, _labels(batch, schema, task), {
+        "model": outputs[task], MODEL_FIRST_TASK: outputs[tasks[0]]}))
+  values = _share_values(batch, share_feature)
+  if values is not None:
+    columns[f"{share_feature}@10/model"] = top_k_share(
+        values, outputs[tasks[-1]].numpy(), batch[elwc.MASK_FEATURE].numpy())
+  return columns
+
+
 def score_split(model: tf.keras.Model, files: Sequence[str],
                 schema: SearchLogSchema, tasks: Sequence[str],
                 batch_size: int = 256, progress: bool = True,
                 batches: Optional[Iterable[Dict]] = None,
-                share_feature: Optional[str] = "is_domestic") -> Dict:
+                share_feature: Optional[str] = "is_domestic",
+                references: Optional[pd.DataFrame] = None) -> Dict:
   """Runs the model over `files` (or already parsed `batches` holding the
   feature, label, oracle and meta fields); returns per-list and per-listing
   results. With `share_feature` (a 0/1 listing feature, if the data has it)
   each list also gets that feature's share among the top 10 of the final
-  task, for the model, the oracle and the whole list (Fig. 7)."""
-  have_oracle = all(any(f.task == t for f in schema.select(role="oracle"))
-                    for t in tasks)
-  roles = ("feature", "label", "oracle", "meta")
-  parse = elwc.parse_fn(schema, roles)
+  task, for the model, the oracle and the whole list (Fig. 7).
+  `references`: `reference_lists` of the same batches, tasks and
+  `share_feature`, computed once for many models; without it they are
+  computed here."""
   feature_names = {f.name for f in schema.model_features} | {elwc.MASK_FEATURE}
-  ds = batches
-  if ds is None:
-    ds = tf.data.TFRecordDataset(list(files)).batch(batch_size).map(
-        parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
   forward = _compiled_forward(model)
-  lists: List[pd.DataFrame] = []
+  model_frames, reference_frames = [], []
   listings = {t: {"label": [], "prob": []} for t in tasks}
   bar = progress_bar(desc="evaluate", unit="list", enabled=progress)
-  for batch in ds:
-    features = {k: v for k, v in batch.items() if k in feature_names}
-    outputs = forward(features)
+  for batch in _batches(files, schema, batch_size, batches):
+    outputs = forward({k: v for k, v in batch.items() if k in feature_names})
+    model_frames.append(pd.DataFrame(
+        _model_columns(batch, outputs, schema, tasks, share_feature)))
+    if references is None:
+      reference_frames.append(pd.DataFrame(
+          _reference_columns(batch, schema, tasks, share_feature)))
     mask = batch[elwc.MASK_FEATURE].numpy()
-    frame = {
-        # Slices by role: the schema names the region and platform features.
-        "region": _context_strings(batch, schema.region_feature),
-        "platform": _context_strings(batch, schema.platform_feature),
-        "list_size": mask.sum(axis=1),
-    }
-    if have_oracle:  # the first task's true probability ranks every task
-      first = tf.squeeze(batch[schema.oracle(tasks[0]).name], -1)
     for task in tasks:
-      label = tf.cast(tf.squeeze(batch[schema.label(task).name], -1),
-                      tf.float32)
-      label = tf.where(mask, label, -1.0)
-      log_p = outputs[task]
-      for name, values in _ndcg_all_cutoffs(label, log_p).items():
-        frame[f"{task}/model/{name}"] = values.numpy()
-      for name, values in _ndcg_all_cutoffs(label, outputs[tasks[0]]).items():
-        frame[f"{task}/{MODEL_FIRST_TASK}/{name}"] = values.numpy()
-      if have_oracle:
-        oracle = tf.squeeze(batch[schema.oracle(task).name], -1)
-        for name, values in _ndcg_all_cutoffs(label, oracle).items():
-          frame[f"{task}/oracle/{name}"] = values.numpy()
-        for name, values in _ndcg_all_cutoffs(label, first).items():
-          frame[f"{task}/{FIRST_TASK_ORACLE}/{name}"] = values.numpy()
-      label_np = label.numpy()
-      for name, k in CUTOFFS.items():
-        frame[f"{task}/random/{name}"] = expected_random_ndcg(label_np, k)
-      frame[f"{task}/has_positive"] = (label_np > 0).any(axis=1)
-      listings[task]["label"].append(label_np[mask])
-      listings[task]["prob"].append(np.exp(log_p.numpy()[mask]))
-    if share_feature and share_feature in batch:
-      values = np.squeeze(batch[share_feature].numpy(), -1).astype(np.float64)
-      last = tasks[-1]
-      frame[f"{share_feature}@10/model"] = top_k_share(
-          values, outputs[last].numpy(), mask)
-      if have_oracle:
-        frame[f"{share_feature}@10/oracle"] = top_k_share(
-            values, np.squeeze(batch[schema.oracle(last).name].numpy(), -1),
-            mask)
-      frame[f"{share_feature}/list"] = np.divide(
-          (values * mask).sum(1), mask.sum(1))
-    lists.append(pd.DataFrame(frame))
+      listings[task]["label"].append(_labels(batch, schema, task).numpy()[mask])
+      listings[task]["prob"].append(np.exp(outputs[task].numpy()[mask]))
     bar.update(len(mask))
   bar.close()
-  if not lists:
+  if not model_frames:
     raise ValueError(f"no query groups in {list(files)[:3]}")
-  return dict(lists=pd.concat(lists, ignore_index=True),
+  scored = pd.concat(model_frames, ignore_index=True)
+  if references is None:
+    references = pd.concat(reference_frames, ignore_index=True)
+  _check_references(references, scored, tasks)
+  return dict(lists=pd.concat([references.reset_index(drop=True), scored],
+                              axis=1),
               listings={t: {k: np.concatenate(v) for k, v in d.items()}
                         for t, d in listings.items()},
-              have_oracle=have_oracle)
+              have_oracle=_has_oracle(schema, tasks))
+
+
+def _check_references(references: pd.DataFrame, scored: pd.DataFrame,
+                      tasks: Sequence[str]) -> None:
+  missing = [f"{t}/has_positive" for t in tasks
+             if f"{t}/has_positive" not in references]
+  if len(references) != len(scored) or missing:
+    raise ValueError(
+        f"the reference columns hold {len(references):,} lists, the model "
+        f"scored {len(scored):,}" + (f", and lack {missing}" if missing
+                                      else "") +
+        ": pass `reference_lists` of the same batches and tasks")
 
 
 def _context_strings(batch: Dict[str, tf.Tensor], name: str) -> List[str]:

@@ -12,7 +12,7 @@ positive into the score.) Pure TensorFlow, no TF-Ranking import, so it also
 runs on newer TF with tf-keras.
 """
 
-from typing import Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
@@ -32,6 +32,27 @@ def per_list_ndcg(labels: tf.Tensor, scores: tf.Tensor,
   Returns:
     (ndcg [B] float32, has_positive [B] bool).
   """
+  (ndcg,), has_positive = per_list_ndcg_at(labels, scores, (topn,))
+  return ndcg, has_positive
+
+
+def per_list_ndcg_at(labels: tf.Tensor, scores: tf.Tensor,
+                     topns: Sequence[Optional[int]]
+                     ) -> Tuple[List[tf.Tensor], tf.Tensor]:
+  """NDCG of every list at several cutoffs, from one ranking of each list.
+
+  The lists are ranked once, to the largest cutoff (the whole list if one
+  cutoff is None), and NDCG@k sums the first k ranks of that ranking, so
+  each cutoff's value is the one `per_list_ndcg(labels, scores, k)` gives.
+
+  Args:
+    labels: [B, L] graded labels; < 0 marks padding.
+    scores: [B, L] model scores (higher ranks first).
+    topns: cutoffs k, None for the full list.
+  Returns:
+    ([ndcg [B] float32 per cutoff, in the order of `topns`],
+     has_positive [B] bool).
+  """
   labels = tf.cast(labels, tf.float32)
   scores = tf.cast(scores, tf.float32)
   valid = labels >= 0.0
@@ -40,21 +61,27 @@ def per_list_ndcg(labels: tf.Tensor, scores: tf.Tensor,
   gains = tf.where(valid, tf.math.expm1(tf.maximum(labels, 0.0) * _LN2), 0.0)
   lowest = tf.reduce_min(tf.where(valid, scores, 0.0), axis=1, keepdims=True)
   scores = tf.where(valid, scores, lowest - 1.0)  # padding ranks last
-  if topn is None:
+  length = tf.shape(labels)[1]
+  if None in topns:
     order = tf.argsort(scores, axis=1, direction="DESCENDING", stable=True)
     ideal = tf.sort(gains, axis=1, direction="DESCENDING")
-    ranks = tf.shape(labels)[1]
+    ranks = length
   else:  # only the top n are ranked; top_k puts the lower index first on ties
-    ranks = tf.minimum(int(topn), tf.shape(labels)[1])
+    ranks = tf.minimum(int(max(topns)), length)
     order = tf.math.top_k(scores, ranks).indices
     ideal = tf.math.top_k(gains, ranks).values
   ranked = tf.gather(gains, order, batch_dims=1)
-  positions = tf.cast(tf.range(1, ranks + 1), tf.float32)
-  discounts = 1.0 / (tf.math.log(positions + 1.0) / tf.math.log(2.0))
-  dcg = tf.reduce_sum(ranked * discounts, axis=1)
-  idcg = tf.reduce_sum(ideal * discounts, axis=1)
-  has_positive = idcg > 0.0
-  ndcg = tf.math.divide_no_nan(dcg, idcg)
+  ndcg, has_positive = [], None
+  for topn in topns:
+    k = ranks if topn is None else tf.minimum(int(topn), length)
+    # The discounts of the first k ranks, computed at length k for each
+    # cutoff: the same float values as a ranking cut at k gets.
+    positions = tf.cast(tf.range(1, k + 1), tf.float32)
+    discounts = 1.0 / (tf.math.log(positions + 1.0) / tf.math.log(2.0))
+    dcg = tf.reduce_sum(ranked[:, :k] * discounts, axis=1)
+    idcg = tf.reduce_sum(ideal[:, :k] * discounts, axis=1)
+    has_positive = idcg > 0.0
+    ndcg.append(tf.math.divide_no_nan(dcg, idcg))
   return ndcg, has_positive
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqmd_tf.evaluation.evaluate import expected_random_ndcg
-from seqmd_tf.evaluation.ndcg import NDCGMetric, per_list_ndcg
+from seqmd_tf.evaluation.ndcg import NDCGMetric, per_list_ndcg, per_list_ndcg_at
 
 
 def numpy_ndcg(labels, scores, k=None):
@@ -39,6 +39,22 @@ def test_matches_numpy_reference_with_ties_padding_and_cutoffs():
       np.testing.assert_array_equal(has_pos.numpy(), ~np.isnan(ref))
       np.testing.assert_allclose(ndcg.numpy()[~np.isnan(ref)],
                                  ref[~np.isnan(ref)], rtol=1e-5, atol=1e-6)
+
+
+def test_several_cutoffs_from_one_ranking_equal_each_cutoff_alone():
+  """per_list_ndcg_at ranks each list once for all its cutoffs (scoring
+  asks for @5, @10 and the full list); each value is bit for bit the one
+  a ranking cut at that cutoff gives, eagerly and in a graph."""
+  in_graph = tf.function(lambda l, s, k: per_list_ndcg_at(l, s, k)[0],
+                         reduce_retracing=True)
+  for seed in range(3):
+    labels, scores = _random_lists(seed)
+    for topns in ((5, 10, None), (1, 50), (10, 5)):
+      for together in (per_list_ndcg_at(labels, scores, topns)[0],
+                       in_graph(labels, scores, topns)):
+        for topn, values in zip(topns, together):
+          np.testing.assert_array_equal(
+              values.numpy(), per_list_ndcg(labels, scores, topn)[0].numpy())
 
 
 def test_padding_scores_cannot_change_ndcg():

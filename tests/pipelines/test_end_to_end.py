@@ -78,6 +78,33 @@ def test_every_task_is_also_ranked_by_the_models_first_task_score(
                          lists.loc[used, f"{last}/model/10"])
 
 
+def test_reference_columns_computed_once_give_the_lists_scoring_computes(
+    tiny_data, trained_run, schema):
+  """The experiment runner computes the columns no model changes once per
+  world (`reference_lists`) and passes them to every run's score_split: the
+  lists are those score_split computes alone, value for value. Reference
+  columns of other lists are refused by name."""
+  from seqmd_tf.data.parsed import ParsedSplit
+  from seqmd_tf.data.synthetic.generate import split_files
+  from seqmd_tf.evaluation.evaluate import reference_lists, score_split
+  from seqmd_tf.training.pipeline import load_trained_model
+  loaded = load_trained_model(trained_run["run_dir"])
+  tasks = loaded["run_config"]["tasks"]
+  test = ParsedSplit.from_files(split_files(tiny_data, "test"), schema,
+                                ("feature", "label", "oracle", "meta"))
+  batches = list(test.batches(16))
+  references = reference_lists(batches, schema, tasks)
+  assert "region" in references and f"{tasks[-1]}/model/10" not in references
+  alone = score_split(loaded["model"], [], schema, tasks, progress=False,
+                      batches=batches)["lists"]
+  shared = score_split(loaded["model"], [], schema, tasks, progress=False,
+                       batches=batches, references=references)["lists"]
+  pd.testing.assert_frame_equal(shared, alone, check_exact=True)
+  with pytest.raises(ValueError, match="reference columns hold"):
+    score_split(loaded["model"], [], schema, tasks, progress=False,
+                batches=batches, references=references.iloc[1:])
+
+
 def test_scoring_gives_the_probabilities_of_the_model_called_eagerly(
     tiny_data, trained_run, schema):
   """score_split runs the model as one compiled graph over batches of

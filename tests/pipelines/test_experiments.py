@@ -550,6 +550,33 @@ def test_a_run_under_the_second_name_reuses_the_first_names_data(tmp_path):
   assert sorted(os.listdir(tmp_path / "work" / "runs")) == ["default"]
 
 
+def test_a_worlds_runs_share_one_batching_and_one_set_of_reference_columns(
+    tmp_path):
+  """Every run of a world scores the same test batches, and the columns no
+  model changes (oracle, random) are computed once per task list: batching
+  the padded split and ranking by the oracles again cost a run more than its
+  own scoring. A dropped world is batched again when a run needs it."""
+  from pipelines.experiments.runner import Runner
+  from seqmd_tf.data.schema import load_schema
+  from seqmd_tf.evaluation.evaluate import reference_lists
+  config = json.loads(_micro_config(tmp_path, []).read_text())
+  mode = config["modes"]["quick"]
+  runner = Runner(str(tmp_path / "work"), load_schema(), mode["world"], 3,
+                  MICRO_MODELS, mode["train"], log=lambda _: None)
+  two, three = ("click", "purchase"), ("click", "cart", "purchase")
+  kept = runner.test_input("default", two)
+  assert runner.test_input("warp_0", two)["batches"] is kept["batches"]
+  assert runner.test_input("default", two)["references"] is kept["references"]
+  other = runner.test_input("default", three)
+  assert other["batches"] is kept["batches"]
+  assert "cart/oracle/10" in other["references"]
+  pd.testing.assert_frame_equal(
+      kept["references"], reference_lists(
+          runner.parsed("default")["test"].batches(256), runner.schema, two))
+  runner.keep_parsed([])
+  assert runner.test_input("default", two)["batches"] is not kept["batches"]
+
+
 def test_a_search_run_is_scored_on_test_only_when_its_rate_is_used(tmp_path):
   """A run trained with score_test=False keeps no test lists; asked for
   them later, it is scored from its stored best weights, with the scores
