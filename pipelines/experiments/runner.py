@@ -7,10 +7,15 @@ split) and grown past a winning edge (`lr_search`).
 Each (variant, seed, learning rate) run is cached in its own folder under
 the work directory, so an interrupted suite resumes where it stopped. A
 search run is scored on the test split only when its rate is chosen.
+A process that generates, trains or scores in a world of a work folder
+holds that world until it ends (`hold_world`): pieces of a suite run side
+by side in one work folder when they share no world, and a second process
+in a held world stops with an error instead of training its runs again.
 """
 
 import collections
 import dataclasses
+import fcntl
 import json
 import os
 import time
@@ -61,6 +66,37 @@ def commit_cells(counts: Dict[str, int]) -> str:
   """"abcdef1234 (12), not recorded (3)": `commit_counts` in a line."""
   return ", ".join(f"{c if c == NOT_RECORDED else c[:10]} ({n:,})"
                    for c, n in counts.items())
+
+
+LOCKS = "locks"
+_HELD: Dict[str, int] = {}  # lock file -> its descriptor, until the process ends
+
+
+def hold_world(workdir: str, world: str) -> None:
+  """Holds `world` of the work folder `workdir` for the rest of this process
+  (an exclusive lock on `workdir/locks/<world>.lock`, which the system
+  releases when the process ends, however it ends), or fails naming the
+  process that holds it. Two processes working in one world could train a
+  run twice and write its folder at the same time. Holding it again in
+  the same process does nothing."""
+  path = os.path.join(os.path.abspath(workdir), LOCKS, f"{world}.lock")
+  if path in _HELD:
+    return
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  except BlockingIOError:
+    holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+    os.close(fd)
+    raise ValueError(
+        f"{workdir}: world '{world}' is in use by process {holder} (another "
+        f"`seqmd experiment` in this work folder; {path}). Pieces of a suite "
+        "run side by side only when they share no world: wait for it, or "
+        "use another --workdir") from None
+  os.ftruncate(fd, 0)
+  os.write(fd, f"{os.getpid()}\n".encode())
+  _HELD[path] = fd
 
 
 def _checked_overrides(overrides: Dict[str, Dict]) -> Dict[str, Dict]:
@@ -144,6 +180,7 @@ class Runner:
   def parsed(self, world: str) -> Dict[str, ParsedSplit]:
     stored = self.storage_world(world)
     if stored not in self._parsed:
+      hold_world(self.workdir, stored)
       start = time.time()
       self._manifests[stored] = generate(self.world_dir(world),
                                          self.world_config(world),
