@@ -104,10 +104,14 @@ def _has_oracle(schema: SearchLogSchema, tasks: Sequence[str]) -> bool:
 
 
 def _labels(batch: Dict[str, tf.Tensor], schema: SearchLogSchema,
-            task: str) -> tf.Tensor:
-  """[B, L] float labels of `task`, -1 in padded slots."""
-  label = tf.cast(tf.squeeze(batch[schema.label(task).name], -1), tf.float32)
-  return tf.where(batch[elwc.MASK_FEATURE], label, -1.0)
+            tasks: Sequence[str]) -> Dict[str, tf.Tensor]:
+  """Per task, [B, L] float labels, -1 in padded slots."""
+  out = {}
+  for task in tasks:
+    label = tf.cast(tf.squeeze(batch[schema.label(task).name], -1),
+                    tf.float32)
+    out[task] = tf.where(batch[elwc.MASK_FEATURE], label, -1.0)
+  return out
 
 
 def _share_values(batch: Dict[str, tf.Tensor], share_feature: Optional[str]
@@ -127,7 +131,8 @@ def _batches(files: Sequence[str], schema: SearchLogSchema, batch_size: int,
       parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
 
 
-def _reference_columns(batch: Dict[str, tf.Tensor], schema: SearchLogSchema,
+def _reference_columns(batch: Dict[str, tf.Tensor],
+                       labels: Dict[str, tf.Tensor], schema: SearchLogSchema,
                        tasks: Sequence[str], share_feature: Optional[str]
                        ) -> Dict[str, np.ndarray]:
   """One batch's columns that do not depend on the model: the slices, the
@@ -144,11 +149,10 @@ def _reference_columns(batch: Dict[str, tf.Tensor], schema: SearchLogSchema,
   oracles = ({t: tf.squeeze(batch[schema.oracle(t).name], -1) for t in tasks}
              if have_oracle else {})
   for task in tasks:
-    label = _labels(batch, schema, task)
     if have_oracle:  # the first task's true probability ranks every task
-      columns.update(_ndcg_columns(task, label, {
+      columns.update(_ndcg_columns(task, labels[task], {
           "oracle": oracles[task], FIRST_TASK_ORACLE: oracles[tasks[0]]}))
-    label_np = label.numpy()
+    label_np = labels[task].numpy()
     for name, k in CUTOFFS.items():
       columns[f"{task}/random/{name}"] = expected_random_ndcg(label_np, k)
     columns[f"{task}/has_positive"] = (label_np > 0).any(axis=1)
@@ -170,8 +174,8 @@ def reference_lists(batches: Iterable[Dict], schema: SearchLogSchema,
   parsed `batches` (feature, label, oracle and meta fields). Computed once
   and passed as `score_split(..., references=)` to every model scored on
   the same batches, they are about half of a run's scoring work."""
-  frames = [pd.DataFrame(_reference_columns(batch, schema, tasks,
-                                            share_feature))
+  frames = [pd.DataFrame(_reference_columns(
+      batch, _labels(batch, schema, tasks), schema, tasks, share_feature))
             for batch in batches]
   if not frames:
     raise ValueError("no query groups in the batches")
@@ -179,13 +183,13 @@ def reference_lists(batches: Iterable[Dict], schema: SearchLogSchema,
 
 
 def _model_columns(batch: Dict[str, tf.Tensor], outputs: Dict[str, tf.Tensor],
-                   schema: SearchLogSchema, tasks: Sequence[str],
+                   labels: Dict[str, tf.Tensor], tasks: Sequence[str],
                    share_feature: Optional[str]) -> Dict[str, np.ndarray]:
   """One batch's columns of the model: its NDCG per task, the NDCG of its
   first task's ranking per task, and its share of the feature (Fig. 7)."""
   columns = {}
   for task in tasks:
-    columns.update(_ndcg_columns(task, _labels(batch, schema, task), {
+    columns.update(_ndcg_columns(task, labels[task], {
         "model": outputs[task], MODEL_FIRST_TASK: outputs[tasks[0]]}))
   values = _share_values(batch, share_feature)
   if values is not None:
@@ -215,14 +219,15 @@ def score_split(model: tf.keras.Model, files: Sequence[str],
   bar = progress_bar(desc="evaluate", unit="list", enabled=progress)
   for batch in _batches(files, schema, batch_size, batches):
     outputs = forward({k: v for k, v in batch.items() if k in feature_names})
+    labels = _labels(batch, schema, tasks)
     model_frames.append(pd.DataFrame(
-        _model_columns(batch, outputs, schema, tasks, share_feature)))
+        _model_columns(batch, outputs, labels, tasks, share_feature)))
     if references is None:
-      reference_frames.append(pd.DataFrame(
-          _reference_columns(batch, schema, tasks, share_feature)))
+      reference_frames.append(pd.DataFrame(_reference_columns(
+          batch, labels, schema, tasks, share_feature)))
     mask = batch[elwc.MASK_FEATURE].numpy()
     for task in tasks:
-      listings[task]["label"].append(_labels(batch, schema, task).numpy()[mask])
+      listings[task]["label"].append(labels[task].numpy()[mask])
       listings[task]["prob"].append(np.exp(outputs[task].numpy()[mask]))
     bar.update(len(mask))
   bar.close()
