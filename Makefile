@@ -7,6 +7,19 @@ STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONUNBUFFERED := 1
 
+# The installs download about 1 GB (TensorFlow twice). A download the network
+# cuts short is resumed by pip (PIP_RESUME_RETRIES times); an install that
+# still fails is tried again after PIP_PAUSE seconds, up to PIP_TRIES times.
+# Wheels already downloaded come from pip's cache on the next try.
+export PIP_RESUME_RETRIES ?= 20
+PIP_TRIES ?= 3
+PIP_PAUSE ?= 60
+# $(call pip_install,<python>,<pip install arguments>)
+pip_install = for try in $$(seq $(PIP_TRIES)); do $(1) -m pip install -q $(2) && break; \
+	[ $$try -lt $(PIP_TRIES) ] || exit 1; \
+	echo "pip install failed (try $$try of $(PIP_TRIES)): trying again in $(PIP_PAUSE) s"; \
+	sleep $(PIP_PAUSE); done
+
 # A second venv: the model package on a current TensorFlow with tf-keras,
 # without TF-Ranking (requirements-tf-latest.txt).
 # (the first python3.12 that runs: on PATH, or one of pyenv's versions)
@@ -19,7 +32,7 @@ COMPAT_STAMP  := $(COMPAT_VENV)/.installed
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(call pip_install,$(PY),-r requirements.txt)
 	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m pip check
 	@touch $(STAMP)
@@ -42,7 +55,7 @@ $(COMPAT_STAMP): requirements-tf-latest.txt
 	@test -n "$(COMPAT_PYTHON)" || { echo "no python3.12 for the newer-TensorFlow venv (set COMPAT_PYTHON)"; exit 1; }
 	@test -x $(COMPAT_VENV)/bin/python || $(COMPAT_PYTHON) -m venv $(COMPAT_VENV)
 	$(COMPAT_VENV)/bin/python -m pip install -q --upgrade pip
-	$(COMPAT_VENV)/bin/python -m pip install -q -r requirements-tf-latest.txt
+	$(call pip_install,$(COMPAT_VENV)/bin/python,-r requirements-tf-latest.txt)
 	$(COMPAT_VENV)/bin/python -m pip check
 	@touch $(COMPAT_STAMP)
 
@@ -65,7 +78,7 @@ check-package:
 	rm -rf $(PKG_VENV) && $(PYTHON) -m venv $(PKG_VENV)
 	$(PKG_VENV)/bin/python -m pip install -q --upgrade pip
 	sed 's/\[[a-z,]*\]//' requirements.txt > $(PKG_VENV)/constraints.txt
-	$(PKG_VENV)/bin/python -m pip install -q -c $(PKG_VENV)/constraints.txt .
+	$(call pip_install,$(PKG_VENV)/bin/python,-c $(PKG_VENV)/constraints.txt .)
 	$(PKG_VENV)/bin/python -m pip check
 	cd $(PKG_VENV) && $(PKG_VENV)/bin/python $(CURDIR)/tests/packaging/installed_pipeline.py
 

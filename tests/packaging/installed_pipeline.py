@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 SEQMD = os.path.join(os.path.dirname(sys.executable), "seqmd")
 WORLD = {"world": {"queries_per_day": 150, "train_days": 2, "valid_days": 1,
@@ -39,7 +38,10 @@ def main() -> None:
     raise SystemExit(f"seqmd_tf comes from {seqmd_tf.__file__}, not from an "
                      "installed package: run from outside the checkout")
   print(f"seqmd_tf from {os.path.dirname(seqmd_tf.__file__)}")
-  work = tempfile.mkdtemp(prefix="seqmd-installed-")
+  # In the working directory (make check-package: the package venv, which the
+  # next check removes), not in a temporary folder left behind by every run.
+  work = os.path.join(os.getcwd(), "work")
+  os.makedirs(work)
   gen, logs = os.path.join(work, "gen"), os.path.join(work, "logs")
   seqmd("generate", "--out", gen, "--config",
         write(os.path.join(work, "world.json"), WORLD))
