@@ -274,7 +274,8 @@ def plan_paper(mode: str = "default", workdir: Optional[str] = None,
                              list(m["seeds"]), lrs)
   report = pending.status(needs, pending.report_seconds(timings))
   return dict(report, workdir=runner.workdir, commit=runner.commit,
-              test_split_changes=pending.test_split_changes(runner, needs))
+              test_split_changes=pending.test_split_changes(runner, needs),
+              data=pending.data_needs(runner, needs))
 
 
 def train_all(runner: Runner, variants: Sequence[Variant], seeds: List[int],

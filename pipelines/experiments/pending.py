@@ -15,6 +15,10 @@ work folder run with `--full`) keeps its trained runs: they are scored
 again on the new test split (scoring, not training), which the dry run
 names.
 
+It also says how much disk the worlds still to generate will take, at the
+bytes per query of the worlds stored, beside the space free: `--full`'s
+14 worlds take about 4.2 GB each, most of it their 192 test days.
+
 What it cannot know: a search that is not complete leaves its variant's
 rate unknown, so that variant's seed runs count as to be trained; a grid
 that grows past a winning edge adds runs not counted here. Added-task
@@ -26,6 +30,7 @@ import dataclasses
 import functools
 import json
 import os
+import shutil
 import statistics
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -33,6 +38,7 @@ from pipelines.experiments import lr_search
 from pipelines.experiments.plan import Variant, plan_variants
 from pipelines.experiments.runner import (Runner, RunResult, commit_cells,
                                           commit_counts)
+from seqmd_tf.data.synthetic.generate import read_manifest
 
 
 class _NotCached(Exception):
@@ -221,6 +227,76 @@ def test_split_changes(runner: Runner, needs: Dict[str, _Needs]
   return out
 
 
+def _queries(world: Dict) -> int:
+  """The query groups of a world's three splits (its data's size)."""
+  return world["queries_per_day"] * (world["train_days"] + world["valid_days"]
+                                     + world["test_days"])
+
+
+def _folder_bytes(folder: str) -> int:
+  return sum(os.path.getsize(os.path.join(root, name))
+             for root, _, names in os.walk(folder) for name in names)
+
+
+def _free_bytes(path: str) -> int:
+  """Free space on the disk of `path`, or of its nearest existing parent."""
+  while not os.path.exists(path):
+    path = os.path.dirname(path)
+  return shutil.disk_usage(path).free
+
+
+def data_needs(runner: Runner, needs: Dict[str, _Needs]) -> Dict:
+  """The data the plan's runs train in: its storage worlds, those stored in
+  the work folder (with their bytes), those still to generate or to grow
+  to the mode's test days, and the bytes these will add at the stored
+  worlds' bytes per query (None with no world stored), beside the bytes
+  free on the work folder's disk."""
+  worlds = sorted({runner.storage_world(r.variant.world)
+                   for n in needs.values() for r in n.runs.values()})
+  stored = {}
+  for world in worlds:
+    manifest = read_manifest(runner.world_dir(world))
+    if manifest is not None:
+      stored[world] = (_folder_bytes(runner.world_dir(world)),
+                       _queries(manifest["world"]))
+  per_query = (sum(b for b, _ in stored.values())
+               / sum(q for _, q in stored.values()) if stored else None)
+  grow = {}
+  for world in worlds:
+    want = _queries(dataclasses.asdict(runner.world_config(world)))
+    have_bytes, have_queries = stored.get(world, (0, 0))
+    if have_queries != want:
+      grow[world] = (None if per_query is None
+                     else max(0.0, want * per_query - have_bytes))
+  return dict(worlds=worlds, stored={w: b for w, (b, _) in stored.items()},
+              to_generate=sorted(grow),
+              bytes_to_generate=(None if per_query is None
+                                 else sum(grow.values())),
+              free_bytes=_free_bytes(runner.workdir))
+
+
+def _gb(value: float) -> str:
+  return f"{value / 1e9:.1f} GB"
+
+
+def _data_markdown(data: Dict) -> List[str]:
+  """The dry run's line on disk: worlds stored, to generate, and free."""
+  line = (f"Data: {len(data['worlds'])} worlds, {len(data['stored'])} stored "
+          f"({_gb(sum(data['stored'].values()))})")
+  if not data["to_generate"]:
+    return [line + "; none to generate."]
+  line += f"; {len(data['to_generate'])} to generate or grow"
+  if data["bytes_to_generate"] is None:
+    return [line + f" (size unknown until one is stored); "
+            f"{_gb(data['free_bytes'])} free on the work folder's disk."]
+  line += (f", about {_gb(data['bytes_to_generate'])} at the stored worlds' "
+           f"bytes per query; {_gb(data['free_bytes'])} free on the work "
+           "folder's disk.")
+  if data["bytes_to_generate"] > data["free_bytes"]:
+    line += " **Not enough free space for them.**"
+  return [line]
+
+
 def _hours(value: Optional[float]) -> str:
   return "?" if value is None else f"{value:.1f}"
 
@@ -248,6 +324,8 @@ def markdown(report: Dict, workdir: str) -> List[str]:
         f"has {c['now']}: its test split is generated again (train and "
         "valid stay), and the cached runs a report uses are scored on it, "
         "not trained (scoring time is not in the hours).")
+  if "data" in report:
+    lines += _data_markdown(report["data"])
   if report["all"]["hours_to_train"] is None:
     lines.append("Hours: no run to time yet (cached, or in the reports of "
                  "--timings).")

@@ -425,6 +425,9 @@ def test_micro_suite_end_to_end(tmp_path):
                              hours_to_train=0.0)
   assert plan["commits"] == {info["commit"]: len(runs)}
   assert plan["test_split_changes"] == {}
+  stored = plan["data"]["stored"]["default"]
+  assert plan["data"]["worlds"] == ["default"] and stored > 0
+  assert plan["data"]["to_generate"] == [] and plan["data"]["free_bytes"] > 0
   # A run cached before runs kept their commit is counted as such.
   old = json.loads(runs[0].read_text())
   del old["commit"]
@@ -448,6 +451,9 @@ def test_micro_suite_end_to_end(tmp_path):
   plan = plan_paper("quick", str(tmp_path / "work"), str(path))
   assert plan["all"]["to_train"] == 0
   assert plan["test_split_changes"] == {"default": dict(stored=1, now=2)}
+  # the grown split's disk: one more day of the world's days, at its size
+  assert plan["data"]["to_generate"] == ["default"]
+  assert 0 < plan["data"]["bytes_to_generate"] < stored
   # The same work folder with other training settings: refused, not reused
   # (the epoch cap alone may change:
   # test_cache_check_compares_resolved_model_configs).

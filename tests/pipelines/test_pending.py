@@ -130,3 +130,18 @@ def test_reports_time_the_models_the_work_folder_has_no_run_of(
   bad.write_text("{}")
   with pytest.raises(ValueError, match="selector.json: no run_seconds"):
     pending.report_seconds([str(bad)])
+
+
+def test_the_dry_run_says_when_the_worlds_to_generate_do_not_fit():
+  data = dict(worlds=["a", "b", "c"], stored={"a": 4.2e9}, to_generate=["b", "c"],
+              bytes_to_generate=8.4e9, free_bytes=5e9)
+  line, = pending._data_markdown(data)
+  assert line.startswith("Data: 3 worlds, 1 stored (4.2 GB); 2 to generate")
+  assert "about 8.4 GB" in line and "5.0 GB free" in line
+  assert line.endswith("**Not enough free space for them.**")
+  roomy, = pending._data_markdown(dict(data, free_bytes=9e9))
+  assert "Not enough" not in roomy
+  unknown, = pending._data_markdown(dict(data, stored={}, bytes_to_generate=None))
+  assert "size unknown until one is stored" in unknown
+  done, = pending._data_markdown(dict(data, to_generate=[]))
+  assert done.endswith("none to generate.")
