@@ -33,7 +33,8 @@ import pandas as pd
 
 from pipelines.experiments import comparison, lr_search, paper, power, stats
 from pipelines.experiments.plan import Variant
-from pipelines.experiments.runner import Runner, git_commit, machine_info
+from pipelines.experiments.runner import (Runner, git_commit, hold_world,
+                                          machine_info)
 from pipelines.stages import check_md_has_region
 from seqmd_tf.choices import SPLITS
 from seqmd_tf.config_utils import differences as config_differences
@@ -145,11 +146,14 @@ class FolderRunner(Runner):
   def training_input(self, world: str) -> Dict:
     """The folder's train and valid files, read by every run as `seqmd
     train` reads them: memory grows with the listings, not with the
-    longest list (the suite's in-memory splits pad every list to it)."""
+    longest list (the suite's in-memory splits pad every list to it).
+    Holds the work folder's world, as `Runner.parsed` does."""
+    hold_world(self.workdir, world)
     return dict(train_files=split_files(self.data_dir, "train"),
                 valid_files=split_files(self.data_dir, "valid"), parsed=None)
 
   def test_input(self, world: str, tasks: Tuple[str, ...]) -> Dict:
+    hold_world(self.workdir, world)
     return dict(files=split_files(self.data_dir, "test"), batches=None,
                 references=None)
 

@@ -74,6 +74,21 @@ def test_a_work_folder_refuses_a_reconversion_with_the_same_counts(
     FolderRunner(work, data, {}, {})
 
 
+def test_a_folder_in_use_by_another_compare_is_refused(
+    tmp_path, tiny_data, world_held_elsewhere):
+  """A compare that trains or scores holds its work folder's one world, as
+  the suite's runner holds a world: a second compare in the same work
+  folder stops with the holder's pid instead of training the same runs."""
+  work = str(tmp_path / "work")
+  runner = FolderRunner(work, tiny_data, {}, {})
+  holder = world_held_elsewhere(work, data_comparison.WORLD)
+  for read in (runner.training_input, lambda w: runner.test_input(w, ("x",))):
+    with pytest.raises(ValueError, match=rf"in use by process {holder.pid}"):
+      read(data_comparison.WORLD)
+  holder.communicate("")
+  assert runner.training_input(data_comparison.WORLD)["train_files"]
+
+
 def _platforms_of(values):
   return data_comparison._platforms(pd.DataFrame({"platform": values}))
 

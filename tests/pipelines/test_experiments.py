@@ -556,31 +556,21 @@ def test_a_run_under_the_second_name_reuses_the_first_names_data(tmp_path):
   assert sorted(os.listdir(tmp_path / "work" / "runs")) == ["default"]
 
 
-def test_a_world_in_use_by_another_process_is_refused_by_name(tmp_path):
+def test_a_world_in_use_by_another_process_is_refused_by_name(
+    tmp_path, world_held_elsewhere):
   """A process working in a world of a work folder holds it until it ends;
   another process gets an error naming the world and the holder, and may
   work in the other worlds. Holding a world twice in one process is
   allowed (one process runs its runs one after another)."""
-  import subprocess
-  import sys
   from pipelines.experiments.runner import hold_world
   workdir = str(tmp_path / "work")
-  holder = subprocess.Popen(
-      [sys.executable, "-c",
-       "import sys; from pipelines.experiments.runner import hold_world; "
-       f"hold_world({workdir!r}, 'default'); print('held', flush=True); "
-       "sys.stdin.read()"],
-      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-      cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-  try:
-    assert holder.stdout.readline().strip() == "held"
-    with pytest.raises(ValueError, match=rf"world 'default' is in use by "
-                       rf"process {holder.pid}"):
-      hold_world(workdir, "default")
-    hold_world(workdir, "interaction_4")
-    hold_world(workdir, "interaction_4")
-  finally:
-    holder.communicate("")
+  holder = world_held_elsewhere(workdir, "default")
+  with pytest.raises(ValueError, match=rf"world 'default' is in use by "
+                     rf"process {holder.pid}"):
+    hold_world(workdir, "default")
+  hold_world(workdir, "interaction_4")
+  hold_world(workdir, "interaction_4")
+  holder.communicate("")
   hold_world(workdir, "default")  # released when its process ended
 
 
