@@ -186,12 +186,8 @@ class Runner:
                                          self.world_config(world),
                                          seed=self.data_seed,
                                          schema=self.schema, progress=False)
-      roles = {"train": ("feature", "label"), "valid": ("feature", "label"),
-               "test": ("feature", "label", "oracle", "meta")}
-      splits = {
-          split: ParsedSplit.from_files(split_files(self.world_dir(world), split),
-                                        self.schema, r)
-          for split, r in roles.items()}
+      splits = {split: self._parse(world, split, ("feature", "label"))
+                for split in ("train", "valid")}
       # Validation only scores the monitored metric (purchase NDCG@10, which
       # leaves out lists without a purchase), so only the lists with a
       # purchase are kept: the same monitor, a fraction of the work.
@@ -205,6 +201,11 @@ class Runner:
                f"{sizes['valid']:,} of {valid.num_lists:,} lists with a "
                f"{self.monitored_task})")
     return self._parsed[stored]
+
+  def _parse(self, world: str, split: str,
+             roles: Sequence[str]) -> ParsedSplit:
+    return ParsedSplit.from_files(split_files(self.world_dir(world), split),
+                                  self.schema, roles)
 
   def manifest(self, world: str) -> Dict:
     """The manifest of `world`'s data, generated if need be."""
@@ -343,15 +344,22 @@ class Runner:
     return dict(train_files=[], valid_files=[], parsed=self.parsed(world))
 
   def test_input(self, world: str, tasks: Tuple[str, ...]) -> Dict:
-    """What `score_split` reads for `world`: its parsed test lists, batched
-    once and kept (every run of the world scores the same batches, and
-    batching the padded split again cost a run 4-17 s at 192 test days),
-    and the columns no model changes (oracle, first-task oracle, random:
-    `reference_lists`), computed once per task list."""
+    """What `score_split` reads for `world`: its test lists, parsed when the
+    world is first scored, batched once and kept (every run of the world
+    scores the same batches, and batching the padded split again cost a run
+    4-17 s at 192 test days), and the columns no model changes (oracle,
+    first-task oracle, random: `reference_lists`), computed once per task
+    list. Only the batches are kept, not the parsed arrays they were cut
+    from: at 192 test days each is about 1.75 GB."""
     from seqmd_tf.evaluation.evaluate import reference_lists  # pylint: disable=import-outside-toplevel
     stored = self.storage_world(world)
     if stored not in self._test_batches:
-      self._test_batches[stored] = list(self.parsed(world)["test"].batches(256))
+      self.parsed(world)  # generated, and held by this process
+      start = time.time()
+      self._test_batches[stored] = list(self._parse(
+          world, "test", ("feature", "label", "oracle", "meta")).batches(256))
+      self.log(f"world '{world}': test lists parsed and batched in "
+               f"{time.time() - start:.0f}s")
     batches = self._test_batches[stored]
     if (stored, tasks) not in self._references:
       self._references[stored, tasks] = reference_lists(batches, self.schema,

@@ -582,6 +582,8 @@ def test_a_worlds_runs_share_one_batching_and_one_set_of_reference_columns(
   own scoring. A dropped world is batched again when a run needs it."""
   from pipelines.experiments.runner import Runner
   from seqmd_tf.data.schema import load_schema
+  from seqmd_tf.data.parsed import ParsedSplit
+  from seqmd_tf.data.synthetic.generate import split_files
   from seqmd_tf.evaluation.evaluate import reference_lists
   config = json.loads(_micro_config(tmp_path, []).read_text())
   mode = config["modes"]["quick"]
@@ -594,9 +596,14 @@ def test_a_worlds_runs_share_one_batching_and_one_set_of_reference_columns(
   other = runner.test_input("default", three)
   assert other["batches"] is kept["batches"]
   assert "cart/oracle/10" in other["references"]
+  test = ParsedSplit.from_files(split_files(runner.world_dir("default"), "test"),
+                                runner.schema, ("feature", "label", "oracle",
+                                                "meta"))
   pd.testing.assert_frame_equal(
-      kept["references"], reference_lists(
-          runner.parsed("default")["test"].batches(256), runner.schema, two))
+      kept["references"], reference_lists(test.batches(256), runner.schema,
+                                          two))
+  # the parsed test arrays are not kept beside their batches
+  assert set(runner.parsed("default")) == {"train", "valid"}
   runner.keep_parsed([])
   assert runner.test_input("default", two)["batches"] is not kept["batches"]
 
