@@ -41,8 +41,34 @@ MONITORED_TASK = "purchase"  # the last task of every variant: its monitor
 LISTS = "lists.csv.gz"
 
 
+# Runs whose test lists stay in memory at once. A run's lists are read from
+# its folder when first asked for: at 192 test days they are about 51 MB, and
+# a --full report reads some 1,100 runs, several times what memory holds.
+LISTS_KEPT = 64
+_READ_LISTS: "collections.OrderedDict[Tuple[str, int], pd.DataFrame]" = (
+    collections.OrderedDict())
+
+
+def read_lists(path: str) -> pd.DataFrame:
+  """The test lists stored at `path` (`LISTS`), from memory when one of the
+  `LISTS_KEPT` most recently read. Do not change the frame: the next reader
+  gets the same one."""
+  key = (os.path.abspath(path), os.stat(path).st_mtime_ns)
+  if key in _READ_LISTS:
+    _READ_LISTS.move_to_end(key)
+    return _READ_LISTS[key]
+  # Runs cached before the per-list slice column was named by its role.
+  lists = pd.read_csv(path).rename(columns={"country": "region"})
+  _READ_LISTS[key] = lists
+  while len(_READ_LISTS) > LISTS_KEPT:
+    _READ_LISTS.popitem(last=False)
+  return lists
+
+
 @dataclasses.dataclass
 class RunResult:
+  """One trained run; its test lists (`lists`) are read from `lists_path`
+  when asked for (`read_lists`), so a report holds a bounded number."""
   variant: Variant
   seed: int
   learning_rate: float
@@ -50,10 +76,15 @@ class RunResult:
   parameters: int
   epochs_run: int
   seconds: float
-  lists: Optional[pd.DataFrame]       # None: not scored on test (a search run)
+  lists_path: Optional[str]           # None: not scored on test (a search run)
   best_epoch: Optional[int] = None    # None: a run cached before they were kept
   stop_reason: Optional[str] = None   # seqmd_tf.training.pipeline.stop_reason
   commit: Optional[str] = None        # the code that made it (None: not kept)
+
+  @property
+  def lists(self) -> Optional[pd.DataFrame]:
+    """The run's test lists, one row per list (None: not scored on test)."""
+    return None if self.lists_path is None else read_lists(self.lists_path)
 
 
 def commit_counts(runs: Sequence[RunResult]) -> Dict[str, int]:
@@ -268,7 +299,7 @@ class Runner:
     epoch cap that stopped it). Raises, as `run` does, for a run made with
     other settings."""
     run_dir = self.run_dir(variant, seed, lr)
-    cached = self._cached(variant, run_dir, seed, lr, with_lists=False)
+    cached = self._cached(variant, run_dir, seed, lr)
     if cached is None or not self._reusable(cached, run_dir):
       return None
     return cached
@@ -461,24 +492,22 @@ class Runner:
     report from cached runs parses no world."""
     world = run.variant.world
     manifest = read_manifest(self.world_dir(world))
-    return (run.lists is not None and manifest is not None
+    return (run.lists_path is not None and manifest is not None
             and manifest["world"]["test_days"] ==
             self.world_config(world).test_days
             and len(run.lists) == manifest["splits"]["test"]["totals"]["groups"])
 
   def _cached(self, variant: Variant, run_dir: str, seed: int,
-              lr: float, with_lists: bool = True) -> Optional[RunResult]:
+              lr: float) -> Optional[RunResult]:
     result_path = os.path.join(run_dir, RESULT)
     if not os.path.exists(result_path):
       return None
     with open(result_path, encoding="utf-8") as f:
       info = json.load(f)
     lists_path = os.path.join(run_dir, LISTS)
-    # Runs cached before the per-list slice column was named by its role.
-    lists = (pd.read_csv(lists_path).rename(columns={"country": "region"})
-             if with_lists and os.path.exists(lists_path) else None)
     return RunResult(variant, seed, lr, info["val_monitor"], info["parameters"],
-                     info["epochs_run"], info["seconds"], lists,
+                     info["epochs_run"], info["seconds"],
+                     lists_path if os.path.exists(lists_path) else None,
                      info.get("best_epoch"), info.get("stop_reason"),
                      info.get("commit"))
 

@@ -1,3 +1,4 @@
+import collections
 import dataclasses
 import json
 import os
@@ -650,6 +651,7 @@ def test_more_test_days_score_the_stored_runs_again_without_training(
                   mode["train"], log=lambda _: None)
   days = mode["world"]["test_days"]
   first = runner().run(variant, 0, 0.003)
+  first_lists = first.lists  # the run's lists are its folder's: kept here
   more = runner(test_days=days + 2)
   assert more.stored_test_days("default") == days
   again = more.run(variant, 0, 0.003)
@@ -657,10 +659,10 @@ def test_more_test_days_score_the_stored_runs_again_without_training(
   assert (again.val_monitor, again.epochs_run) == (first.val_monitor,
                                                    first.epochs_run)
   assert len(again.lists) == more.manifest("default")["splits"]["test"][
-      "totals"]["groups"] > len(first.lists)
+      "totals"]["groups"] > len(first_lists)
   pd.testing.assert_frame_equal(
-      again.lists.iloc[:len(first.lists)].reset_index(drop=True),
-      first.lists, check_exact=False, atol=1e-6)
+      again.lists.iloc[:len(first_lists)].reset_index(drop=True),
+      first_lists, check_exact=False, atol=1e-6)
   reread = runner(test_days=days + 2)  # scored on this split: read, no parse
   pd.testing.assert_frame_equal(reread.run(variant, 0, 0.003).lists,
                                 again.lists)
@@ -789,3 +791,34 @@ def test_the_commit_line_says_one_commit_only_when_it_can_be_checked_out():
   assert "one commit" not in commits_markdown({"a" * 40: 2, "b" * 40: 1})
   assert commits_markdown({"a" * 40: 2, NOT_RECORDED: 1}) == (
       f"- runs trained at: {'a' * 10} (2), not recorded (1)")
+
+
+def test_a_runs_lists_are_read_when_asked_for_and_few_are_kept(
+    tmp_path, monkeypatch):
+  """A report reads some 1,100 runs of about 51 MB each at --full's test
+  days: a run's lists are read from its folder when asked for, the
+  LISTS_KEPT most recently read stay in memory, and a file written again
+  (a run scored on a new split) is read again."""
+  from pipelines.experiments import runner as runner_module
+  monkeypatch.setattr(runner_module, "LISTS_KEPT", 2)
+  monkeypatch.setattr(runner_module, "_READ_LISTS", collections.OrderedDict())
+  paths = []
+  for i in range(3):
+    paths.append(str(tmp_path / f"lists{i}.csv.gz"))
+    pd.DataFrame({"country": ["US"], "purchase/model/10": [0.1 * i]}).to_csv(
+        paths[-1], index=False)
+  run = runner_module.RunResult(Variant("default", ("click", "purchase"),
+                                        "seq"), 0, 0.001, 0.5, 10, 3, 1.0,
+                                paths[0])
+  first = run.lists
+  assert list(first.columns) == ["region", "purchase/model/10"]  # renamed
+  assert run.lists is first                    # kept
+  runner_module.read_lists(paths[1])
+  runner_module.read_lists(paths[2])           # paths[0] is the oldest: out
+  assert len(runner_module._READ_LISTS) == 2
+  assert run.lists is not first and run.lists.equals(first)
+  pd.DataFrame({"country": ["DE"], "purchase/model/10": [1.0]}).to_csv(
+      paths[0], index=False)
+  os.utime(paths[0], ns=(1, 10 ** 18))         # written again, later
+  assert run.lists["region"].tolist() == ["DE"]
+  assert dataclasses.replace(run, lists_path=None).lists is None
