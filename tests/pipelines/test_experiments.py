@@ -329,6 +329,7 @@ def test_added_task_variant_derives_from_its_trained_base():
 
 def test_fig5_and_sources_micro_suite(tmp_path):
   from pipelines.experiments.paper import run_paper
+  from pipelines.experiments.runner import LISTS, read_lists
   path = _micro_config(tmp_path, ["table1"])
   paths = run_paper("quick", str(tmp_path / "results"), str(tmp_path / "work"),
                     str(path), command="test", progress=False,
@@ -343,8 +344,8 @@ def test_fig5_and_sources_micro_suite(tmp_path):
     assert set(row) == {"click", "cart", "purchase", "parameters"}
   # Adding cart leaves click untouched: the same NDCG as the trained base.
   work = tmp_path / "work" / "runs"
-  base = pd.read_csv(next((work / "default/2tasks/seq-md_per_task")
-                          .glob("*/lists.csv.gz")))
+  base = read_lists(str(next((work / "default/2tasks/seq-md_per_task")
+                             .glob(f"*/{LISTS}"))))
   assert table[added]["click"]["mean"] == pytest.approx(
       stats.mean_ndcg(base, "click"), abs=1e-9)
   assert 0 < table["random"]["purchase"]["mean"] < 1
@@ -613,7 +614,7 @@ def test_a_search_run_is_scored_on_test_only_when_its_rate_is_used(tmp_path):
   """A run trained with score_test=False keeps no test lists; asked for
   them later, it is scored from its stored best weights, with the scores
   its training would have given."""
-  from pipelines.experiments.runner import LISTS, Runner
+  from pipelines.experiments.runner import CSV_LISTS, LISTS, Runner
   from seqmd_tf.data.schema import load_schema
   config = json.loads(_micro_config(tmp_path, []).read_text())
   mode = config["modes"]["quick"]
@@ -630,6 +631,17 @@ def test_a_search_run_is_scored_on_test_only_when_its_rate_is_used(tmp_path):
   os.remove(os.path.join(runner.run_dir(variant, 1, 0.003), LISTS))
   rescored = runner.run(variant, 1, 0.003)
   pd.testing.assert_frame_equal(rescored.lists, trained.lists)
+  # A run stored before 2026-12-06 kept its lists as CSV: read exactly as
+  # written, and replaced by the Parquet file when scored again.
+  run_dir = runner.run_dir(variant, 1, 0.003)
+  expected = rescored.lists
+  expected.to_csv(os.path.join(run_dir, CSV_LISTS), index=False)
+  os.remove(os.path.join(run_dir, LISTS))
+  pd.testing.assert_frame_equal(runner.run(variant, 1, 0.003).lists,
+                                expected, check_exact=True)
+  runner._score_stored(variant, run_dir)
+  assert sorted(n for n in os.listdir(run_dir) if n.startswith("lists")) == [
+      LISTS]
 
 
 def test_more_test_days_score_the_stored_runs_again_without_training(
@@ -822,3 +834,8 @@ def test_a_runs_lists_are_read_when_asked_for_and_few_are_kept(
   os.utime(paths[0], ns=(1, 10 ** 18))         # written again, later
   assert run.lists["region"].tolist() == ["DE"]
   assert dataclasses.replace(run, lists_path=None).lists is None
+  stored = str(tmp_path / runner_module.LISTS)
+  frame = pd.DataFrame({"region": ["US"], "purchase/model/10": [0.1 + 0.2]})
+  frame.to_parquet(stored, index=False)
+  pd.testing.assert_frame_equal(runner_module.read_lists(stored), frame,
+                                check_exact=True)
