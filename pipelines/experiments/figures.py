@@ -17,9 +17,12 @@ def subplots(*args, **kwargs):
 
 
 def error_bars(cells: Sequence[Dict]) -> List[List[float]]:
-  """matplotlib's asymmetric error bars of cells with "mean" and "ci95"."""
-  return [[c["mean"] - c["ci95"][0] for c in cells],
-          [c["ci95"][1] - c["mean"] for c in cells]]
+  """matplotlib's asymmetric error bars of cells with "mean" and "ci95".
+  A bootstrap interval (one seed) need not hold the mean of the lists it
+  resamples: a side that would be negative is drawn as 0 (matplotlib
+  refuses a negative bar, and a report must not stop over a figure)."""
+  return [[max(0.0, c["mean"] - c["ci95"][0]) for c in cells],
+          [max(0.0, c["ci95"][1] - c["mean"]) for c in cells]]
 
 
 def grouped_bars(ax, series: Dict[str, Sequence[Dict]],
