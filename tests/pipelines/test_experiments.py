@@ -839,3 +839,19 @@ def test_a_runs_lists_are_read_when_asked_for_and_few_are_kept(
   frame.to_parquet(stored, index=False)
   pd.testing.assert_frame_equal(runner_module.read_lists(stored), frame,
                                 check_exact=True)
+
+
+def test_a_runs_list_count_is_read_from_parquet_metadata(tmp_path, monkeypatch):
+  """Whether a stored run was scored on the runner's test split is asked of
+  every run a report uses: a Parquet file gives its list count without its
+  columns being read (or kept); an old CSV is read to count its rows."""
+  from pipelines.experiments import runner as runner_module
+  monkeypatch.setattr(runner_module, "_READ_LISTS", collections.OrderedDict())
+  stored = str(tmp_path / runner_module.LISTS)
+  pd.DataFrame({"region": ["US", "DE", "FR"],
+                "purchase/model/10": [0.1, 0.2, 0.3]}).to_parquet(stored)
+  assert runner_module.stored_list_count(stored) == 3
+  assert not runner_module._READ_LISTS          # nothing read into memory
+  old = str(tmp_path / runner_module.CSV_LISTS)
+  pd.DataFrame({"country": ["US", "DE"]}).to_csv(old, index=False)
+  assert runner_module.stored_list_count(old) == 2
