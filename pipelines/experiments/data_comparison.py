@@ -320,6 +320,7 @@ def _run_info(m: Dict, mode: str, command: str, commit: str, start: float,
               results: Dict[Variant, Dict], seeds: List[int],
               lrs: List[float]) -> Dict:
   """What ran, on which data, where, when and how long: run_info.json."""
+  records = paper.run_records(runner, variants, results)
   return dict(
       command=command or f"seqmd experiment compare --data {runner.data_dir}",
       data=runner.data_identity(WORLD), tasks=list(runner.schema.tasks),
@@ -329,8 +330,8 @@ def _run_info(m: Dict, mode: str, command: str, commit: str, start: float,
       date=datetime.datetime.now(datetime.timezone.utc).isoformat(
           timespec="seconds"),
       wall_minutes=(time.time() - start) / 60,
-      compute_minutes=paper.compute_minutes(runner, variants, results),
-      training_commits=paper.training_commits(runner, variants, results),
+      compute_minutes=paper.compute_minutes(records),
+      training_commits=paper.training_commits(records),
       learning_rate_search=paper.learning_rate_search(results, variants),
       training=paper.training_record(results, variants),
       valid_lists={WORLD: runner.valid_list_count(WORLD)})

@@ -12,6 +12,7 @@ PNG charts and run_info.json (command, machine, date, commit, generator).
 
 import datetime
 import json
+import math
 import os
 import time
 from typing import Dict, List, Optional, Sequence
@@ -21,7 +22,7 @@ from seqmd_tf.progress import progress as progress_bar
 from pipelines.experiments import (comparison, lr_search, pending, power,
                                    references, reports)
 from pipelines.experiments.plan import Variant, experiment, plan_variants
-from pipelines.experiments.runner import (NOT_RECORDED, RunResult, Runner,
+from pipelines.experiments.runner import (NOT_RECORDED, Runner,
                                           commit_cells, commit_counts,
                                           git_commit, machine_info)
 from seqmd_tf.data.schema import load_schema
@@ -168,9 +169,10 @@ def _header_markdown(info: Dict) -> List[str]:
           "validation split)",
           f"- machine: {info['machine']['nproc']} CPUs, "
           f"{info['machine']['cpu_model']}; date {info['date']}; "
-          f"wall time of this invocation {info['wall_minutes']:.1f} min; "
+          f"wall time of {_wall(info)} {info['wall_minutes']:.1f} min; "
           f"training and evaluation time of the runs "
           f"{info['compute_minutes']:.1f} min (runs are cached and reused)",
+          *_pieces_markdown(info),
           f"- project commit {info['commit']}; generator {info['generator_version']}",
           *([commits_markdown(info["training_commits"])]
             if "training_commits" in info else []),
@@ -187,6 +189,27 @@ def _header_markdown(info: Dict) -> List[str]:
           "each list's NDCG averaged over seeds: it leaves out the spread "
           "between seeds, which the cell's t interval holds, so it can be "
           "the narrower of the two.", ""]
+
+
+def _wall(info: Dict) -> str:
+  if "pieces" in info:
+    return f"its {len(info['pieces'])} pieces, added up,"
+  return "this invocation"
+
+
+def _pieces_markdown(info: Dict) -> List[str]:
+  """The pieces of a report assembled from pieces (`assemble`), and the
+  runs or references they held twice with other values."""
+  if "pieces" not in info:
+    return []
+  lines = ["- assembled from the reports of its pieces: " + "; ".join(
+      f"`{p['command']}` ({', '.join(p['experiments'])}; {p['date']})"
+      for p in info["pieces"])]
+  if info["differences"]:
+    lines.append(f"- **held twice with other values** "
+                 f"({len(info['differences'])}): "
+                 + "; ".join(info["differences"]))
+  return lines
 
 
 def _experiment_markdown(name: str, entry: Dict, info: Dict) -> List[str]:
@@ -241,7 +264,7 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
       m, mode, command, config, commit, start, runner, variants, results,
       seeds, lrs)
   _power_plots(report["experiments"], report["run_info"], out_dir)
-  return _write_report(out_dir, report)
+  return write_report(out_dir, report)
 
 
 def _runner(config: Dict, m: Dict, mode: str, workdir: Optional[str],
@@ -320,6 +343,7 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
               lrs: List[float]) -> Dict:
   """What ran, where, when and how long: run_info.json."""
   worlds = sorted({v.world for v in variants})
+  records = run_records(runner, variants, results)
   return dict(
       command=command or f"seqmd experiment paper --{mode}", mode=mode,
       experiments=list(m["experiments"]), worlds=m.get("worlds"),
@@ -331,8 +355,8 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
       date=datetime.datetime.now(datetime.timezone.utc).isoformat(
           timespec="seconds"),
       wall_minutes=(time.time() - start) / 60,
-      compute_minutes=compute_minutes(runner, variants, results),
-      training_commits=training_commits(runner, variants, results),
+      compute_minutes=compute_minutes(records),
+      training_commits=training_commits(records), run_records=records,
       learning_rate_search=learning_rate_search(results, variants),
       training=training_record(results, variants),
       run_seconds={v.key: [r.seconds for r in results[v]["runs"]]
@@ -349,26 +373,29 @@ def learning_rate_search(results: Dict[Variant, Dict],
                   results[v]["lr_search"].items()} for v in variants}
 
 
-def _distinct_runs(runner: Runner, variants: Sequence[Variant],
-                   results: Dict[Variant, Dict]) -> List[RunResult]:
-  """The report's runs, each once (two names of one world share runs)."""
-  return list({runner.run_dir(v, r.seed, r.learning_rate): r
-               for v in variants for r in results[v]["runs"]}.values())
+def run_records(runner: Runner, variants: Sequence[Variant],
+                results: Dict[Variant, Dict]) -> Dict[str, Dict]:
+  """The report's runs, each once (two names of one world share runs), by
+  their folder in the work folder: the commit that trained each (None: not
+  recorded) and its seconds. A report assembled from pieces (`assemble`)
+  joins its pieces' records, so a run that pieces share counts once."""
+  return {os.path.relpath(runner.run_dir(v, r.seed, r.learning_rate),
+                          runner.workdir): dict(commit=r.commit,
+                                                seconds=r.seconds)
+          for v in variants for r in results[v]["runs"]}
 
 
-def compute_minutes(runner: Runner, variants: Sequence[Variant],
-                     results: Dict[Variant, Dict]) -> float:
-  """Minutes of training and evaluation of the runs, each counted once."""
-  return sum(r.seconds for r in _distinct_runs(runner, variants,
-                                                results)) / 60
+def compute_minutes(records: Dict[str, Dict]) -> float:
+  """Minutes of training and evaluation of the runs of `run_records`
+  (`fsum`: the same whatever the order of the runs)."""
+  return math.fsum(r["seconds"] for r in records.values()) / 60
 
 
-def training_commits(runner: Runner, variants: Sequence[Variant],
-                     results: Dict[Variant, Dict]) -> Dict[str, int]:
-  """How many of the report's runs each commit trained (runs are cached
-  across invocations, so a report may rest on several); runs cached before
-  the commit was kept count under NOT_RECORDED."""
-  return commit_counts(_distinct_runs(runner, variants, results))
+def training_commits(records: Dict[str, Dict]) -> Dict[str, int]:
+  """How many of the runs of `run_records` each commit trained (runs are
+  cached across invocations, so a report may rest on several); runs cached
+  before the commit was kept count under NOT_RECORDED."""
+  return commit_counts(r["commit"] for r in records.values())
 
 
 def commits_markdown(commits: Dict[str, int]) -> str:
@@ -397,11 +424,16 @@ def _power_plots(experiments: Dict[str, Dict], run_info: Dict,
                  os.path.join(out_dir, entry["power_plot"]))
 
 
-def _write_report(out_dir: str, report: Dict) -> Dict[str, str]:
+def write_report(out_dir: str, report: Dict) -> Dict[str, str]:
+  """results.json, run_info.json and tables.md. results.json keeps the
+  report's own order (tasks, slices, sections, models), and tables.md is
+  rendered from what results.json holds: a report read back from its
+  results.json (`assemble`) renders the same tables."""
   paths = dict(json=os.path.join(out_dir, "results.json"),
                tables=os.path.join(out_dir, "tables.md"),
                run_info=os.path.join(out_dir, "run_info.json"))
-  write_json(paths["json"], report, default=float)
+  text = json.dumps(report, indent=1, default=float)
+  write_text(paths["json"], text)
   write_json(paths["run_info"], report["run_info"])
-  write_text(paths["tables"], _markdown(report))
+  write_text(paths["tables"], _markdown(json.loads(text)))
   return paths

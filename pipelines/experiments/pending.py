@@ -205,7 +205,7 @@ def status(needs: Dict[str, _Needs],
       experiments={name: _summary(list(n.runs.values()), seconds)
                    for name, n in needs.items()},
       all=_summary(list(every.values()), seconds),
-      commits=commit_counts([r.cached for r in every.values() if r.cached]),
+      commits=commit_counts(r.cached.commit for r in every.values() if r.cached),
       open_searches=sorted(set().union(*(n.open_searches
                                          for n in needs.values()))),
       timed_by_reports=bool(reported))

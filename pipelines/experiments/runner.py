@@ -19,7 +19,7 @@ import fcntl
 import json
 import os
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -109,10 +109,11 @@ class RunResult:
     return None if self.lists_path is None else read_lists(self.lists_path)
 
 
-def commit_counts(runs: Sequence[RunResult]) -> Dict[str, int]:
-  """How many of `runs` each commit trained, most first."""
-  return dict(collections.Counter(r.commit or NOT_RECORDED
-                                  for r in runs).most_common())
+def commit_counts(commits: Iterable[Optional[str]]) -> Dict[str, int]:
+  """How many runs each commit trained, most first, from the runs' commits
+  (None: not recorded)."""
+  return dict(collections.Counter(c or NOT_RECORDED
+                                  for c in commits).most_common())
 
 
 def commit_cells(counts: Dict[str, int]) -> str:

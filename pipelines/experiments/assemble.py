@@ -1,0 +1,225 @@
+"""One report of a suite run in pieces, from the pieces' reports.
+
+    python -m pipelines.experiments.assemble PIECE_DIR [PIECE_DIR ...] \\
+        --out results/paper-full
+
+`seqmd experiment paper --full` trains some 1,150 runs, about 33 hours on
+2 cores: it runs in pieces (`--experiments`), side by side where they share
+no world, into one work folder, and the suite's report is then one more
+`seqmd experiment paper --full` in that folder, which trains nothing. A work
+folder does not always live that long (a new machine starts without it).
+The reports of the pieces already run make the same report: each piece's
+report holds its experiments' tables and figures, the references of its
+worlds, and a record of every run it rests on (`run_records`: the commit
+that trained it and its seconds). This joins them:
+
+* the pieces must share the suite's settings (mode, seeds, learning-rate
+  grid, training, worlds, data seed, widths, generator version), or it
+  stops naming the piece and the setting;
+* an experiment may be in one piece only;
+* a run, a variant's training record or a world's references that two
+  pieces hold once each (the runs pieces share in one work folder) counts
+  once; when the two differ, the run was trained twice (the work folder
+  was lost between the pieces): the first piece's is kept, and the report
+  names every such difference;
+* the header counts the runs by the commit that trained them, so "(one
+  commit)" still says that the whole suite ran on one commit.
+
+The experiments come in the order of the pieces' mode in `--config`
+(default `pipelines/configs/paper.json`), as one invocation of the mode
+gives them, and the report's files are those `seqmd experiment paper`
+writes, with each piece's figures copied beside them.
+"""
+
+import argparse
+import filecmp
+import json
+import os
+import shutil
+import sys
+from typing import Dict, List, Sequence, Tuple
+
+from pipelines.experiments import paper
+from pipelines.experiments.plan import EXPERIMENTS, plan_variants
+from pipelines.experiments.runner import git_commit
+
+# run_info's settings every piece of one suite shares.
+SAME = ("mode", "seeds", "learning_rates", "train", "world",
+        "world_overrides", "data_seed", "models", "generator_version",
+        "worlds")
+# run_info's records, one entry per variant, run or world, joined.
+RECORDS = ("training", "learning_rate_search", "run_seconds", "run_records")
+# run_info's counts of the worlds' data: pieces that differ here did not
+# read the same data.
+DATA = ("valid_lists", "test_lists")
+
+
+def read_piece(path: str) -> Dict:
+  """A piece's report (`path`: its folder or its results.json)."""
+  if os.path.isdir(path):
+    path = os.path.join(path, "results.json")
+  with open(path, encoding="utf-8") as f:
+    report = json.load(f)
+  if "run_records" not in report.get("run_info", {}):
+    raise ValueError(
+        f"{path}: this report does not record its runs one by one "
+        "(run_records, from 2026-12-06): make it again from its work folder "
+        "with `seqmd experiment paper ... --experiments ...` (a cached run "
+        "is not trained again)")
+  report["path"] = path
+  return report
+
+
+def _check_same(pieces: Sequence[Dict]) -> None:
+  first = pieces[0]
+  for piece in pieces[1:]:
+    for key in SAME:
+      was, now = first["run_info"].get(key), piece["run_info"].get(key)
+      if was != now:
+        raise ValueError(
+            f"{piece['path']}: run_info.{key} is {json.dumps(now)}, but "
+            f"{first['path']} has {json.dumps(was)}: the pieces of one "
+            "report must run one suite's settings")
+
+
+def _experiments(pieces: Sequence[Dict],
+                 order: Sequence[str]) -> Dict[str, Dict]:
+  """Every piece's experiments, each from one piece, in `order` (then any
+  others in the order they are declared)."""
+  found: Dict[str, Tuple[Dict, str]] = {}
+  for piece in pieces:
+    for name, entry in piece["experiments"].items():
+      if name in found:
+        raise ValueError(f"experiment '{name}' is in {found[name][1]} and in "
+                         f"{piece['path']}: give each experiment one piece")
+      found[name] = (entry, piece["path"])
+  names = [n for n in list(order) + list(EXPERIMENTS) if n in found]
+  return {name: found[name][0] for name in dict.fromkeys(names)}
+
+
+def _join(parts: Sequence[Tuple[str, Dict]], what: str,
+          differences: List[str]) -> Dict:
+  """The entries of `parts` ((piece path, dict)), each key once: the first
+  piece's when two differ, noted in `differences`."""
+  joined: Dict = {}
+  source: Dict[str, str] = {}
+  for path, part in parts:
+    for key, value in part.items():
+      if key not in joined:
+        joined[key], source[key] = value, path
+      elif joined[key] != value:
+        differences.append(f"{what} {key}: {source[key]} and {path} differ "
+                           "(trained twice; the first is kept)")
+  return joined
+
+
+def _join_data(pieces: Sequence[Dict], key: str) -> Dict:
+  joined: Dict = {}
+  for piece in pieces:
+    for world, count in piece["run_info"].get(key, {}).items():
+      if joined.setdefault(world, count) != count:
+        raise ValueError(
+            f"{piece['path']}: run_info.{key}[{world}] is {count}, another "
+            f"piece has {joined[world]}: the pieces did not read the same "
+            "data")
+  return dict(sorted(joined.items()))
+
+
+def _ordered(record: Dict, keys: Sequence[str]) -> Dict:
+  """`record` with the keys in `keys` first, in that order (the order one
+  invocation of the whole suite gives), then the others."""
+  first = [k for k in keys if k in record]
+  return {k: record[k] for k in first + [k for k in record if k not in first]}
+
+
+def _machine(pieces: Sequence[Dict]) -> Dict:
+  machines = [p["run_info"]["machine"] for p in pieces]
+  if all(m == machines[0] for m in machines):
+    return machines[0]
+  return dict(nproc=", ".join(sorted({str(m["nproc"]) for m in machines})),
+              cpu_model="; ".join(sorted({m["cpu_model"] for m in machines})))
+
+
+def assemble(pieces: Sequence[Dict], command: str,
+             order: Sequence[str] = ()) -> Dict:
+  """One report of the pieces' reports (`read_piece`), its experiments in
+  `order` (that of the suite's mode, as one invocation of it gives)."""
+  if not pieces:
+    raise ValueError("no piece to assemble")
+  _check_same(pieces)
+  experiments = _experiments(pieces, order)
+  info0 = pieces[0]["run_info"]
+  keys = [v.key for v in plan_variants(list(experiments), info0.get("worlds"))]
+  differences: List[str] = []
+  records = {name: _join([(p["path"], p["run_info"][name]) for p in pieces],
+                         name.replace("_", " "), differences)
+             for name in RECORDS}
+  references = _join([(p["path"], p["references"]) for p in pieces],
+                     "references of", differences)
+  info = {key: info0.get(key) for key in SAME}
+  info.update(
+      command=command, experiments=list(experiments),
+      machine=_machine(pieces), commit=git_commit(),
+      date=max(p["run_info"]["date"] for p in pieces),
+      wall_minutes=sum(p["run_info"]["wall_minutes"] for p in pieces),
+      compute_minutes=paper.compute_minutes(records["run_records"]),
+      training_commits=paper.training_commits(records["run_records"]),
+      **{name: _ordered(records[name], keys) for name in RECORDS},
+      **{key: _join_data(pieces, key) for key in DATA},
+      pieces=[dict(report=p["path"], command=p["run_info"]["command"],
+                   commit=p["run_info"]["commit"], date=p["run_info"]["date"],
+                   wall_minutes=p["run_info"]["wall_minutes"],
+                   experiments=list(p["experiments"])) for p in pieces],
+      differences=differences)
+  return dict(experiments=experiments,
+              references=_ordered(references, keys), run_info=info)
+
+
+def copy_figures(pieces: Sequence[Dict], out_dir: str) -> None:
+  """Each piece's figures beside the report; two different figures of one
+  name are an error."""
+  os.makedirs(out_dir, exist_ok=True)
+  for piece in pieces:
+    folder = os.path.dirname(piece["path"])
+    for name in sorted(os.listdir(folder)):
+      if not name.endswith(".png"):
+        continue
+      target = os.path.join(out_dir, name)
+      if os.path.exists(target) and not filecmp.cmp(
+          os.path.join(folder, name), target, shallow=False):
+        raise ValueError(f"{out_dir}: two pieces have a different {name}")
+      shutil.copyfile(os.path.join(folder, name), target)
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(
+      description="One report of a suite run in pieces, from the pieces' "
+      "reports (folders or results.json files).")
+  parser.add_argument("pieces", nargs="+")
+  parser.add_argument("--out", required=True, help="the report's folder")
+  parser.add_argument("--config", default=paper.DEFAULT_CONFIG,
+                      help="the suite's config: its mode's experiment order")
+  args = parser.parse_args(argv)
+  try:
+    pieces = [read_piece(p) for p in args.pieces]
+    mode = pieces[0]["run_info"]["mode"]
+    order = paper.load_paper_config(args.config, mode)["modes"][mode].get(
+        "experiments", [])
+    report = assemble(pieces, "python -m pipelines.experiments.assemble "
+                      + " ".join(args.pieces) + f" --out {args.out}", order)
+    copy_figures(pieces, args.out)
+  except (OSError, ValueError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
+  paths = paper.write_report(args.out, report)
+  info = report["run_info"]
+  print(f"{len(pieces)} pieces, {len(report['experiments'])} experiments, "
+        f"{len(info['run_records']):,} runs "
+        f"({paper.commits_markdown(info['training_commits'])[2:]}); "
+        f"{len(info['differences'])} differences between pieces; "
+        f"{paths['tables']}")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
