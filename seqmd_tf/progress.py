@@ -3,13 +3,22 @@
 A tqdm bar redraws itself with carriage returns, which fill a log file or a
 CI log with thousands of partial lines. `progress` gives the bar only when
 the stream is a terminal; to a file or pipe it writes one line per tenth of
-the total (or per `every` seconds when the total is unknown), and one at the
-end.
+the total (or per `every` seconds when the total is unknown), with the time
+left at the rate so far, as the bar gives it, and one at the end.
 """
 
 import sys
 import time
 from typing import Iterable, Optional
+
+
+def duration(seconds: float) -> str:
+  """`seconds` in the unit a person reads: s, min or h."""
+  if seconds < 120:
+    return f"{seconds:.0f} s"
+  if seconds < 7200:
+    return f"{seconds / 60:.0f} min"
+  return f"{seconds / 3600:.1f} h"
 
 
 class LineProgress:
@@ -36,7 +45,12 @@ class LineProgress:
   def _line(self, now: float) -> None:
     done = f"{self.n}/{self.total}" if self.total else str(self.n)
     share = f" ({self.n / self.total:.0%})" if self.total else ""
-    print(f"{self.desc}: {done} {self.unit}{share}, {now - self._start:.0f} s",
+    elapsed = now - self._start
+    left = ""
+    if self.total and 0 < self.n < self.total:  # as tqdm's bar estimates it
+      left = (f", about {duration(elapsed * (self.total - self.n) / self.n)}"
+              " left at the rate so far")
+    print(f"{self.desc}: {done} {self.unit}{share}, {elapsed:.0f} s{left}",
           file=self.stream, flush=True)
 
   def write(self, text: str) -> None:
