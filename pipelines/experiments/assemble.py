@@ -19,8 +19,9 @@ that trained it and its seconds). This joins them:
 * an experiment may be in one piece only;
 * a run, a variant's training record or a world's references that two
   pieces hold once each (the runs pieces share in one work folder) counts
-  once; when the two differ, the run was trained twice (the work folder
-  was lost between the pieces): the first piece's is kept, and the report
+  once; when the two differ (the run was trained twice, because the work
+  folder was lost between the pieces, or the pieces were reported by code
+  that reports it otherwise), the first piece's is kept, and the report
   names every such difference;
 * the header counts the runs by the commit that trained them, so "(one
   commit)" still says that the whole suite ran on one commit.
@@ -109,7 +110,8 @@ def _join(parts: Sequence[Tuple[str, Dict]], what: str,
         joined[key], source[key] = value, path
       elif joined[key] != value:
         differences.append(f"{what} {key}: {source[key]} and {path} differ "
-                           "(trained twice; the first is kept)")
+                           "(trained twice, or reported by other code; the "
+                           "first is kept)")
   return joined
 
 

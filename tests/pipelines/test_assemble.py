@@ -80,8 +80,8 @@ def test_assemble_refuses_pieces_of_two_suites_and_names_runs_held_twice(
   assert info["compute_minutes"] == pytest.approx(20.0 / 60)
   assert info["training_commits"] == {"a" * 40: 2}
   assert info["differences"] == [
-      "run records r/seed0: one and two differ (trained twice; the first is "
-      "kept)"]
+      "run records r/seed0: one and two differ (trained twice, or reported "
+      "by other code; the first is kept)"]
   other = copy.deepcopy(second)
   other["run_info"]["seeds"] = [0, 1]
   with pytest.raises(ValueError, match=r"two: run_info.seeds is \[0, 1\], "
