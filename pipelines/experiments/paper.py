@@ -295,7 +295,8 @@ def plan_paper(mode: str = "default", workdir: Optional[str] = None,
   runner = _runner(config, m, mode, workdir, False, git_commit())
   needs = pending.plan_needs(runner, m["experiments"], m.get("worlds"),
                              list(m["seeds"]), lrs)
-  report = pending.status(needs, pending.report_seconds(timings))
+  report = pending.status(needs, pending.report_seconds(timings),
+                          pending.side_by_side(runner, needs))
   return dict(report, workdir=runner.workdir, commit=runner.commit,
               test_split_changes=pending.test_split_changes(runner, needs),
               data=pending.data_needs(runner, needs))

@@ -32,7 +32,7 @@ import json
 import os
 import shutil
 import statistics
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from pipelines.experiments import lr_search
 from pipelines.experiments.plan import Variant, plan_variants
@@ -192,18 +192,44 @@ def _summary(runs: Sequence[PlannedRun], seconds: Dict[str, float]) -> Dict:
               to_train=len(todo), hours_to_train=hours)
 
 
+def side_by_side(runner: Runner, needs: Dict[str, _Needs]) -> List[List[str]]:
+  """The plan's experiments in groups whose runs share no world (their
+  searches', trainings' and test splits' worlds, one world under two names
+  counted once), in the plan's order. A process holds each world it works
+  in (`hold_world`), so pieces of different groups run side by side in one
+  work folder, and a group's experiments one after another."""
+  groups: List[Tuple[set, List[str]]] = []
+  for name, n in needs.items():
+    worlds = {runner.storage_world(r.variant.world) for r in n.runs.values()}
+    joined = [g for g in groups if g[0] & worlds]
+    groups = [g for g in groups if not g[0] & worlds]
+    groups.append((worlds.union(*(g[0] for g in joined)),
+                   [e for g in joined for e in g[1]] + [name]))
+  order = list(needs)
+  return sorted((sorted(names, key=order.index) for _, names in groups),
+                key=lambda g: order.index(g[0]))
+
+
 def status(needs: Dict[str, _Needs],
-           reported: Optional[Dict[str, List[float]]] = None) -> Dict:
-  """Counts per experiment and over all (each run once), the cached runs'
-  commits and the searches that cannot finish from the cache; hours at the
-  seconds per run of `seconds_per_run(runs, reported)`."""
+           reported: Optional[Dict[str, List[float]]] = None,
+           groups: Sequence[Sequence[str]] = ()) -> Dict:
+  """Counts per experiment, per group of `groups` (`side_by_side`) and over
+  all (each run once), the cached runs' commits and the searches that
+  cannot finish from the cache; hours at the seconds per run of
+  `seconds_per_run(runs, reported)`."""
   every: Dict[str, PlannedRun] = {}
   for n in needs.values():
     every.update(n.runs)
   seconds = seconds_per_run(list(every.values()), reported)
+
+  def runs_of(names):
+    return list({k: r for e in names for k, r in needs[e].runs.items()
+                 }.values())
   return dict(
       experiments={name: _summary(list(n.runs.values()), seconds)
                    for name, n in needs.items()},
+      groups=[dict(experiments=list(g), **_summary(runs_of(g), seconds))
+              for g in groups],
       all=_summary(list(every.values()), seconds),
       commits=commit_counts(r.cached.commit for r in every.values() if r.cached),
       open_searches=sorted(set().union(*(n.open_searches
@@ -313,6 +339,15 @@ def markdown(report: Dict, workdir: str) -> List[str]:
                  f"{s['to_train']:,} | {_hours(s['hours_to_train'])} |")
   commits = commit_cells(report["commits"]) or "none"
   lines += ["", f"Cached runs by the commit that trained them: {commits}."]
+  if len(report.get("groups", [])) > 1:
+    lines.append(
+        f"Side by side: the experiments fall in {len(report['groups'])} "
+        "groups whose runs share no world; one process per group (its "
+        "experiments one after another, `--experiments`) can run beside the "
+        "others in this work folder: " + "; ".join(
+            f"{i}) {', '.join(g['experiments'])} ({g['to_train']:,} runs to "
+            f"train, {_hours(g['hours_to_train'])} h)"
+            for i, g in enumerate(report["groups"], 1)) + ".")
   if report["open_searches"]:
     lines.append(
         f"Learning-rate searches not complete: "

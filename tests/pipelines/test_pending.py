@@ -145,3 +145,26 @@ def test_the_dry_run_says_when_the_worlds_to_generate_do_not_fit():
   assert "size unknown until one is stored" in unknown
   done, = pending._data_markdown(dict(data, to_generate=[]))
   assert done.endswith("none to generate.")
+
+
+def test_experiments_that_share_no_world_are_grouped_to_run_side_by_side(
+    tmp_path, schema):
+  """Pieces in one work folder run side by side when they share no world
+  (a process holds each world it works in): the dry run groups the
+  experiments so, counting a search world and a world under two names."""
+  runner = CacheRunner(tmp_path, schema, {})
+  names = ["headline", "dose_interaction", "dose_warp", "md_placement",
+           "dose_shift"]
+  needs = pending.plan_needs(runner, names, None, [0, 1], GRID)
+  groups = pending.side_by_side(runner, needs)
+  # dose_warp's warp_0 is the default world; dose_shift searches there
+  assert groups == [["headline", "dose_warp", "dose_shift"],
+                    ["dose_interaction", "md_placement"]]
+  report = pending.status(needs, groups=groups)
+  counts = [g["runs"] for g in report["groups"]]
+  assert sum(counts) == report["all"]["runs"]  # no run in two groups
+  text = "\n".join(pending.markdown(report, "w"))
+  assert ("fall in 2 groups whose runs share no world" in text
+          and "2) dose_interaction, md_placement (" in text)
+  alone = pending.status(needs, groups=[names])
+  assert "Side by side" not in "\n".join(pending.markdown(alone, "w"))
