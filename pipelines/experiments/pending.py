@@ -47,9 +47,12 @@ class _NotCached(Exception):
 
 @dataclasses.dataclass
 class PlannedRun:
-  """One run the plan needs: its variant, and its cached result, if any."""
+  """One run the plan needs: its variant, its cached result, if any, and
+  whether the plan scores it on the test split (a seed's run, not a
+  search's)."""
   variant: Variant
   cached: Optional[RunResult]
+  scored: bool = False
 
 
 @dataclasses.dataclass
@@ -59,6 +62,9 @@ class _Needs:
   from the cache."""
   runs: Dict[str, PlannedRun] = dataclasses.field(default_factory=dict)
   open_searches: set = dataclasses.field(default_factory=set)
+  # worlds worked in whatever the cache holds: an added task's runs are
+  # scored from their trained base each time (`Runner.run_added`)
+  added_worlds: set = dataclasses.field(default_factory=set)
 
 
 Lookup = Callable[[Variant, int, float], Optional[RunResult]]
@@ -105,11 +111,11 @@ def _variant_needs(runner: Runner, variant: Variant, seeds: Sequence[int],
   for seed in seeds:
     if rate is not None:
       needs.runs[runner.run_dir(variant, seed, rate)] = PlannedRun(
-          variant, lookup(variant, seed, rate))
+          variant, lookup(variant, seed, rate), scored=True)
     elif not (seed == seeds[0] and _folder(runner, variant) == source):
       needs.runs[os.path.join(_folder(runner, variant),
                               f"seed{seed}_lr?{source}")] = PlannedRun(
-                                  variant, None)
+                                  variant, None, scored=True)
 
 
 def _needs_of(runner: Runner, variants: Sequence[Variant],
@@ -118,7 +124,9 @@ def _needs_of(runner: Runner, variants: Sequence[Variant],
   """The runs the trained variants among `variants` need."""
   needs = _Needs()
   for v in variants:
-    if not v.added_task:
+    if v.added_task:
+      needs.added_worlds.add(runner.storage_world(v.world))
+    else:
       _variant_needs(runner, v, seeds, grid, needs, lookup)
   return needs
 
@@ -192,15 +200,36 @@ def _summary(runs: Sequence[PlannedRun], seconds: Dict[str, float]) -> Dict:
               to_train=len(todo), hours_to_train=hours)
 
 
+def _worlds_to_work_in(runner: Runner, needs: _Needs,
+                       rescored: Sequence[str]) -> set:
+  """The storage worlds an experiment will train or score in, given the
+  cache: those of its runs still to train, of its seeds' runs not scored
+  on the runner's test split (a chosen search run, or a world in
+  `rescored`, whose test split changes), and of its added tasks."""
+  worlds = set(needs.added_worlds)
+  for r in needs.runs.values():
+    world = runner.storage_world(r.variant.world)
+    if r.cached is None or (r.scored and (r.cached.lists_path is None
+                                          or world in rescored)):
+      worlds.add(world)
+  return worlds
+
+
 def side_by_side(runner: Runner, needs: Dict[str, _Needs]) -> List[List[str]]:
-  """The plan's experiments in groups whose runs share no world (their
-  searches', trainings' and test splits' worlds, one world under two names
-  counted once), in the plan's order. A process holds each world it works
-  in (`hold_world`), so pieces of different groups run side by side in one
-  work folder, and a group's experiments one after another."""
+  """The plan's experiments in groups that will train or score in no world
+  in common (`_worlds_to_work_in`: a world whose runs are all cached and
+  scored is only read), in the plan's order; experiments with nothing left
+  to do there are left out. A process holds each world it trains or
+  scores in (`hold_world`), so pieces of different groups run side by side
+  in one work folder, and a group's experiments one after another. As the
+  cache fills, groups split: once the default world's runs are done, the
+  dose experiments that search there work in their dose worlds alone."""
+  rescored = list(test_split_changes(runner, needs))
   groups: List[Tuple[set, List[str]]] = []
   for name, n in needs.items():
-    worlds = {runner.storage_world(r.variant.world) for r in n.runs.values()}
+    worlds = _worlds_to_work_in(runner, n, rescored)
+    if not worlds:
+      continue
     joined = [g for g in groups if g[0] & worlds]
     groups = [g for g in groups if not g[0] & worlds]
     groups.append((worlds.union(*(g[0] for g in joined)),

@@ -168,3 +168,33 @@ def test_experiments_that_share_no_world_are_grouped_to_run_side_by_side(
           and "2) dose_interaction, md_placement (" in text)
   alone = pending.status(needs, groups=[names])
   assert "Side by side" not in "\n".join(pending.markdown(alone, "w"))
+
+
+class DefaultWorldDone(CacheRunner):
+  """Every run in the default world is cached and scored; none elsewhere."""
+
+  def __init__(self, tmp_path, schema):
+    super().__init__(tmp_path, schema, {})
+
+  def cached_run(self, variant, seed, lr):
+    if self.storage_world(variant.world) != "default":
+      return None
+    return RunResult(variant, seed, lr, -abs(lr - 0.002), 1, 5, 10.0,
+                     "lists.parquet", 3, "patience", "c1")
+
+  def stored_test_days(self, world):
+    return self.world_config(world).test_days
+
+
+def test_groups_split_once_a_shared_worlds_runs_are_done(tmp_path, schema):
+  """A world whose runs are all cached and scored is only read: once the
+  default world's are, dose_warp (which searches there, and whose warp_0
+  is the default world) works in its other doses' worlds alone, beside
+  the default world's remaining work (fig5's added task is scored from its
+  trained base every time); the headline, with nothing left, is left out."""
+  runner = DefaultWorldDone(tmp_path, schema)
+  needs = pending.plan_needs(runner, ["headline", "dose_warp", "fig5"], None,
+                             [0, 1], GRID)
+  assert pending.side_by_side(runner, needs) == [["dose_warp"], ["fig5"]]
+  report = pending.status(needs, groups=pending.side_by_side(runner, needs))
+  assert report["groups"][1]["to_train"] == 0
