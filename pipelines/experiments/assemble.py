@@ -29,7 +29,8 @@ that trained it and its seconds). This joins them:
 The experiments come in the order of the pieces' mode in `--config`
 (default `pipelines/configs/paper.json`), as one invocation of the mode
 gives them, and the report's files are those `seqmd experiment paper`
-writes, with each piece's figures copied beside them.
+writes, with each piece's figures copied beside them (the power plans'
+figures drawn again at the whole suite's minutes per run).
 """
 
 import argparse
@@ -210,6 +211,9 @@ def main(argv=None) -> int:
     report = assemble(pieces, "python -m pipelines.experiments.assemble "
                       + " ".join(args.pieces) + f" --out {args.out}", order)
     copy_figures(pieces, args.out)
+    # drawn again: a piece's plan costs its runs at the piece's minutes per
+    # run, the suite's at the whole suite's, as one invocation would
+    paper.power_plots(report["experiments"], report["run_info"], args.out)
   except (OSError, ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 1

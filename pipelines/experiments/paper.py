@@ -263,7 +263,7 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   report["run_info"] = _run_info(
       m, mode, command, config, commit, start, runner, variants, results,
       seeds, lrs)
-  _power_plots(report["experiments"], report["run_info"], out_dir)
+  power_plots(report["experiments"], report["run_info"], out_dir)
   return write_report(out_dir, report)
 
 
@@ -410,7 +410,7 @@ def commits_markdown(commits: Dict[str, int]) -> str:
       if dirty else " (one commit)")
 
 
-def _power_plots(experiments: Dict[str, Dict], run_info: Dict,
+def power_plots(experiments: Dict[str, Dict], run_info: Dict,
                  out_dir: str) -> None:
   """The MDE-against-compute figure of every power experiment."""
   for name, entry in experiments.items():
