@@ -174,28 +174,44 @@ def report_seconds(paths: Sequence[str]) -> Dict[str, List[float]]:
 
 def seconds_per_run(runs: Sequence[PlannedRun],
                     reported: Optional[Dict[str, List[float]]] = None
-                    ) -> Dict[str, float]:
-  """Median seconds per run of each model: of its cached runs, or where it
-  has none of its `reported` runs; "" is the median of them all, for a
-  model with neither."""
-  by_kind = collections.defaultdict(list)
+                    ) -> Dict[Tuple[str, Optional[bool]], float]:
+  """Median seconds per run, by (model, scored): a run scored on the test
+  split (a seed's) takes longer than one that is not (a search's): SEQ
+  took 182 s against 92 s at --full's 192 test days. (model, True|False):
+  of its cached runs scored or not; (model, None): of all its cached runs.
+  A model's `reported` runs (seed runs of committed reports, so scored)
+  stand in for its cached scored runs where it has none, and for all its
+  runs where it has no cached run. ("", ...): the same over every model."""
+  cached = collections.defaultdict(list)
   for r in runs:
     if r.cached is not None:
-      by_kind[_model_kind(r.variant.key)].append(r.cached.seconds)
+      kind = _model_kind(r.variant.key)
+      scored = r.cached.lists_path is not None
+      for key in ((kind, scored), (kind, None), ("", scored), ("", None)):
+        cached[key].append(r.cached.seconds)
   for kind, seconds in (reported or {}).items():
-    if kind not in by_kind:
-      by_kind[kind] = list(seconds)
-  every = [s for seconds in by_kind.values() for s in seconds]
-  out = {kind: statistics.median(s) for kind, s in by_kind.items() if s}
-  if every:
-    out[""] = statistics.median(every)
-  return out
+    for key in ((kind, True), (kind, None)):
+      if key not in cached:
+        cached[key] = list(seconds)
+        cached["", key[1]].extend(seconds)
+  return {key: statistics.median(s) for key, s in cached.items() if s}
 
 
-def _summary(runs: Sequence[PlannedRun], seconds: Dict[str, float]) -> Dict:
+def _run_seconds(run: PlannedRun, seconds: Dict) -> float:
+  """A run's expected seconds (`seconds_per_run`): of its model's runs
+  scored as it will be, else of all its model's runs, else of every
+  model's."""
+  kind = _model_kind(run.variant.key)
+  for key in ((kind, run.scored), (kind, None), ("", run.scored), ("", None)):
+    if key in seconds:
+      return seconds[key]
+  raise KeyError(kind)
+
+
+def _summary(runs: Sequence[PlannedRun], seconds: Dict) -> Dict:
   todo = [r for r in runs if r.cached is None]
-  hours = (sum(seconds.get(_model_kind(r.variant.key), seconds[""])
-               for r in todo) / 3600 if seconds else None)
+  hours = (sum(_run_seconds(r, seconds) for r in todo) / 3600
+           if seconds else None)
   return dict(runs=len(runs), cached=len(runs) - len(todo),
               to_train=len(todo), hours_to_train=hours)
 
@@ -395,8 +411,10 @@ def markdown(report: Dict, workdir: str) -> List[str]:
                  "--timings).")
   else:
     lines.append(
-        "Hours: the median seconds per run of the same model's cached runs"
-        + (", else of its runs in the reports of --timings"
+        "Hours: the median seconds per run of the same model's cached runs,"
+        " a run scored on the test split (a seed's) apart from one that is "
+        "not (a search's)"
+        + (", else of its runs in the reports of --timings (scored)"
            if report["timed_by_reports"] else "")
         + " (of all of them for a model with none), on the machines that "
         "trained them.")

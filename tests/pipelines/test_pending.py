@@ -119,11 +119,20 @@ def test_reports_time_the_models_the_work_folder_has_no_run_of(
   for v in (seq, sb):
     pending._variant_needs(runner, v, [0, 1], GRID, needs, runner.cached_run)
   report = pending.status({"x": needs}, reported)
-  # SEQ: seed 1 at 100 s (its cached runs); Shared-Bottom: its 4 search
-  # runs and seed 1 at 30 s (the report's median)
+  # SEQ: seed 1 is scored on the test split, and its cached runs are
+  # search runs, not scored: the report's (scored) runs time it, 999 s;
+  # Shared-Bottom: its 4 search runs and seed 1 at 30 s (the report's
+  # median)
   assert report["all"]["to_train"] == 6
   assert report["all"]["hours_to_train"] == pytest.approx(
-      (100.0 + 5 * 30.0) / 3600)
+      (999.0 + 5 * 30.0) / 3600)
+  # A model's scored and search runs are timed apart when both are cached.
+  run = lambda seconds, lists: pending.PlannedRun(seq, RunResult(
+      seq, 0, 0.001, 0.5, 1, 5, seconds, lists))
+  seconds = pending.seconds_per_run([run(180.0, "lists.parquet"),
+                                     run(90.0, None), run(94.0, None)])
+  kind = "2tasks/seq-md_none"
+  assert (seconds[kind, True], seconds[kind, False]) == (180.0, 92.0)
   assert "else of its runs in the reports of --timings" in "\n".join(
       pending.markdown(report, "w"))
   bad = tmp_path / "selector.json"
