@@ -381,7 +381,10 @@ class Runner:
                 epochs_run=summary["epochs_run"],
                 best_epoch=summary["best_epoch"],
                 stop_reason=summary["stop_reason"],
-                seconds=round(time.time() - start, 1), commit=self.commit)
+                # a resumed or continued run: with its epochs before
+                seconds=round(time.time() - start
+                              + summary["seconds_before_resume"], 1),
+                commit=self.commit)
     return self._store(variant, run_dir, info, lists)
 
   def _test_lists(self, model, variant: Variant) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 from typing import Optional, Sequence
 
 import tensorflow as tf
@@ -43,6 +44,29 @@ class StrictEarlyStopping(tf.keras.callbacks.EarlyStopping):
       raise KeyError(f"early stopping monitors '{self.monitor}', which is not "
                      f"among the logged metrics {sorted(logs)}")
     return logs[self.monitor]
+
+
+class EpochSeconds(tf.keras.callbacks.Callback):
+  """Appends each finished epoch's wall seconds (training and validation)
+  to the file `path`, one per line (`resume.EPOCH_SECONDS`), so a run
+  resumed after a crash, or continued past its epoch cap, still knows the
+  time of the epochs it did not train itself (`resume.epoch_seconds`).
+
+  Args:
+    path: the file, appended to.
+  """
+
+  def __init__(self, path: str):
+    super().__init__()
+    self.path = path
+    self._started = 0.0
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._started = time.time()
+
+  def on_epoch_end(self, epoch, logs=None):
+    with open(self.path, "a", encoding="utf-8") as f:
+      f.write(f"{time.time() - self._started:.3f}\n")
 
 
 class CapBackupAndRestore(tf.keras.callbacks.BackupAndRestore):

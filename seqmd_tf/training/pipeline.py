@@ -30,7 +30,7 @@ from seqmd_tf.models.feature_config import (build_feature_config,
 from seqmd_tf.paths import write_json
 from seqmd_tf.training import distribute, tfr_adapter
 from seqmd_tf.training.callbacks import (CapBackupAndRestore,  # pylint: disable=unused-import
-                                         StrictEarlyStopping,
+                                         EpochSeconds, StrictEarlyStopping,
                                          StrictModelCheckpoint, best_epoch,
                                          cap_gives_same_run, stop_reason)
 from seqmd_tf.training.config import LISTWISE_LOSSES, TrainConfig  # pylint: disable=unused-import
@@ -92,6 +92,9 @@ class SeqMDPipeline(tfr_adapter.MultiTaskPipeline):
   def build_callbacks(self) -> List[tf.keras.callbacks.Callback]:
     c = self.config
     callbacks = [
+        # before the backup: an epoch whose time is written but whose backup
+        # is not is trained again, and its time trimmed (`resume`)
+        EpochSeconds(os.path.join(self.run_dir, resume.EPOCH_SECONDS)),
         tf.keras.callbacks.TensorBoard(os.path.join(self.run_dir, "tensorboard")),
         CapBackupAndRestore(resume.backup_dir(self.run_dir)),
         StrictModelCheckpoint(os.path.join(self.run_dir, BEST_WEIGHTS),
@@ -170,6 +173,7 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
 
   run folder: run_config.json (everything needed to rebuild the model),
   checkpoints/best (weights of the best validation epoch), history.json,
+  epochs.csv and epoch_seconds.txt (each epoch's metrics and wall seconds),
   tensorboard/, backup/ (resume after a crash; kept when the epoch cap
   ended the run, so training again in the folder with a higher
   `train_config.epochs` continues it). `parsed` ({"train": ...,
@@ -209,6 +213,7 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
   write_json(os.path.join(run_dir, RUN_CONFIG), run_config)
   pipeline = SeqMDPipeline(model_builder, dataset_builder, run_dir,
                            train_config, strategy)
+  resumed_after = completed_epochs(resume.backup_dir(run_dir))
   result = pipeline.train_and_validate(verbose=verbose)
   model = result["model"]
   history = {k: [float(v) for v in vals] for k, vals in result["history"].items()}
@@ -218,7 +223,12 @@ def train(schema: SearchLogSchema, train_files: Sequence[str],
                  stop_reason=stop_reason(monitored, train_config),
                  best_monitor_value=max(monitored),
                  monitor=train_config.monitor,
-                 parameters=int(model.count_params()))
+                 parameters=int(model.count_params()),
+                 # the epochs a crashed or capped run trained before this
+                 # call: their wall seconds, for a run's whole time
+                 resumed_after=resumed_after,
+                 seconds_before_resume=round(sum(
+                     resume.epoch_seconds(run_dir)[:resumed_after]), 1))
   write_json(os.path.join(run_dir, "history.json"), summary)
   return dict(model=model, run_config=run_config, summary=summary)
 

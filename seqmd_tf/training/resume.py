@@ -11,6 +11,11 @@ import tensorflow as tf
 from seqmd_tf.config_utils import differences as config_differences
 
 EPOCH_LOG = "epochs.csv"
+# Each finished epoch's wall seconds, one per line (`EpochSeconds`): kept
+# apart from the epoch log, whose metrics a resumed run must reproduce
+# exactly, and trimmed with it, so a resumed run knows the time of the
+# epochs before it.
+EPOCH_SECONDS = "epoch_seconds.txt"
 
 
 def backup_dir(run_dir: str) -> str:
@@ -42,15 +47,27 @@ def epoch_history(path: str,
           if k != "epoch"}
 
 
-def _trim_epoch_log(path: str, epochs: int) -> None:
-  """Drops rows of epochs that a resumed run will train again."""
+def _trim_epoch_log(path: str, lines_kept: int) -> None:
+  """Drops rows of epochs that a resumed run will train again: keeps the
+  first `lines_kept` lines."""
   if not os.path.exists(path):
     return
   with open(path, "r", encoding="utf-8") as f:
     lines = f.readlines()
   with open(path + ".tmp", "w", encoding="utf-8") as f:
-    f.writelines(lines[:1 + epochs])
+    f.writelines(lines[:lines_kept])
   os.replace(path + ".tmp", path)
+
+
+def epoch_seconds(run_dir: str) -> List[float]:
+  """The wall seconds of each finished epoch of the run in `run_dir`, the
+  epochs before a crash or a cap included (empty for a run trained before
+  they were kept)."""
+  path = os.path.join(run_dir, EPOCH_SECONDS)
+  if not os.path.exists(path):
+    return []
+  with open(path, encoding="utf-8") as f:
+    return [float(line) for line in f if line.strip()]
 
 
 # What a resumed run, or a cached run reused by the experiment runner, may
@@ -108,13 +125,15 @@ def resume_or_start(run_dir: str, train: tf.data.Dataset,
   backup = backup_dir(run_dir)
   done = completed_epochs(backup)
   log = os.path.join(run_dir, EPOCH_LOG)
+  seconds = os.path.join(run_dir, EPOCH_SECONDS)
   if done:
     for _ in range(done):
       iter(train)  # reliability rows 16, 17
-    _trim_epoch_log(log, done)
+    _trim_epoch_log(log, 1 + done)  # the header, then one row an epoch
+    _trim_epoch_log(seconds, done)
     tf.get_logger().warning("resuming after epoch %d from %s", done, backup)
   else:
-    for path in [log, *stale]:
+    for path in [log, seconds, *stale]:
       if os.path.exists(path):
         os.remove(path)
   return log

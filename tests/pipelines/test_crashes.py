@@ -91,6 +91,11 @@ def test_killed_between_epochs_resumes_exactly(tiny_data, uninterrupted,
   reference, _ = uninterrupted
   assert resumed["history"] == reference["history"]
   assert resumed["best_epoch"] == reference["best_epoch"]
+  # the time of the epoch before the kill is kept for the run's whole time
+  from seqmd_tf.training.resume import epoch_seconds
+  seconds = epoch_seconds(run_dir)
+  assert len(seconds) == resumed["epochs_run"] and resumed["resumed_after"] == 1
+  assert resumed["seconds_before_resume"] == round(seconds[0], 1) > 0
 
 
 def test_a_run_its_cap_ended_continues_exactly(tiny_data, uninterrupted,

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from seqmd_tf.models import ModelConfig
-from seqmd_tf.training import pipeline
+from seqmd_tf.training import pipeline, resume
 from seqmd_tf.training.pipeline import TrainConfig
 from tests.helpers import SMALL_MODEL as SMALL
 
@@ -117,6 +117,11 @@ def test_a_run_its_cap_ended_continues_to_a_higher_cap(tmp_path, tiny_data,
   result = pipeline.train(*args, SMALL_MODEL, more, verbose=0)
   assert started == [1]  # the first epoch came from the backup
   assert result["summary"]["epochs_run"] == 2
+  # the first epoch's time, kept for the run's whole time
+  seconds = resume.epoch_seconds(str(tmp_path))
+  assert first["summary"]["seconds_before_resume"] == 0.0 and len(seconds) == 2
+  assert result["summary"]["resumed_after"] == 1
+  assert result["summary"]["seconds_before_resume"] == round(seconds[0], 1) > 0
   assert result["summary"]["history"]["loss"][0] == \
       first["summary"]["history"]["loss"][0]
   # Capped again (no patience): a lower cap than its 2 epochs is refused.
