@@ -17,7 +17,11 @@ reports have no cell in common (nothing was checked).
 run's FIRST, when one experiment reruns another's models (md_rate holds
 dose_interaction's). A second run kept to some worlds (`--worlds`, its
 run_info's "worlds") is not expected to hold the first run's doses in other
-worlds: they are counted apart, not as missing.
+worlds: they are counted apart, not as missing. Nor is a run expected to
+hold experiments the other did not run: only the experiments both hold are
+compared, and the others are listed apart. So a whole suite (e.g. the
+assembled `results/paper-full`) is checked against each committed
+experiment's report, one call each.
 """
 
 import argparse
@@ -43,6 +47,11 @@ def cells(report: Dict, same: Optional[Mapping[str, str]] = None
              f"{c.task} {c.platform}"), c.world, c.cell
 
 
+def _experiment(key: str) -> str:
+  """The experiment a cell's name (`cells`) belongs to."""
+  return key.split(" | ", 1)[0]
+
+
 def _within(value: float, interval) -> bool:
   return interval[0] <= value <= interval[1]
 
@@ -52,9 +61,18 @@ def compare_reports(first: Dict, second: Dict,
   """The cells of both runs, side by side (`same`: the second run's
   experiments read as the first's, see the module's docstring)."""
   kept = (second.get("run_info") or {}).get("worlds")
+  for second_name, first_name in (same or {}).items():
+    if first_name in second["experiments"]:
+      raise ValueError(f"the second run holds {first_name} itself: its "
+                       f"{second_name} cannot be read as {first_name}")
+  names = {"first": set(first["experiments"]),
+           "second": {(same or {}).get(n, n) for n in second["experiments"]}}
+  both = names["first"] & names["second"]
   a = {key: cell for key, world, cell in cells(first)
-       if not (kept and world and world not in kept)}
-  b = {key: cell for key, _, cell in cells(second, same)}
+       if not (kept and world and world not in kept)
+       and _experiment(key) in both}
+  b = {key: cell for key, _, cell in cells(second, same)
+       if _experiment(key) in both}
   missing = sorted(set(a) ^ set(b))
   rows = []
   for key in sorted(set(a) & set(b)):
@@ -64,7 +82,8 @@ def compare_reports(first: Dict, second: Dict,
                      inside=_within(b[key]["mean"], a[key]["ci95"]),
                      inside_second=_within(a[key]["mean"], b[key]["ci95"]),
                      identical=a[key]["mean"] == b[key]["mean"]))
-  return dict(rows=rows, missing=missing, worlds=kept,
+  apart = {which: sorted(held - both) for which, held in names.items()}
+  return dict(rows=rows, missing=missing, worlds=kept, apart=apart,
               inside=sum(r["inside"] for r in rows),
               inside_second=sum(r["inside_second"] for r in rows),
               identical=sum(r["identical"] for r in rows), total=len(rows))
@@ -89,6 +108,10 @@ def markdown(result: Dict, first_info: Dict, second_info: Dict) -> str:
   if result.get("worlds"):
     lines += [f"The second run was kept to {', '.join(result['worlds'])}; "
               "the first run's doses in other worlds are not compared.", ""]
+  for which, names in result.get("apart", {}).items():
+    if names:
+      lines += [f"Experiments of the {which} run only, not compared: "
+                f"{', '.join(names)}.", ""]
   if result["rows"]:
     gaps = sorted(abs(r["difference"]) for r in result["rows"])
     widest = max(result["rows"], key=lambda r: abs(r["difference"]))
@@ -146,7 +169,10 @@ def main(argv=None) -> int:
     first = json.load(f)
   with open(args.second, encoding="utf-8") as f:
     second = json.load(f)
-  result = compare_reports(first, second, same)
+  try:
+    result = compare_reports(first, second, same)
+  except ValueError as e:
+    parser.error(f"--same: {e}")
   if not result["total"]:
     print(f"error: {args.first} and {args.second} have no cell in common: "
           "nothing to check", file=sys.stderr)

@@ -795,6 +795,38 @@ def test_regeneration_reads_a_renamed_experiment_in_the_kept_worlds(
     regeneration.main([first, second, "--same", "md_rate"])
 
 
+def test_regeneration_compares_a_suite_with_one_experiment_s_report(
+    tmp_path):
+  """The experiments one run holds alone are listed, not missing cells."""
+  from pipelines.experiments import regeneration
+
+  def report(path, experiments):
+    cell = {"mean": 1.0, "ci95": [0.0, 2.0]}
+    info = {"command": "c", "date": "d", "commit": "x"}
+    path.write_text(json.dumps({"run_info": info, "experiments": {
+        name: {"dose": {"points": [{"world": "w", "gains": {model: cell}}]}}
+        for name, model in experiments.items()}}))
+    return str(path)
+  one = report(tmp_path / "one.json", {"dose_interaction": "SB + MD"})
+  suite = report(tmp_path / "suite.json", {"dose_interaction": "SB + MD",
+                                           "md_rate": "SEQ+MD",
+                                           "dose_warp": "SEQ"})
+  out = tmp_path / "r.md"
+  assert regeneration.main([one, suite, "--out", str(out)]) == 0
+  text = out.read_text()
+  assert "1 of 1 cells of the second run" in text
+  assert ("Experiments of the second run only, not compared: dose_warp, "
+          "md_rate.") in text
+  # A cell missing inside an experiment both hold still fails the check.
+  other = report(tmp_path / "other.json", {"dose_interaction": "SEQ"})
+  assert regeneration.main([other, suite]) == 2
+  both = report(tmp_path / "both.json", {"dose_interaction": "SEQ",
+                                         "md_rate": "SEQ+MD"})
+  assert regeneration.main([both, suite]) == 1
+  with pytest.raises(SystemExit):  # two experiments read as one
+    regeneration.main([one, suite, "--same", "md_rate=dose_interaction"])
+
+
 def test_the_commit_line_says_one_commit_only_when_it_can_be_checked_out():
   from pipelines.experiments.paper import NOT_RECORDED, commits_markdown
   assert commits_markdown({"a" * 40: 3}) == (
