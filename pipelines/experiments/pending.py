@@ -56,7 +56,7 @@ class PlannedRun:
 
 
 @dataclasses.dataclass
-class _Needs:
+class Needs:
   """The runs of a plan by run folder (a run whose rate is not chosen yet:
   `seed<s>_lr?<the search's folder>`), and the searches that cannot finish
   from the cache."""
@@ -76,7 +76,7 @@ def _folder(runner: Runner, variant: Variant) -> str:
 
 
 def _search(runner: Runner, variant: Variant, seed: int,
-            grid: Sequence[float], needs: _Needs,
+            grid: Sequence[float], needs: Needs,
             lookup: Lookup) -> Optional[float]:
   """The rate `variant`'s search chooses from its cached runs (None, with
   the uncached rates of the grid added to `needs`, when it cannot)."""
@@ -99,7 +99,7 @@ def _search(runner: Runner, variant: Variant, seed: int,
 
 
 def _variant_needs(runner: Runner, variant: Variant, seeds: Sequence[int],
-                   grid: Sequence[float], needs: _Needs,
+                   grid: Sequence[float], needs: Needs,
                    lookup: Lookup) -> None:
   """Adds the runs `variant` needs: its (or its donor's) search and each
   seed's run at the chosen rate. Before the search is done, a seed's run
@@ -118,11 +118,13 @@ def _variant_needs(runner: Runner, variant: Variant, seeds: Sequence[int],
                                   variant, None, scored=True)
 
 
-def _needs_of(runner: Runner, variants: Sequence[Variant],
-              seeds: Sequence[int], grid: Sequence[float],
-              lookup: Lookup) -> _Needs:
-  """The runs the trained variants among `variants` need."""
-  needs = _Needs()
+def needs_of(runner: Runner, variants: Sequence[Variant],
+             seeds: Sequence[int], grid: Sequence[float],
+             lookup: Optional[Lookup] = None) -> Needs:
+  """The runs the trained variants among `variants` need, looked up with
+  `lookup` (by default the runner's cache)."""
+  lookup = lookup or runner.cached_run
+  needs = Needs()
   for v in variants:
     if v.added_task:
       needs.added_worlds.add(runner.storage_world(v.world))
@@ -133,20 +135,20 @@ def _needs_of(runner: Runner, variants: Sequence[Variant],
 
 def plan_needs(runner: Runner, experiments: Sequence[str],
                worlds: Optional[Sequence[str]], seeds: Sequence[int],
-               grid: Sequence[float]) -> Dict[str, _Needs]:
+               grid: Sequence[float]) -> Dict[str, Needs]:
   """Per experiment, the runs it needs and which of them are cached; each
   stored run is read once, however many experiments and searches share it."""
   lookup = functools.lru_cache(maxsize=None)(runner.cached_run)
-  return {name: _needs_of(runner, plan_variants([name], worlds), seeds, grid,
-                          lookup) for name in experiments}
+  return {name: needs_of(runner, plan_variants([name], worlds), seeds, grid,
+                         lookup) for name in experiments}
 
 
 def planned_runs(runner: Runner, variants: Sequence[Variant],
                  seeds: Sequence[int], grid: Sequence[float]) -> int:
   """The runs `variants` need before any search is done and any grid grows,
   each once (the dry run's count of an empty work folder)."""
-  return len(_needs_of(runner, variants, seeds, grid,
-                       lambda *_: None).runs)
+  return len(needs_of(runner, variants, seeds, grid,
+                      lambda *_: None).runs)
 
 
 def _model_kind(variant_key: str) -> str:
@@ -216,7 +218,7 @@ def _summary(runs: Sequence[PlannedRun], seconds: Dict) -> Dict:
               to_train=len(todo), hours_to_train=hours)
 
 
-def _worlds_to_work_in(runner: Runner, needs: _Needs,
+def _worlds_to_work_in(runner: Runner, needs: Needs,
                        rescored: Sequence[str]) -> set:
   """The storage worlds an experiment will train or score in, given the
   cache: those of its runs still to train, of its seeds' runs not scored
@@ -231,7 +233,7 @@ def _worlds_to_work_in(runner: Runner, needs: _Needs,
   return worlds
 
 
-def side_by_side(runner: Runner, needs: Dict[str, _Needs]) -> List[List[str]]:
+def side_by_side(runner: Runner, needs: Dict[str, Needs]) -> List[List[str]]:
   """The plan's experiments in groups that will train or score in no world
   in common (`_worlds_to_work_in`: a world whose runs are all cached and
   scored is only read), in the plan's order; experiments with nothing left
@@ -255,7 +257,7 @@ def side_by_side(runner: Runner, needs: Dict[str, _Needs]) -> List[List[str]]:
                 key=lambda g: order.index(g[0]))
 
 
-def status(needs: Dict[str, _Needs],
+def status(needs: Dict[str, Needs],
            reported: Optional[Dict[str, List[float]]] = None,
            groups: Sequence[Sequence[str]] = ()) -> Dict:
   """Counts per experiment, per group of `groups` (`side_by_side`) and over
@@ -282,7 +284,7 @@ def status(needs: Dict[str, _Needs],
       timed_by_reports=bool(reported))
 
 
-def test_split_changes(runner: Runner, needs: Dict[str, _Needs]
+def test_split_changes(runner: Runner, needs: Dict[str, Needs]
                        ) -> Dict[str, Dict[str, int]]:
   """World -> {stored, now}: the worlds with cached runs whose stored test
   split has other days than the runner's (the runs a report uses are
@@ -316,7 +318,7 @@ def _free_bytes(path: str) -> int:
   return shutil.disk_usage(path).free
 
 
-def data_needs(runner: Runner, needs: Dict[str, _Needs]) -> Dict:
+def data_needs(runner: Runner, needs: Dict[str, Needs]) -> Dict:
   """The data the plan's runs train in: its storage worlds, those stored in
   the work folder (with their bytes), those still to generate or to grow
   to the mode's test days, and the bytes these will add at the stored
@@ -350,7 +352,7 @@ def _gb(value: float) -> str:
   return f"{value / 1e9:.1f} GB"
 
 
-def _data_markdown(data: Dict) -> List[str]:
+def data_markdown(data: Dict) -> List[str]:
   """The dry run's line on disk: worlds stored, to generate, and free."""
   line = (f"Data: {len(data['worlds'])} worlds, {len(data['stored'])} stored "
           f"({_gb(sum(data['stored'].values()))})")
@@ -405,7 +407,7 @@ def markdown(report: Dict, workdir: str) -> List[str]:
         "valid stay), and the cached runs a report uses are scored on it, "
         "not trained (scoring time is not in the hours).")
   if "data" in report:
-    lines += _data_markdown(report["data"])
+    lines += data_markdown(report["data"])
   if report["all"]["hours_to_train"] is None:
     lines.append("Hours: no run to time yet (cached, or in the reports of "
                  "--timings).")

@@ -39,8 +39,7 @@ def test_a_complete_search_fixes_the_rate_of_the_seed_runs(tmp_path, schema):
   stored = _search(v, 0.004, seconds=30.0)
   stored[(v.key, 1, 0.004)] = (0.0, 50.0, None)  # seed 1 cached, before commits
   runner = CacheRunner(tmp_path, schema, stored)
-  needs = pending._Needs()
-  pending._variant_needs(runner, v, [0, 1, 2], GRID, needs, runner.cached_run)
+  needs = pending.needs_of(runner, [v], [0, 1, 2], GRID)
   todo = [k for k, r in needs.runs.items() if r.cached is None]
   # 4 search runs (seed 0's run is the search's), seed 1 cached, seed 2 not
   assert len(needs.runs) == 6 and todo == [runner.run_dir(v, 2, 0.004)]
@@ -55,8 +54,7 @@ def test_an_open_search_leaves_its_seed_runs_to_train(tmp_path, schema):
   v = Variant("default", ("click", "purchase"), "seq", "none")
   stored = dict(list(_search(v, 0.002).items())[:2])  # 2 of 4 rates cached
   runner = CacheRunner(tmp_path, schema, stored)
-  needs = pending._Needs()
-  pending._variant_needs(runner, v, [0, 1, 2], GRID, needs, runner.cached_run)
+  needs = pending.needs_of(runner, [v], [0, 1, 2], GRID)
   assert needs.open_searches == {v.key}
   # the grid's 4 runs (2 cached) and seeds 1, 2 at a rate not chosen yet
   assert len(needs.runs) == 6
@@ -115,9 +113,7 @@ def test_reports_time_the_models_the_work_folder_has_no_run_of(
       "sharing_0/2tasks/seq-md_none": [999.0]}}))  # SEQ has cached runs
   reported = pending.report_seconds([str(info)])
   assert reported["2tasks/shared_bottom-md_none"] == [20.0, 40.0, 30.0]
-  needs = pending._Needs()
-  for v in (seq, sb):
-    pending._variant_needs(runner, v, [0, 1], GRID, needs, runner.cached_run)
+  needs = pending.needs_of(runner, [seq, sb], [0, 1], GRID)
   report = pending.status({"x": needs}, reported)
   # SEQ: seed 1 is scored on the test split, and its cached runs are
   # search runs, not scored: the report's (scored) runs time it, 999 s;
@@ -144,15 +140,15 @@ def test_reports_time_the_models_the_work_folder_has_no_run_of(
 def test_the_dry_run_says_when_the_worlds_to_generate_do_not_fit():
   data = dict(worlds=["a", "b", "c"], stored={"a": 4.2e9}, to_generate=["b", "c"],
               bytes_to_generate=8.4e9, free_bytes=5e9)
-  line, = pending._data_markdown(data)
+  line, = pending.data_markdown(data)
   assert line.startswith("Data: 3 worlds, 1 stored (4.2 GB); 2 to generate")
   assert "about 8.4 GB" in line and "5.0 GB free" in line
   assert line.endswith("**Not enough free space for them.**")
-  roomy, = pending._data_markdown(dict(data, free_bytes=9e9))
+  roomy, = pending.data_markdown(dict(data, free_bytes=9e9))
   assert "Not enough" not in roomy
-  unknown, = pending._data_markdown(dict(data, stored={}, bytes_to_generate=None))
+  unknown, = pending.data_markdown(dict(data, stored={}, bytes_to_generate=None))
   assert "size unknown until one is stored" in unknown
-  done, = pending._data_markdown(dict(data, to_generate=[]))
+  done, = pending.data_markdown(dict(data, to_generate=[]))
   assert done.endswith("none to generate.")
 
 
