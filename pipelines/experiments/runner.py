@@ -372,6 +372,7 @@ class Runner:
                     run_dir, self.model_config(variant), train_config,
                     verbose=0, parsed=data["parsed"],
                     data_identity=self.data_identity(variant.world))
+    scoring = time.time()
     lists = (self._test_lists(trained["model"], variant) if score_test
              else None)
     summary = trained["summary"]
@@ -384,6 +385,7 @@ class Runner:
                 # a resumed or continued run: with its epochs before
                 seconds=round(time.time() - start
                               + summary["seconds_before_resume"], 1),
+                scoring_seconds=round(time.time() - scoring, 1),
                 commit=self.commit)
     return self._store(variant, run_dir, info, lists)
 
@@ -427,13 +429,18 @@ class Runner:
   def _score_stored(self, variant: Variant, run_dir: str) -> RunResult:
     """Scores a stored run on the test split, from its best weights (the
     weights its training returned): a search run whose rate is chosen, or a
-    run scored on a test split of other days. Its seconds add the scoring."""
+    run scored on a test split of other days. Its seconds add this scoring
+    in place of the scoring before (`scoring_seconds`; a run stored before
+    2026-12-06 did not record it, and keeps it)."""
     from seqmd_tf.training.pipeline import load_trained_model  # pylint: disable=import-outside-toplevel
     start = time.time()
     lists = self._test_lists(load_trained_model(run_dir)["model"], variant)
     with open(os.path.join(run_dir, RESULT), encoding="utf-8") as f:
       info = json.load(f)
-    info["seconds"] = round(info["seconds"] + time.time() - start, 1)
+    scoring = round(time.time() - start, 1)
+    info["seconds"] = round(
+        info["seconds"] - info.get("scoring_seconds", 0.0) + scoring, 1)
+    info["scoring_seconds"] = scoring
     return self._store(variant, run_dir, info, lists)
 
   def run_added(self, variant: Variant, base: RunResult) -> RunResult:

@@ -628,9 +628,16 @@ def test_a_search_run_is_scored_on_test_only_when_its_rate_is_used(tmp_path):
   assert scored.val_monitor == searched.val_monitor
   assert scored.seconds > searched.seconds and os.path.exists(lists_path)
   trained = runner.run(variant, 1, 0.003)  # scored right after training
+  result_path = os.path.join(runner.run_dir(variant, 1, 0.003), "result.json")
+  scoring = lambda: json.loads(open(result_path).read())["scoring_seconds"]
+  first_scoring = scoring()
   os.remove(os.path.join(runner.run_dir(variant, 1, 0.003), LISTS))
   rescored = runner.run(variant, 1, 0.003)
   pd.testing.assert_frame_equal(rescored.lists, trained.lists)
+  # Its seconds hold one scoring: this one, in place of the first.
+  assert 0 < first_scoring < trained.seconds
+  assert rescored.seconds == pytest.approx(
+      trained.seconds - first_scoring + scoring(), abs=0.11)
   # A run stored before 2026-12-06 kept its lists as CSV: read exactly as
   # written, and replaced by the Parquet file when scored again.
   run_dir = runner.run_dir(variant, 1, 0.003)
