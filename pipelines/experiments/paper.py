@@ -11,6 +11,7 @@ PNG charts and run_info.json (command, machine, date, commit, generator).
 """
 
 import datetime
+import gc
 import json
 import math
 import os
@@ -305,7 +306,9 @@ def plan_paper(mode: str = "default", workdir: Optional[str] = None,
 def train_all(runner: Runner, variants: Sequence[Variant], seeds: List[int],
                lrs: List[float], progress: bool) -> Dict[Variant, Dict]:
   """Every variant's search and seeds, grouped by world (one world's parsed
-  splits in memory at a time)."""
+  splits in memory at a time). Returns with no world held in memory: the
+  report reads the stored runs only, and a --full piece's report beside
+  another piece's training was killed for memory when it kept them."""
   searched = {v.search_variant() for v in variants
               if not v.added_task and not v.rate_of}
   print(f"{len(variants)} variants, {len(searched)} learning-rate searches "
@@ -319,6 +322,8 @@ def train_all(runner: Runner, variants: Sequence[Variant], seeds: List[int],
                         desc="variants", unit="variant", enabled=progress):
     runner.keep_parsed({v.world, v.search_variant().world})  # bounded memory
     results[v] = runner.run_variant(v, seeds, lrs)
+  runner.keep_parsed(())
+  gc.collect()
   return results
 
 

@@ -2,6 +2,7 @@ import collections
 import dataclasses
 import json
 import os
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -364,8 +365,23 @@ def test_fig5_and_sources_micro_suite(tmp_path):
   assert os.path.exists(tmp_path / "results" / "fig5.png")
 
 
-def test_micro_suite_end_to_end(tmp_path):
+def test_micro_suite_end_to_end(tmp_path, monkeypatch):
+  from pipelines.experiments import paper
   from pipelines.experiments.paper import run_paper
+  from pipelines.experiments.runner import Runner
+  # The report holds no parsed world: each is freed once training is done.
+  held, parse = [], Runner.parsed
+  def parsed(runner, world):
+    splits = parse(runner, world)
+    held.extend(weakref.ref(s) for s in splits.values())
+    return splits
+  monkeypatch.setattr(Runner, "parsed", parsed)
+  train_all = paper.train_all
+  def trained_then_freed(*args):
+    results = train_all(*args)
+    assert held and not [r for r in held if r() is not None]
+    return results
+  monkeypatch.setattr(paper, "train_all", trained_then_freed)
   path = _micro_config(tmp_path, ["table1", "fig7"])
   config = json.loads(path.read_text())  # a world's own validation days
   config["modes"]["quick"]["world_overrides"] = {"default": {"valid_days": 2}}
