@@ -403,21 +403,23 @@ class Runner:
     return dict(train_files=[], valid_files=[], parsed=self.parsed(world))
 
   def test_input(self, world: str, tasks: Tuple[str, ...]) -> Dict:
-    """What `score_split` reads for `world`: its test lists, parsed when the
-    world is first scored, batched once and kept (every run of the world
-    scores the same batches, and batching the padded split again cost a run
-    4-17 s at 192 test days), and the columns no model changes (oracle,
-    first-task oracle, random: `reference_lists`), computed once per task
-    list. Only the batches are kept, not the parsed arrays they were cut
-    from: at 192 test days each is about 1.75 GB."""
-    from seqmd_tf.evaluation.evaluate import reference_lists  # pylint: disable=import-outside-toplevel
+    """What `score_split` reads for `world`: its test lists, parsed in
+    batches when the world is first scored and kept (every run of the world
+    scores the same batches, and batching the split again cost a run 4-17 s
+    at 192 test days), and the columns no model changes (oracle, first-task
+    oracle, random: `reference_lists`), computed once per task list. The
+    batches are parsed straight from the records (`scoring_batches`), never
+    through a padded copy of the whole split: cutting them from a
+    `ParsedSplit` left the process about 3.5 times the batches' bytes larger
+    (benchmarks/test_batches_memory.py)."""
+    from seqmd_tf.evaluation.evaluate import reference_lists, scoring_batches  # pylint: disable=import-outside-toplevel
     stored = self.storage_world(world)
     if stored not in self._test_batches:
       self.parsed(world)  # generated, and held by this process
       start = time.time()
-      self._test_batches[stored] = list(self._parse(
-          world, "test", ("feature", "label", "oracle", "meta")).batches(256))
-      self.log(f"world '{world}': test lists parsed and batched in "
+      self._test_batches[stored] = list(scoring_batches(
+          split_files(self.world_dir(world), "test"), self.schema))
+      self.log(f"world '{world}': test lists parsed in batches in "
                f"{time.time() - start:.0f}s")
     batches = self._test_batches[stored]
     if (stored, tasks) not in self._references:

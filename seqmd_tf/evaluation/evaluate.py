@@ -122,10 +122,16 @@ def _share_values(batch: Dict[str, tf.Tensor], share_feature: Optional[str]
   return np.squeeze(batch[share_feature].numpy(), -1).astype(np.float64)
 
 
-def _batches(files: Sequence[str], schema: SearchLogSchema, batch_size: int,
-             batches: Optional[Iterable[Dict]]) -> Iterable[Dict]:
-  if batches is not None:
-    return batches
+SCORING_BATCH_SIZE = 256
+
+
+def scoring_batches(files: Sequence[str], schema: SearchLogSchema,
+                    batch_size: int = SCORING_BATCH_SIZE) -> tf.data.Dataset:
+  """The batches `score_split` reads from `files`: the feature, label,
+  oracle and meta fields of `batch_size` query groups, each batch padded to
+  its longest list. A list of them, kept, can be scored by many models
+  (`score_split(batches=...)`); it holds the tensors alone (no padded copy
+  of the whole split)."""
   parse = elwc.parse_fn(schema, ("feature", "label", "oracle", "meta"))
   return tf.data.TFRecordDataset(list(files)).batch(batch_size).map(
       parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
@@ -200,7 +206,7 @@ def _model_columns(batch: Dict[str, tf.Tensor], outputs: Dict[str, tf.Tensor],
 
 def score_split(model: tf.keras.Model, files: Sequence[str],
                 schema: SearchLogSchema, tasks: Sequence[str],
-                batch_size: int = 256, progress: bool = True,
+                batch_size: int = SCORING_BATCH_SIZE, progress: bool = True,
                 batches: Optional[Iterable[Dict]] = None,
                 share_feature: Optional[str] = "is_domestic",
                 references: Optional[pd.DataFrame] = None) -> Dict:
@@ -217,7 +223,9 @@ def score_split(model: tf.keras.Model, files: Sequence[str],
   model_frames, reference_frames = [], []
   listings = {t: {"label": [], "prob": []} for t in tasks}
   bar = progress_bar(desc="evaluate", unit="list", enabled=progress)
-  for batch in _batches(files, schema, batch_size, batches):
+  if batches is None:
+    batches = scoring_batches(files, schema, batch_size)
+  for batch in batches:
     outputs = forward({k: v for k, v in batch.items() if k in feature_names})
     labels = _labels(batch, schema, tasks)
     model_frames.append(pd.DataFrame(

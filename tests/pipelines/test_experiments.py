@@ -593,11 +593,13 @@ def test_a_world_in_use_by_another_process_is_refused_by_name(
 
 
 def test_a_worlds_runs_share_one_batching_and_one_set_of_reference_columns(
-    tmp_path):
+    tmp_path, monkeypatch):
   """Every run of a world scores the same test batches, and the columns no
   model changes (oracle, random) are computed once per task list: batching
   the padded split and ranking by the oracles again cost a run more than its
-  own scoring. A dropped world is batched again when a run needs it."""
+  own scoring. A dropped world is batched again when a run needs it. The
+  test batches are parsed from the records, not cut from a padded copy of
+  the whole split (which left the process 3.5 times their size larger)."""
   from pipelines.experiments.runner import Runner
   from seqmd_tf.data.schema import load_schema
   from seqmd_tf.data.parsed import ParsedSplit
@@ -608,7 +610,14 @@ def test_a_worlds_runs_share_one_batching_and_one_set_of_reference_columns(
   runner = Runner(str(tmp_path / "work"), load_schema(), mode["world"], 3,
                   MICRO_MODELS, mode["train"], log=lambda _: None)
   two, three = ("click", "purchase"), ("click", "cart", "purchase")
+  parsed_whole = []
+  parse = ParsedSplit.from_files.__func__
+  monkeypatch.setattr(ParsedSplit, "from_files", classmethod(
+      lambda cls, files, *a, **k: parsed_whole.append(files[0]) or
+      parse(cls, files, *a, **k)))
   kept = runner.test_input("default", two)
+  assert parsed_whole and not [f for f in parsed_whole if "/test/" in f]
+  monkeypatch.undo()
   assert runner.test_input("warp_0", two)["batches"] is kept["batches"]
   assert runner.test_input("default", two)["references"] is kept["references"]
   other = runner.test_input("default", three)
@@ -620,6 +629,16 @@ def test_a_worlds_runs_share_one_batching_and_one_set_of_reference_columns(
   pd.testing.assert_frame_equal(
       kept["references"], reference_lists(test.batches(256), runner.schema,
                                           two))
+  # parsed straight from the records, the kept batches are the tensors a
+  # ParsedSplit's batches give, padding included
+  cut = list(test.batches(256))
+  assert len(kept["batches"]) == len(cut)
+  for mine, theirs in zip(kept["batches"], cut):
+    assert set(mine) == set(theirs)
+    for name, tensor in theirs.items():
+      assert mine[name].dtype == tensor.dtype, name
+      np.testing.assert_array_equal(mine[name].numpy(), tensor.numpy(),
+                                    err_msg=name)
   # the parsed test arrays are not kept beside their batches
   assert set(runner.parsed("default")) == {"train", "valid"}
   runner.keep_parsed([])
