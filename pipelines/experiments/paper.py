@@ -15,6 +15,7 @@ import gc
 import json
 import math
 import os
+import statistics
 import time
 from typing import Dict, List, Optional, Sequence
 
@@ -76,8 +77,9 @@ def mode_settings(config: Dict, mode: str,
 
 def training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
   """Per variant: the chosen rate, whether it was searched and is at an
-  edge of the grid, the searched rates whose run the epoch cap ended, and
-  each run's best epoch and stop reason."""
+  edge of the grid, the searched rates whose run the epoch cap ended, the
+  search's runner-up, and each run's best epoch, stop reason and
+  validation score."""
   return {v.key: dict(
       learning_rate=results[v]["learning_rate"],
       searched=results[v]["lr_searched"],
@@ -85,9 +87,41 @@ def training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
       at_edge=results[v]["lr_at_edge"],
       rate_of=results[v].get("rate_of"),
       search_capped=results[v].get("lr_search_capped", []),
+      runner_up=runner_up(results[v].get("lr_search", {}),
+                          results[v]["learning_rate"]),
       runs=[dict(seed=r.seed, best_epoch=r.best_epoch,
-                 epochs_run=r.epochs_run, stop_reason=r.stop_reason)
+                 epochs_run=r.epochs_run, stop_reason=r.stop_reason,
+                 val_monitor=r.val_monitor)
             for r in results[v]["runs"]]) for v in variants}
+
+
+def runner_up(scores: Dict[float, float], chosen: float) -> Optional[Dict]:
+  """The search's best rate after the chosen one, and how far the chosen
+  rate's validation score is ahead of it (None: fewer than two rates)."""
+  others = {lr: val for lr, val in scores.items() if lr != chosen}
+  if chosen not in scores or not others:
+    return None
+  lr = max(others, key=others.__getitem__)
+  return dict(learning_rate=lr, margin=scores[chosen] - others[lr])
+
+
+def choice_spread(entry: Dict) -> Optional[float]:
+  """A searched variant's yardstick for its rate choice: the seeds' standard
+  deviation of the validation score at the chosen rate. None when the choice
+  is not judged: not searched, no runner-up, or the seeds' scores are not in
+  the record (reports before 2026-12-07)."""
+  scores = [r.get("val_monitor") for r in entry["runs"] if r["epochs_run"]]
+  if (not entry["searched"] or not entry.get("runner_up") or len(scores) < 2
+      or any(v is None for v in scores)):
+    return None
+  return statistics.stdev(scores)
+
+
+def is_near_tie(entry: Dict) -> bool:
+  """The search chose its rate by less than `choice_spread`: another search
+  seed could have chosen the runner-up."""
+  spread = choice_spread(entry)
+  return spread is not None and entry["runner_up"]["margin"] < spread
 
 
 def _valid_lists_markdown(valid_lists: Dict[str, int],
@@ -120,6 +154,20 @@ def _search_capped_markdown(training: Dict) -> List[str]:
           f"validation score may understate their rate): {cells}.", ""]
 
 
+def _near_ties_markdown(training: Dict) -> List[str]:
+  """How many judged rate choices are a near-tie (`is_near_tie`), if any
+  was judged: their variants' results rest on a choice another search seed
+  could have made otherwise."""
+  judged = [t for t in training.values() if choice_spread(t) is not None]
+  if not judged:
+    return []
+  ties = sum(is_near_tie(t) for t in judged)
+  return [f"Learning rates chosen by less than the seeds' standard deviation "
+          f"of the validation score (a near-tie with the runner-up; another "
+          f"search seed could have chosen it): {ties} of {len(judged)} "
+          f"searched variants.", ""]
+
+
 def training_markdown(training: Dict, valid_lists: Dict[str, int],
                       task: str = "purchase") -> List[str]:
   """The training section: capped runs, the validation lists with a
@@ -130,6 +178,7 @@ def training_markdown(training: Dict, valid_lists: Dict[str, int],
            f"Runs stopped by the epoch cap (the validation metric may still "
            f"have been improving): {capped} of {len(runs)}.", "",
            *_search_capped_markdown(training),
+           *_near_ties_markdown(training),
            *_valid_lists_markdown(valid_lists, task),
            "| variant | learning rate | best epoch / epochs run (stop reason),"
            " per seed |", "|---|---|---|"]
@@ -147,6 +196,10 @@ def training_markdown(training: Dict, valid_lists: Dict[str, int],
     if t.get("search_capped"):
       rate += (" (capped search runs: "
                f"{', '.join(f'{lr:g}' for lr in t['search_capped'])})")
+    if is_near_tie(t):
+      rate += (f" (near-tie: ahead of {t['runner_up']['learning_rate']:g} by "
+               f"{t['runner_up']['margin']:.4f}, under the seeds' SD of "
+               f"{choice_spread(t):.4f})")
     cells = ", ".join(
         f"{r['best_epoch']}/{r['epochs_run']} ({r['stop_reason']})"
         if r["epochs_run"] else "added, not trained" for r in t["runs"])

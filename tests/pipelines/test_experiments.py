@@ -315,6 +315,38 @@ def test_training_section_names_the_search_runs_the_cap_ended():
          "searched: a diagnostic) |" in text
 
 
+def test_training_section_flags_a_rate_chosen_within_the_seeds_spread():
+  """A rate whose validation lead over the search's runner-up is smaller
+  than the seeds' standard deviation at that rate is a near-tie: the table
+  says so, and counts such choices. A clear lead is not flagged, and a
+  record without the seeds' scores (older reports) is not judged."""
+  from pipelines.experiments.paper import runner_up, training_markdown
+  search = {0.0005: 0.6300, 0.001: 0.6313, 0.002: 0.6250}
+  assert runner_up(search, 0.001) == dict(learning_rate=0.0005,
+                                          margin=pytest.approx(0.0013))
+  assert runner_up({0.001: 0.63}, 0.001) is None
+
+  def entry(chosen, seed_scores):
+    return dict(learning_rate=chosen, searched=True, at_edge=False,
+                runner_up=runner_up(search, chosen),
+                runs=[dict(seed=i, best_epoch=5, epochs_run=9,
+                           stop_reason="patience", val_monitor=v)
+                      for i, v in enumerate(seed_scores)])
+  noisy = entry(0.001, [0.628, 0.631, 0.634, 0.625])   # SD 0.0039
+  steady = entry(0.001, [0.6310, 0.6312, 0.6311])      # SD 0.0001
+  old = entry(0.001, [None, None])
+  text = "\n".join(training_markdown(
+      {"default/2tasks/ple-md_input": noisy,
+       "default/2tasks/mmoe-md_input": steady,
+       "default/2tasks/seq-md_none": old}, {}))
+  assert ("| default/2tasks/ple-md_input | 0.001 (near-tie: ahead of 0.0005 "
+          "by 0.0013, under the seeds' SD of 0.0039) |") in text
+  assert "| default/2tasks/mmoe-md_input | 0.001 |" in text
+  assert "| default/2tasks/seq-md_none | 0.001 |" in text
+  assert ("another search seed could have chosen it): 1 of 2 searched "
+          "variants.") in text
+
+
 def test_added_task_variant_derives_from_its_trained_base():
   v = Variant("default", ("click", "cart", "purchase"), "seq", "per_task",
               added_task="cart")
