@@ -62,6 +62,24 @@ def alternating(codes: dict, repeats: int):
       yield repeat, key
 
 
+def side_by_side(script: str, name: str, against, repeats: int,
+                 worker_args: list) -> dict:
+  """Runs `script`'s worker in a fresh process per commit and repeat, on
+  this checkout ("current") and, if `against` is given, on that commit
+  ("against"), the commits alternating; returns each one's list of the
+  JSON results its workers wrote (`--out`, under WORK as NAME-KEY-REPEAT)."""
+  codes = {"current": ROOT}
+  if against:
+    codes["against"] = worktree(against)
+  runs = {key: [] for key in codes}
+  for repeat, key in alternating(codes, repeats):
+    out = os.path.join(WORK, f"{name}-{key}-{repeat}.json")
+    run_worker(script, codes[key], list(worker_args) + ["--out", out])
+    with open(out, encoding="utf-8") as f:
+      runs[key].append(json.load(f))
+  return runs
+
+
 def worktree(ref: str) -> str:
   """A git worktree of `ref` under WORK (made once), for timing another
   commit's code side by side with this one."""

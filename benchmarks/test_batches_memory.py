@@ -126,17 +126,10 @@ def main():
   workdir = os.path.join(
       common.WORK, f"batches_memory-{args.queries_per_day}-{args.test_days}")
   _generate(workdir, world)
-  codes = {"current": ROOT}
-  if args.against:
-    codes["against"] = common.worktree(args.against)
-  runs = {key: [] for key in codes}
-  for repeat, key in common.alternating(codes, args.repeats):
-    out = os.path.join(common.WORK, f"test_batches_memory-{key}-{repeat}.json")
-    common.run_worker(__file__, codes[key], [
-        "--workdir", workdir, "--out", out, "--test-days", args.test_days,
-        "--queries-per-day", args.queries_per_day])
-    with open(out, encoding="utf-8") as f:
-      runs[key].append(json.load(f))
+  runs = common.side_by_side(
+      __file__, "test_batches_memory", args.against, args.repeats,
+      ["--workdir", workdir, "--test-days", args.test_days,
+       "--queries-per-day", args.queries_per_day])
   common.write("test_batches_memory", _markdown(args, info, runs),
                dict(machine=info, against=args.against, runs=runs))
 

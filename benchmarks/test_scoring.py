@@ -148,15 +148,8 @@ def main():
       f"scoring-{args.queries_per_day}-{args.test_days}",
       queries_per_day=args.queries_per_day, train_days=4, valid_days=1,
       test_days=args.test_days)
-  codes = {"current": ROOT}
-  if args.against:
-    codes["against"] = common.worktree(args.against)
-  runs = {key: [] for key in codes}
-  for repeat, key in common.alternating(codes, args.repeats):
-    out = os.path.join(common.WORK, f"test_scoring-{key}-{repeat}.json")
-    common.run_worker(__file__, codes[key], ["--data", data, "--out", out])
-    with open(out, encoding="utf-8") as f:
-      runs[key].append(json.load(f))
+  runs = common.side_by_side(__file__, "test_scoring", args.against,
+                             args.repeats, ["--data", data])
   common.write("test_scoring", _markdown(args, info, runs),
                dict(machine=info, against=args.against, runs=runs))
 
