@@ -410,15 +410,18 @@ class Runner:
     oracle, random: `reference_lists`), computed once per task list. The
     batches are parsed straight from the records (`scoring_batches`), never
     through a padded copy of the whole split: cutting them from a
-    `ParsedSplit` left the process about 3.5 times the batches' bytes larger
+    `ParsedSplit` left the process about 3.4 times the batches' bytes larger
     (benchmarks/test_batches_memory.py)."""
     from seqmd_tf.evaluation.evaluate import reference_lists, scoring_batches  # pylint: disable=import-outside-toplevel
     stored = self.storage_world(world)
     if stored not in self._test_batches:
       self.parsed(world)  # generated, and held by this process
       start = time.time()
-      self._test_batches[stored] = list(scoring_batches(
-          split_files(self.world_dir(world), "test"), self.schema))
+      files = split_files(self.world_dir(world), "test")
+      self._test_batches[stored] = list(scoring_batches(files, self.schema))
+      if not self._test_batches[stored]:
+        raise ValueError(f"world '{world}': no query groups in its test "
+                         f"split ({self.world_dir(world)}/test)")
       self.log(f"world '{world}': test lists parsed in batches in "
                f"{time.time() - start:.0f}s")
     batches = self._test_batches[stored]

@@ -631,7 +631,7 @@ def test_a_worlds_runs_share_one_batching_and_one_set_of_reference_columns(
   the padded split and ranking by the oracles again cost a run more than its
   own scoring. A dropped world is batched again when a run needs it. The
   test batches are parsed from the records, not cut from a padded copy of
-  the whole split (which left the process 3.5 times their size larger)."""
+  the whole split (which left the process 3.4 times their size larger)."""
   from pipelines.experiments.runner import Runner
   from seqmd_tf.data.schema import load_schema
   from seqmd_tf.data.parsed import ParsedSplit
@@ -675,6 +675,12 @@ def test_a_worlds_runs_share_one_batching_and_one_set_of_reference_columns(
   assert set(runner.parsed("default")) == {"train", "valid"}
   runner.keep_parsed([])
   assert runner.test_input("default", two)["batches"] is not kept["batches"]
+  runner.keep_parsed([])
+  for path in split_files(runner.world_dir("default"), "test"):
+    open(path, "wb").close()
+  with pytest.raises(ValueError, match=r"world 'default': no query groups in "
+                     r"its test split \(.*/data/default/test\)"):
+    runner.test_input("default", two)
 
 
 def test_a_search_run_is_scored_on_test_only_when_its_rate_is_used(tmp_path):
