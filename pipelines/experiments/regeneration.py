@@ -9,7 +9,10 @@ experiment, each dose's gain over Shared-Bottom in purchase NDCG@10) it
 reports the two means and whether the second lies inside the first's 95%
 interval, and the check the other way round (the first mean inside the
 second's interval), which matters when the second run's intervals are the
-narrower, e.g. with more seeds. Exit status 1 if any second mean falls
+narrower, e.g. with more seeds. A cell outside in either direction names
+the variants whose learning-rate search chose another rate in the two runs
+(from their training records): a near-tie of rates can move a cell more
+than its seeds do. Exit status 1 if any second mean falls
 outside the first's interval or a cell is in one run only, 2 if the two
 reports have no cell in common (nothing was checked).
 
@@ -33,18 +36,20 @@ from pipelines.experiments.cells import gain_cells
 
 
 def cells(report: Dict, same: Optional[Mapping[str, str]] = None
-          ) -> Iterator[Tuple[str, Optional[str], Dict]]:
-  """(name, dose world or None, cell) of every cell; an experiment named
-  in `same` under the name it maps to."""
+          ) -> Iterator[Tuple[str, Optional[str], Dict, Tuple[str, ...]]]:
+  """(name, dose world or None, cell, the variant keys of its model and
+  reference: () for a dose point, whose cells name labels) of every cell;
+  an experiment named in `same` under the name it maps to."""
   same = same or {}
   for c in gain_cells(report):
     name = same.get(c.experiment, c.experiment)
     if c.world is None:
       yield (f"{name} | {c.table} | {c.model_key} vs {c.reference_key} | "
-             f"{c.task} {c.platform}"), None, c.cell
+             f"{c.task} {c.platform}"), None, c.cell, (c.model_key,
+                                                        c.reference_key)
     else:
       yield (f"{name} | {c.table} | {c.model} vs {c.reference} | "
-             f"{c.task} {c.platform}"), c.world, c.cell
+             f"{c.task} {c.platform}"), c.world, c.cell, ()
 
 
 def _experiment(key: str) -> str:
@@ -68,25 +73,39 @@ def compare_reports(first: Dict, second: Dict,
   names = {"first": set(first["experiments"]),
            "second": {(same or {}).get(n, n) for n in second["experiments"]}}
   both = names["first"] & names["second"]
-  a = {key: cell for key, world, cell in cells(first)
+  a = {key: cell for key, world, cell, _ in cells(first)
        if not (kept and world and world not in kept)
        and _experiment(key) in both}
-  b = {key: cell for key, _, cell in cells(second, same)
+  b = {key: (cell, variants) for key, _, cell, variants in cells(second, same)
        if _experiment(key) in both}
   missing = sorted(set(a) ^ set(b))
   rows = []
   for key in sorted(set(a) & set(b)):
-    rows.append(dict(cell=key, first=a[key]["mean"], second=b[key]["mean"],
-                     first_ci95=a[key]["ci95"], second_ci95=b[key]["ci95"],
-                     difference=b[key]["mean"] - a[key]["mean"],
-                     inside=_within(b[key]["mean"], a[key]["ci95"]),
-                     inside_second=_within(a[key]["mean"], b[key]["ci95"]),
-                     identical=a[key]["mean"] == b[key]["mean"]))
+    cell, variants = b[key]
+    rows.append(dict(cell=key, first=a[key]["mean"], second=cell["mean"],
+                     first_ci95=a[key]["ci95"], second_ci95=cell["ci95"],
+                     difference=cell["mean"] - a[key]["mean"],
+                     inside=_within(cell["mean"], a[key]["ci95"]),
+                     inside_second=_within(a[key]["mean"], cell["ci95"]),
+                     identical=a[key]["mean"] == cell["mean"],
+                     rates_moved=rates_moved(first, second, variants)))
   apart = {which: sorted(held - both) for which, held in names.items()}
   return dict(rows=rows, missing=missing, worlds=kept, apart=apart,
               inside=sum(r["inside"] for r in rows),
               inside_second=sum(r["inside_second"] for r in rows),
               identical=sum(r["identical"] for r in rows), total=len(rows))
+
+
+def rates_moved(first: Dict, second: Dict, variants: Tuple[str, ...]
+                ) -> Dict[str, Tuple[float, float]]:
+  """The variants among `variants` whose chosen learning rate differs
+  between the two runs (first's, second's), from their training records; a
+  variant a run does not record is left out."""
+  rates = [{k: t["learning_rate"] for k, t in
+            (report.get("run_info") or {}).get("training", {}).items()}
+           for report in (first, second)]
+  return {v: (rates[0][v], rates[1][v]) for v in variants
+          if v in rates[0] and v in rates[1] and rates[0][v] != rates[1][v]}
 
 
 def _run_line(which: str, info: Dict) -> str:
@@ -124,15 +143,21 @@ def markdown(result: Dict, first_info: Dict, second_info: Dict) -> str:
   outside = [r for r in result["rows"]
              if not (r["inside"] and r["inside_second"])]
   if outside:
-    lines += ["Cells outside in either direction:", "",
+    lines += ["Cells outside in either direction (with the variants whose "
+              "searches chose another learning rate in the two runs):", "",
               "| cell | first [95%] | second [95%] | second inside first's "
-              "| first inside second's |", "|---|---|---|---|---|"]
+              "| first inside second's | learning rate, first -> second |",
+              "|---|---|---|---|---|---|"]
     lines += [f"| {_escaped(r['cell'])} | "
               f"{_cell(r['first'], r['first_ci95'])} | "
               f"{_cell(r['second'], r['second_ci95'])} | "
-              f"{_yes(r['inside'])} | {_yes(r['inside_second'])} |"
-              for r in outside]
+              f"{_yes(r['inside'])} | {_yes(r['inside_second'])} | "
+              f"{_moved(r.get('rates_moved', {}))} |" for r in outside]
   return "\n".join(lines) + "\n"
+
+
+def _moved(rates: Dict[str, Tuple[float, float]]) -> str:
+  return "; ".join(f"{v}: {a:g} -> {b:g}" for v, (a, b) in rates.items())
 
 
 def _cell(mean: float, interval) -> str:

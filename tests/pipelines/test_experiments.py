@@ -796,6 +796,19 @@ def test_regeneration_check_flags_cells_outside_the_interval():
   # A narrower second interval (more seeds) that misses the first mean.
   narrower = compare_reports(report(1.0), report(1.5, half_width=0.2))
   assert narrower["inside"] == 1 and narrower["inside_second"] == 0
+  # A cell outside names the variants whose searches chose other rates.
+  from pipelines.experiments.regeneration import markdown
+  first, second = report(1.0), report(2.5)
+  info = dict(command="c", date="d", commit="x")
+  first["run_info"] = dict(info, training={"v": {"learning_rate": 0.0005},
+                                           "r": {"learning_rate": 0.004}})
+  second["run_info"] = dict(info, training={"v": {"learning_rate": 0.001},
+                                            "r": {"learning_rate": 0.004}})
+  moved = compare_reports(first, second)
+  assert moved["rows"][0]["rates_moved"] == {"v": (0.0005, 0.001)}
+  assert ("| **no** | **no** | v: 0.0005 -> 0.001 |"
+          in markdown(moved, first["run_info"], second["run_info"]))
+  assert off["rows"][0]["rates_moved"] == {}  # runs without the records
 
 
 def test_the_committed_modes_are_valid_and_sized_for_power():
