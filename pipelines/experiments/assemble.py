@@ -13,7 +13,7 @@ report holds its experiments' tables and figures, the references of its
 worlds, and a record of every run it rests on (`run_records`: the commit
 that trained it and its seconds). This joins them:
 
-* the pieces must share the suite's settings (mode, seeds, learning-rate
+* the pieces must share the suite's settings (mode, seeds, search seeds, learning-rate
   grid, training, worlds, data seed, widths, generator version), or it
   stops naming the piece and the setting;
 * an experiment may be in one piece only;
@@ -46,9 +46,11 @@ from pipelines.experiments.plan import EXPERIMENTS, plan_variants
 from pipelines.experiments.runner import git_commit
 
 # run_info's settings every piece of one suite shares.
-SAME = ("mode", "seeds", "learning_rates", "train", "world",
+SAME = ("mode", "seeds", "search_seeds", "learning_rates", "train", "world",
         "world_overrides", "data_seed", "models", "generator_version",
         "worlds")
+# SAME settings that reports before the setting existed leave out, as it was
+DEFAULTS = {"search_seeds": 1}
 # run_info's records, one entry per variant, run or world, joined.
 RECORDS = ("training", "learning_rate_search", "run_seconds", "run_records")
 # run_info's counts of the worlds' data: pieces that differ here did not
@@ -76,12 +78,18 @@ def _check_same(pieces: Sequence[Dict]) -> None:
   first = pieces[0]
   for piece in pieces[1:]:
     for key in SAME:
-      was, now = first["run_info"].get(key), piece["run_info"].get(key)
+      was, now = _setting(first["run_info"], key), _setting(
+          piece["run_info"], key)
       if was != now:
         raise ValueError(
             f"{piece['path']}: run_info.{key} is {json.dumps(now)}, but "
             f"{first['path']} has {json.dumps(was)}: the pieces of one "
             "report must run one suite's settings")
+
+
+def _setting(info: Dict, key: str):
+  """A SAME setting of a piece's run_info."""
+  return info.get(key, DEFAULTS.get(key))
 
 
 def _experiments(pieces: Sequence[Dict],
@@ -159,7 +167,7 @@ def assemble(pieces: Sequence[Dict], command: str,
              for name in RECORDS}
   references = _join([(p["path"], p["references"]) for p in pieces],
                      "references of", differences)
-  info = {key: info0.get(key) for key in SAME}
+  info = {key: _setting(info0, key) for key in SAME}
   info.update(
       command=command, experiments=list(experiments),
       machine=_machine(pieces), commit=git_commit(),

@@ -223,7 +223,8 @@ def run_compare(data_dir: str, out_dir: str, workdir: Optional[str] = None,
                      f"{runner.monitored_task}, the task that chooses the "
                      "learning rate and the best epoch")
   seeds = list(m["seeds"])
-  results = paper.train_all(runner, variants, seeds, lrs, progress)
+  results = paper.train_all(runner, variants, seeds, lrs, progress,
+                            m["search_seeds"])
   samples = int(m.get("bootstrap_samples", 1000))
   pairs = [(variants[0], v) for v in variants[1:]]
   task = runner.monitored_task
@@ -324,7 +325,8 @@ def _run_info(m: Dict, mode: str, command: str, commit: str, start: float,
   return dict(
       command=command or f"seqmd experiment compare --data {runner.data_dir}",
       data=runner.data_identity(WORLD), tasks=list(runner.schema.tasks),
-      mode=mode, seeds=seeds, learning_rates=lrs, train=m.get("train", {}),
+      mode=mode, seeds=seeds, search_seeds=m["search_seeds"],
+      learning_rates=lrs, train=m.get("train", {}),
       models={v.key: runner.model_config(v).to_dict() for v in variants},
       machine=machine_info(), commit=commit,
       date=datetime.datetime.now(datetime.timezone.utc).isoformat(
@@ -374,7 +376,7 @@ def markdown(report: Dict) -> str:
       f"{groups}; tasks {info['tasks']} (the last, {task}, "
       "chooses the learning rate, the best epoch and when to stop)",
       f"- seeds {info['seeds']}; learning-rate grid {info['learning_rates']} "
-      f"(searched on seed {info['seeds'][0]}, validation split); training "
+      f"({paper.search_seeds_text(info)}, validation split); training "
       f"{info['train']} (mode '{info['mode']}' of the paper config)",
       f"- machine: {info['machine']['nproc']} CPUs, "
       f"{info['machine']['cpu_model']}; date {info['date']}; commit "

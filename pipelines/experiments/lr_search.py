@@ -1,8 +1,9 @@
 """Learning-rate search whose chosen rate is never at an edge of its grid.
 
 The grid is log-spaced (a constant ratio between neighbours) with at least
-MIN_GRID rates. Every rate is trained on the same seed and scored on the
-validation split. When the best rate is the smallest or the largest tried,
+MIN_GRID rates. Every rate is trained on the same search seeds and scored
+by its mean validation score over them (`search_on_seeds`; one seed unless
+a mode's `search_seeds` says more). When the best rate is the smallest or the largest tried,
 the grid grows by one rate on that side (the same ratio) and the search
 goes on, at most `max_extensions` times; a rate still at an edge after that
 is flagged (`at_edge`), and a report must not present it as a result.
@@ -12,6 +13,7 @@ reported as such.
 """
 
 import math
+import statistics
 from typing import Callable, Dict, List, Sequence
 
 MIN_GRID = 4
@@ -58,6 +60,20 @@ def search(score: Callable[[float], float], grid: Sequence[float],
     new = tried[0] / ratio if best == tried[0] else tried[-1] * ratio
     scores[_rounded(new)] = score(_rounded(new))
     extensions += 1
+
+
+def search_on_seeds(score: Callable[[float, int], float],
+                    grid: Sequence[float], seeds: Sequence[int],
+                    max_extensions: int = MAX_EXTENSIONS) -> Dict:
+  """`search` with each rate scored by the mean of `score(rate, seed)` over
+  the search `seeds`, in their order. One seed scores as `search` does:
+  the mean of one value is that value. A near-tie between rates on one
+  seed is often decided by the seed; the mean over k seeds has 1/sqrt(k)
+  of that noise, for (k - 1) more runs per rate tried."""
+  if not seeds:
+    raise ValueError("a learning-rate search needs at least one seed")
+  return search(lambda lr: statistics.fmean(score(lr, s) for s in seeds),
+                grid, max_extensions)
 
 
 def _rounded(rate: float) -> float:

@@ -55,9 +55,14 @@ def mode_settings(config: Dict, mode: str,
                   worlds: Optional[Sequence[str]] = None) -> Dict:
   """The mode's settings, with `experiments` and `seeds` in place of its own
   when given, and the experiments kept to `worlds` (m["worlds"]) when given.
-  The first seed is the one the learning rates are searched on, so more
-  seeds after the mode's own reuse its searches and runs."""
+  The first `search_seeds` seeds (default 1) are the ones the learning rates
+  are searched on, so more seeds after the mode's own reuse its searches
+  and runs."""
   m = dict(config["modes"][mode])
+  k = m.setdefault("search_seeds", 1)
+  if not (isinstance(k, int) and 1 <= k <= len(m["seeds"])):
+    raise ValueError(f"mode '{mode}': search_seeds {k!r} must be a whole "
+                     f"number from 1 to its {len(m['seeds'])} seeds")
   if experiments:
     m["experiments"] = list(experiments)
   if worlds:
@@ -67,10 +72,11 @@ def mode_settings(config: Dict, mode: str,
   if seeds:
     if len(set(seeds)) != len(seeds):
       raise ValueError(f"seeds {list(seeds)}: a seed is repeated")
-    if seeds[0] != m["seeds"][0]:
-      raise ValueError(f"seeds {list(seeds)}: the first is the learning-rate "
-                       f"search's seed and must stay the mode's "
-                       f"({m['seeds'][0]}), or the rates are searched again")
+    if list(seeds[:k]) != m["seeds"][:k]:
+      raise ValueError(f"seeds {list(seeds)}: the first {k} are the "
+                       f"learning-rate search's seeds and must stay the "
+                       f"mode's ({m['seeds'][:k]}), or the rates are searched "
+                       "again")
     m["seeds"] = list(seeds)
   return m
 
@@ -87,6 +93,7 @@ def training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
       at_edge=results[v]["lr_at_edge"],
       rate_of=results[v].get("rate_of"),
       search_capped=results[v].get("lr_search_capped", []),
+      search_seeds=len(results[v].get("lr_search_seeds", [0])),
       runner_up=runner_up(results[v].get("lr_search", {}),
                           results[v]["learning_rate"]),
       runs=[dict(seed=r.seed, best_epoch=r.best_epoch,
@@ -106,22 +113,38 @@ def runner_up(scores: Dict[float, float], chosen: float) -> Optional[Dict]:
 
 
 def choice_spread(entry: Dict) -> Optional[float]:
-  """A searched variant's yardstick for its rate choice: the seeds' standard
-  deviation of the validation score at the chosen rate. None when the choice
-  is not judged: not searched, no runner-up, or the seeds' scores are not in
-  the record (reports before 2026-12-07)."""
+  """A searched variant's yardstick for its rate choice: the standard
+  deviation of the search's score at the chosen rate, the validation score
+  of one seed or the mean of `search_seeds` seeds (the seeds' SD / sqrt(k)).
+  None when the choice is not judged: not searched, no runner-up, or the
+  seeds' scores are not in the record (reports before 2026-12-07)."""
   scores = [r.get("val_monitor") for r in entry["runs"] if r["epochs_run"]]
   if (not entry["searched"] or not entry.get("runner_up") or len(scores) < 2
       or any(v is None for v in scores)):
     return None
-  return statistics.stdev(scores)
+  return statistics.stdev(scores) / math.sqrt(entry.get("search_seeds", 1))
 
 
 def is_near_tie(entry: Dict) -> bool:
-  """The search chose its rate by less than `choice_spread`: another search
-  seed could have chosen the runner-up."""
+  """The search chose its rate by less than `choice_spread`: other search
+  seeds could have chosen the runner-up."""
   spread = choice_spread(entry)
   return spread is not None and entry["runner_up"]["margin"] < spread
+
+
+def _search_score(entry: Dict) -> str:
+  """What a search scores each rate by, in words."""
+  k = entry.get("search_seeds", 1)
+  return "one seed's score" if k == 1 else f"a mean over {k} seeds"
+
+
+def search_seeds_text(info: Dict) -> str:
+  """The header's words for the seeds a report's rates were searched on."""
+  k = info.get("search_seeds", 1)
+  if k == 1:
+    return f"searched on seed {info['seeds'][0]}"
+  return (f"searched on the mean validation score of seeds "
+          f"{info['seeds'][:k]}")
 
 
 def _valid_lists_markdown(valid_lists: Dict[str, int],
@@ -162,10 +185,10 @@ def _near_ties_markdown(training: Dict) -> List[str]:
   if not judged:
     return []
   ties = sum(is_near_tie(t) for t in judged)
-  return [f"Learning rates chosen by less than the seeds' standard deviation "
-          f"of the validation score (a near-tie with the runner-up; another "
-          f"search seed could have chosen it): {ties} of {len(judged)} "
-          f"searched variants.", ""]
+  return [f"Learning rates chosen by less than the standard deviation of the "
+          f"search's validation score over seeds (a near-tie with the "
+          f"runner-up; other search seeds could have chosen it): {ties} of "
+          f"{len(judged)} searched variants.", ""]
 
 
 def training_markdown(training: Dict, valid_lists: Dict[str, int],
@@ -198,8 +221,8 @@ def training_markdown(training: Dict, valid_lists: Dict[str, int],
                f"{', '.join(f'{lr:g}' for lr in t['search_capped'])})")
     if is_near_tie(t):
       rate += (f" (near-tie: ahead of {t['runner_up']['learning_rate']:g} by "
-               f"{t['runner_up']['margin']:.4f}, under the seeds' SD of "
-               f"{choice_spread(t):.4f})")
+               f"{t['runner_up']['margin']:.4f}, under the SD of "
+               f"{choice_spread(t):.4f} of {_search_score(t)})")
     cells = ", ".join(
         f"{r['best_epoch']}/{r['epochs_run']} ({r['stop_reason']})"
         if r["epochs_run"] else "added, not trained" for r in t["runs"])
@@ -219,8 +242,8 @@ def _header_markdown(info: Dict) -> List[str]:
   return ["# SEQ+MD paper experiments (synthetic data)", "",
           f"- command: `{info['command']}`",
           f"- mode: {info['mode']}; seeds {info['seeds']}; learning-rate grid "
-          f"{info['learning_rates']} (searched on seed {info['seeds'][0]}, "
-          "validation split)",
+          f"{info['learning_rates']} ({search_seeds_text(info)}, validation "
+          "split)",
           f"- machine: {info['machine']['nproc']} CPUs, "
           f"{info['machine']['cpu_model']}; date {info['date']}; "
           f"wall time of {_wall(info)} {info['wall_minutes']:.1f} min; "
@@ -303,7 +326,8 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
   runner = _runner(config, m, mode, workdir, progress, commit)
   variants = plan_variants(m["experiments"], m.get("worlds"))
   seeds = list(m["seeds"])
-  results = train_all(runner, variants, seeds, lrs, progress)
+  results = train_all(runner, variants, seeds, lrs, progress,
+                      m["search_seeds"])
   size = _headroom_size(m)
   refs = references.world_references(
       results, [v for v in variants if v == v.reference()], runner, **size)
@@ -348,7 +372,7 @@ def plan_paper(mode: str = "default", workdir: Optional[str] = None,
   lrs = lr_search.check_grid(m["learning_rates"])
   runner = _runner(config, m, mode, workdir, False, git_commit())
   needs = pending.plan_needs(runner, m["experiments"], m.get("worlds"),
-                             list(m["seeds"]), lrs)
+                             list(m["seeds"]), lrs, m["search_seeds"])
   report = pending.status(needs, pending.report_seconds(timings),
                           pending.side_by_side(runner, needs))
   return dict(report, workdir=runner.workdir, commit=runner.commit,
@@ -357,16 +381,19 @@ def plan_paper(mode: str = "default", workdir: Optional[str] = None,
 
 
 def train_all(runner: Runner, variants: Sequence[Variant], seeds: List[int],
-               lrs: List[float], progress: bool) -> Dict[Variant, Dict]:
-  """Every variant's search and seeds, grouped by world (one world's parsed
+              lrs: List[float], progress: bool,
+              search_seeds: int = 1) -> Dict[Variant, Dict]:
+  """Every variant's search (on the first `search_seeds` seeds) and seeds,
+  grouped by world (one world's parsed
   splits in memory at a time). Returns with no world held in memory: the
   report reads the stored runs only, and a --full piece's report beside
   another piece's training was killed for memory when it kept them."""
   searched = {v.search_variant() for v in variants
               if not v.added_task and not v.rate_of}
   print(f"{len(variants)} variants, {len(searched)} learning-rate searches "
-        f"of {len(lrs)} rates on seed {seeds[0]}, {len(seeds)} seeds: "
-        f"{pending.planned_runs(runner, variants, seeds, lrs):,} runs, more "
+        f"of {len(lrs)} rates on seeds {seeds[:search_seeds]}, {len(seeds)} "
+        f"seeds: {pending.planned_runs(runner, variants, seeds, lrs, search_seeds):,}"
+        f" runs, more "
         f"where a winning edge grows the grid (`--dry-run` counts those "
         f"cached); work folder {runner.workdir}", flush=True)
   results: Dict[Variant, Dict] = {}
@@ -374,7 +401,7 @@ def train_all(runner: Runner, variants: Sequence[Variant], seeds: List[int],
   for v in progress_bar(sorted(variants, key=lambda v: worlds.index(v.world)),
                         desc="variants", unit="variant", enabled=progress):
     runner.keep_parsed({v.world, v.search_variant().world})  # bounded memory
-    results[v] = runner.run_variant(v, seeds, lrs)
+    results[v] = runner.run_variant(v, seeds, lrs, search_seeds)
   runner.keep_parsed(())
   gc.collect()
   return results
@@ -406,8 +433,8 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
   return dict(
       command=command or f"seqmd experiment paper --{mode}", mode=mode,
       experiments=list(m["experiments"]), worlds=m.get("worlds"),
-      seeds=seeds, learning_rates=lrs, train=m.get("train", {}),
-      world=m.get("world", {}), world_overrides=runner.world_overrides,
+      seeds=seeds, search_seeds=m["search_seeds"], learning_rates=lrs,
+      train=m.get("train", {}), world=m.get("world", {}), world_overrides=runner.world_overrides,
       data_seed=config.get("data_seed", 0), models=config.get("models", {}),
       machine=machine_info(), commit=commit,
       generator_version=GENERATOR_VERSION,

@@ -75,44 +75,48 @@ def _folder(runner: Runner, variant: Variant) -> str:
   return os.path.dirname(runner.run_dir(variant, 0, 1.0))
 
 
-def _search(runner: Runner, variant: Variant, seed: int,
+def _search(runner: Runner, variant: Variant, seeds: Sequence[int],
             grid: Sequence[float], needs: Needs,
             lookup: Lookup) -> Optional[float]:
-  """The rate `variant`'s search chooses from its cached runs (None, with
-  the uncached rates of the grid added to `needs`, when it cannot)."""
+  """The rate `variant`'s search on `seeds` chooses from its cached runs
+  (None, with the uncached runs of the grid added to `needs`, when it
+  cannot): `Runner.search_rate`'s rule, on the cache."""
   searched = variant.search_variant()
 
-  def score(lr):
+  def score(lr, seed):
     run = lookup(searched, seed, lr)
     needs.runs[runner.run_dir(searched, seed, lr)] = PlannedRun(searched, run)
     if run is None:
       raise _NotCached
     return run.val_monitor
   try:
-    return lr_search.search(score, grid)["best"]
+    return lr_search.search_on_seeds(score, grid, seeds)["best"]
   except _NotCached:
     needs.open_searches.add(searched.key)
     for lr in grid:
-      needs.runs.setdefault(runner.run_dir(searched, seed, lr), PlannedRun(
-          searched, lookup(searched, seed, lr)))
+      for seed in seeds:
+        needs.runs.setdefault(runner.run_dir(searched, seed, lr), PlannedRun(
+            searched, lookup(searched, seed, lr)))
     return None
 
 
 def _variant_needs(runner: Runner, variant: Variant, seeds: Sequence[int],
                    grid: Sequence[float], needs: Needs,
-                   lookup: Lookup) -> None:
-  """Adds the runs `variant` needs: its (or its donor's) search and each
-  seed's run at the chosen rate. Before the search is done, a seed's run
-  is known by its folder, seed and the search that will give its rate; the
-  first seed's is the search's own where the two share a folder."""
+                   lookup: Lookup, search_seeds: int = 1) -> None:
+  """Adds the runs `variant` needs: its (or its donor's) search on the first
+  `search_seeds` seeds and each seed's run at the chosen rate. Before the
+  search is done, a seed's run is known by its folder, seed and the search
+  that will give its rate; a search seed's is the search's own where the
+  two share a folder."""
   donor = variant.rate_donor() if variant.rate_of else variant
-  rate = _search(runner, donor, seeds[0], grid, needs, lookup)
+  rate = _search(runner, donor, seeds[:search_seeds], grid, needs, lookup)
   source = _folder(runner, donor.search_variant())
   for seed in seeds:
     if rate is not None:
       needs.runs[runner.run_dir(variant, seed, rate)] = PlannedRun(
           variant, lookup(variant, seed, rate), scored=True)
-    elif not (seed == seeds[0] and _folder(runner, variant) == source):
+    elif not (seed in seeds[:search_seeds]
+              and _folder(runner, variant) == source):
       needs.runs[os.path.join(_folder(runner, variant),
                               f"seed{seed}_lr?{source}")] = PlannedRun(
                                   variant, None, scored=True)
@@ -120,7 +124,7 @@ def _variant_needs(runner: Runner, variant: Variant, seeds: Sequence[int],
 
 def needs_of(runner: Runner, variants: Sequence[Variant],
              seeds: Sequence[int], grid: Sequence[float],
-             lookup: Optional[Lookup] = None) -> Needs:
+             lookup: Optional[Lookup] = None, search_seeds: int = 1) -> Needs:
   """The runs the trained variants among `variants` need, looked up with
   `lookup` (by default the runner's cache)."""
   lookup = lookup or runner.cached_run
@@ -129,26 +133,28 @@ def needs_of(runner: Runner, variants: Sequence[Variant],
     if v.added_task:
       needs.added_worlds.add(runner.storage_world(v.world))
     else:
-      _variant_needs(runner, v, seeds, grid, needs, lookup)
+      _variant_needs(runner, v, seeds, grid, needs, lookup, search_seeds)
   return needs
 
 
 def plan_needs(runner: Runner, experiments: Sequence[str],
                worlds: Optional[Sequence[str]], seeds: Sequence[int],
-               grid: Sequence[float]) -> Dict[str, Needs]:
+               grid: Sequence[float], search_seeds: int = 1
+               ) -> Dict[str, Needs]:
   """Per experiment, the runs it needs and which of them are cached; each
   stored run is read once, however many experiments and searches share it."""
   lookup = functools.lru_cache(maxsize=None)(runner.cached_run)
   return {name: needs_of(runner, plan_variants([name], worlds), seeds, grid,
-                         lookup) for name in experiments}
+                         lookup, search_seeds) for name in experiments}
 
 
 def planned_runs(runner: Runner, variants: Sequence[Variant],
-                 seeds: Sequence[int], grid: Sequence[float]) -> int:
+                 seeds: Sequence[int], grid: Sequence[float],
+                 search_seeds: int = 1) -> int:
   """The runs `variants` need before any search is done and any grid grows,
   each once (the dry run's count of an empty work folder)."""
   return len(needs_of(runner, variants, seeds, grid,
-                      lambda *_: None).runs)
+                      lambda *_: None, search_seeds).runs)
 
 
 def _model_kind(variant_key: str) -> str:

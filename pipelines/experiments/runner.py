@@ -2,8 +2,9 @@
 
 Every variant gets the same data (each world is generated once and parsed
 once), the same epochs and early-stopping rule, and the same learning-rate
-grid, searched on the first seed with the validation split (never the test
-split) and grown past a winning edge (`lr_search`).
+grid, searched with the validation split (never the test split) on the
+first seed, or on the mean of the first `search_seeds` seeds, and grown
+past a winning edge (`lr_search`).
 Each (variant, seed, learning rate) run is cached in its own folder under
 the work directory, so an interrupted suite resumes where it stopped. A
 search run is scored on the test split only when its rate is chosen.
@@ -568,64 +569,64 @@ class Runner:
 
   # -- a variant on equal footing -------------------------------------------
   def run_variant(self, variant: Variant, seeds: Sequence[int],
-                  learning_rates: Sequence[float]) -> Dict:
-    """Searches the learning rate on the first seed (validation split; the
-    grid grows past a winning edge, see `lr_search`), then runs every seed.
+                  learning_rates: Sequence[float],
+                  search_seeds: int = 1) -> Dict:
+    """Searches the learning rate on the first `search_seeds` seeds (their
+    mean validation score; the grid grows past a winning edge, see
+    `lr_search`), then runs every seed at the chosen rate.
 
     The search runs on `variant.search_variant()`: the variant itself, or in
-    a dose world the same model in its dial's search world.
+    a dose world the same model in its dial's search world. Where it is the
+    variant itself, its search seeds' runs at the chosen rate are those
+    seeds' runs.
     An added-task variant takes its base variant's runs (same LR search,
     same seeds) and adds the task to each, with no training.
     """
+    if not 1 <= search_seeds <= len(seeds):
+      raise ValueError(f"search_seeds {search_seeds}: the search runs on the "
+                       f"first 1 to {len(seeds)} of the seeds {list(seeds)}")
     if variant.added_task:
-      base = self.run_variant(variant.base(), seeds, learning_rates)
+      base = self.run_variant(variant.base(), seeds, learning_rates,
+                              search_seeds)
       return dict(base, variant=variant,
                   multiply_adds=self.multiply_adds(
                       variant.base(), base["runs"][0], tasks=variant.tasks),
                   runs=[self.run_added(variant, r) for r in base["runs"]])
-    if variant.rate_of:
-      return self.run_at_donor_rate(variant, seeds, learning_rates)
-    search = self.search_rate(variant, seeds[0], learning_rates)
+    donor = variant.rate_donor() if variant.rate_of else variant
+    search = self.search_rate(donor, seeds[:search_seeds], learning_rates)
     runs = [self.run(variant, s, search["learning_rate"]) for s in seeds]
+    if variant.rate_of:  # `variant`'s rate is not searched: its runs are a
+      # diagnostic of its donor's rate, not a result of the model
+      search = dict(search, lr_search={}, lr_search_capped=[],
+                    lr_at_edge=False, lr_searched=False,
+                    rate_of=donor.key)
     return dict(search, variant=variant,
                 multiply_adds=self.multiply_adds(variant, runs[0]), runs=runs)
 
-  def search_rate(self, variant: Variant, seed: int,
+  def search_rate(self, variant: Variant, seeds: Sequence[int],
                   learning_rates: Sequence[float]) -> Dict:
     """The learning-rate search of `variant` (on `variant.search_variant()`,
-    seed `seed`, validation split): the chosen rate and the search's record,
-    as `run_variant` reports them."""
+    validation split, each rate scored by its mean over `seeds`): the chosen
+    rate and the search's record, as `run_variant` reports them."""
     searched = variant.search_variant()
-    search_runs = {}
+    search_runs: Dict[float, List[RunResult]] = {}
 
-    def score(lr):
-      search_runs[lr] = self.run(searched, seed, lr, score_test=False)
-      return search_runs[lr].val_monitor
-    found = lr_search.search(score, learning_rates)
+    def score(lr, seed):
+      run = self.run(searched, seed, lr, score_test=False)
+      search_runs.setdefault(lr, []).append(run)
+      return run.val_monitor
+    found = lr_search.search_on_seeds(score, learning_rates, seeds)
     if found["at_edge"]:
       self.log(f"  {searched.key}: the best learning rate {found['best']:g}"
                f" is still at an edge after {found['extensions']} extensions")
     return dict(learning_rate=found["best"],
-                lr_search={lr: r.val_monitor for lr, r in
-                           sorted(search_runs.items())},
+                lr_search=dict(sorted(found["scores"].items())),
+                lr_search_seeds=list(seeds),
                 lr_search_world=searched.world,
-                lr_search_capped=sorted(lr for lr, r in search_runs.items()
-                                        if r.stop_reason == "epoch cap"),
+                lr_search_capped=sorted(
+                    lr for lr, runs in search_runs.items()
+                    if any(r.stop_reason == "epoch cap" for r in runs)),
                 lr_at_edge=found["at_edge"], lr_searched=found["searched"])
-
-  def run_at_donor_rate(self, variant: Variant, seeds: Sequence[int],
-                        learning_rates: Sequence[float]) -> Dict:
-    """Every seed of `variant` at the rate its donor (`rate_donor`) chose in
-    its own search; `variant`'s rate is not searched, so its runs are a
-    diagnostic of that rate, not a result of the model. Only the donor's
-    search is needed, not its seeds' runs."""
-    donor = self.search_rate(variant.rate_donor(), seeds[0], learning_rates)
-    runs = [self.run(variant, s, donor["learning_rate"]) for s in seeds]
-    return dict(variant=variant, learning_rate=donor["learning_rate"],
-                lr_search={}, lr_search_world=donor["lr_search_world"],
-                lr_search_capped=[], lr_at_edge=False, lr_searched=False,
-                rate_of=variant.rate_donor().key,
-                multiply_adds=self.multiply_adds(variant, runs[0]), runs=runs)
 
   def multiply_adds(self, variant: Variant, run: RunResult,
                     tasks: Optional[Sequence[str]] = None) -> int:

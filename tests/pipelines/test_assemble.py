@@ -59,7 +59,8 @@ def test_pieces_assemble_into_the_report_of_one_invocation(tmp_path):
 def _piece(path, experiments, records):
   """A piece's report, as far as `assemble` reads it."""
   info = {key: None for key in assemble.SAME}
-  info.update(mode="quick", seeds=[0], command=f"piece {path}", commit="c",
+  info.update(mode="quick", seeds=[0], search_seeds=1,
+              command=f"piece {path}", commit="c",
               date="2026-12-06T00:00:00+00:00", wall_minutes=1.0,
               machine=dict(nproc=2, cpu_model="AMD EPYC"),
               training={}, learning_rate_search={}, run_seconds={},
@@ -86,6 +87,14 @@ def test_assemble_refuses_pieces_of_two_suites_and_names_runs_held_twice(
   other["run_info"]["seeds"] = [0, 1]
   with pytest.raises(ValueError, match=r"two: run_info.seeds is \[0, 1\], "
                      r"but one has \[0\]"):
+    assemble.assemble([first, other], "test")
+  # a piece from before search_seeds searched on one seed
+  del second["run_info"]["search_seeds"]
+  assert assemble.assemble([first, second], "test")["run_info"][
+      "search_seeds"] == 1
+  other = copy.deepcopy(second)
+  other["run_info"]["search_seeds"] = 3
+  with pytest.raises(ValueError, match="two: run_info.search_seeds is 3"):
     assemble.assemble([first, other], "test")
   with pytest.raises(ValueError, match="experiment 'table1' is in one and in"):
     assemble.assemble([first, _piece("three", ["table1"], {})], "test")

@@ -261,13 +261,28 @@ def test_more_seeds_keep_the_mode_s_search_seed_and_settings():
                                   "learning_rates": [0.001, 0.002]}}}
   m = mode_settings(config, "default", ["b"], [0, 1, 2, 3, 4])
   assert m == {"seeds": [0, 1, 2, 3, 4], "experiments": ["b"],
-               "learning_rates": [0.001, 0.002]}
+               "learning_rates": [0.001, 0.002], "search_seeds": 1}
   assert config["modes"]["default"]["seeds"] == [0, 1, 2]  # not changed
-  assert mode_settings(config, "default") == config["modes"]["default"]
-  with pytest.raises(ValueError, match="search's seed and must stay"):
+  assert mode_settings(config, "default") == dict(config["modes"]["default"],
+                                                 search_seeds=1)
+  with pytest.raises(ValueError, match="search's seeds and must stay"):
     mode_settings(config, "default", seeds=[3, 4])
   with pytest.raises(ValueError, match="a seed is repeated"):
     mode_settings(config, "default", seeds=[0, 1, 1])
+
+
+def test_a_search_on_k_seeds_keeps_the_first_k_seeds():
+  from pipelines.experiments.paper import mode_settings
+  config = {"modes": {"default": {"seeds": [0, 1, 2], "search_seeds": 2,
+                                  "experiments": ["a"],
+                                  "learning_rates": [0.001, 0.002]}}}
+  assert mode_settings(config, "default", seeds=[0, 1, 5])["seeds"] == [0, 1, 5]
+  with pytest.raises(ValueError, match=r"first 2 .*\[0, 1\]"):
+    mode_settings(config, "default", seeds=[0, 2, 1])
+  for k in (0, 4, 1.5):
+    config["modes"]["default"]["search_seeds"] = k
+    with pytest.raises(ValueError, match="search_seeds"):
+      mode_settings(config, "default")
 
 
 def test_worlds_keep_each_experiment_to_its_variants_there():
@@ -326,25 +341,41 @@ def test_training_section_flags_a_rate_chosen_within_the_seeds_spread():
                                           margin=pytest.approx(0.0013))
   assert runner_up({0.001: 0.63}, 0.001) is None
 
-  def entry(chosen, seed_scores):
+  def entry(chosen, seed_scores, search_seeds=1):
     return dict(learning_rate=chosen, searched=True, at_edge=False,
-                runner_up=runner_up(search, chosen),
+                runner_up=runner_up(search, chosen), search_seeds=search_seeds,
                 runs=[dict(seed=i, best_epoch=5, epochs_run=9,
                            stop_reason="patience", val_monitor=v)
                       for i, v in enumerate(seed_scores)])
   noisy = entry(0.001, [0.628, 0.631, 0.634, 0.625])   # SD 0.0039
   steady = entry(0.001, [0.6310, 0.6312, 0.6311])      # SD 0.0001
   old = entry(0.001, [None, None])
+  # a search on the mean of k seeds: its score's SD is the seeds' / sqrt(k)
+  mean_of_4 = entry(0.001, [0.628, 0.631, 0.634, 0.625], search_seeds=4)
+  mean_of_9 = entry(0.001, [0.628, 0.631, 0.634, 0.625], search_seeds=9)
   text = "\n".join(training_markdown(
       {"default/2tasks/ple-md_input": noisy,
        "default/2tasks/mmoe-md_input": steady,
-       "default/2tasks/seq-md_none": old}, {}))
+       "default/2tasks/seq-md_none": old,
+       "default/2tasks/ple-md_none": mean_of_4,
+       "default/2tasks/mmoe-md_none": mean_of_9}, {}))
   assert ("| default/2tasks/ple-md_input | 0.001 (near-tie: ahead of 0.0005 "
-          "by 0.0013, under the seeds' SD of 0.0039) |") in text
+          "by 0.0013, under the SD of 0.0039 of one seed's score) |") in text
+  assert ("| default/2tasks/ple-md_none | 0.001 (near-tie: ahead of 0.0005 "
+          "by 0.0013, under the SD of 0.0019 of a mean over 4 seeds) |"
+          ) in text
+  assert "| default/2tasks/mmoe-md_none | 0.001 |" in text
   assert "| default/2tasks/mmoe-md_input | 0.001 |" in text
   assert "| default/2tasks/seq-md_none | 0.001 |" in text
-  assert ("another search seed could have chosen it): 1 of 2 searched "
+  assert ("other search seeds could have chosen it): 2 of 4 searched "
           "variants.") in text
+
+
+def test_the_header_names_the_seeds_the_rates_were_searched_on():
+  from pipelines.experiments.paper import search_seeds_text
+  assert search_seeds_text({"seeds": [3, 4]}) == "searched on seed 3"  # old
+  assert search_seeds_text({"seeds": [3, 4, 5], "search_seeds": 2}) == (
+      "searched on the mean validation score of seeds [3, 4]")
 
 
 def test_added_task_variant_derives_from_its_trained_base():

@@ -54,3 +54,25 @@ def test_one_rate_is_a_fixed_rate_not_a_search():
 def test_bad_grids_are_refused(grid, message):
   with pytest.raises(ValueError, match=message):
     lr_search.check_grid(grid)
+
+
+def test_a_search_on_seeds_scores_each_rate_by_their_mean():
+  # seed 0 prefers 0.002 by a hair, seed 1 prefers 0.004 clearly
+  by_seed = {0: {0.001: 0.60, 0.002: 0.631, 0.004: 0.630, 0.008: 0.61},
+             1: {0.001: 0.60, 0.002: 0.620, 0.004: 0.630, 0.008: 0.61}}
+  calls = []
+
+  def score(rate, seed):
+    calls.append((rate, seed))
+    return by_seed[seed][rate]
+  grid = [0.001, 0.002, 0.004, 0.008]
+  both = lr_search.search_on_seeds(score, grid, [0, 1])
+  assert both["best"] == 0.004
+  assert both["scores"][0.002] == pytest.approx(0.6255)
+  assert sorted(calls) == sorted((r, s) for r in grid for s in (0, 1))
+  # one seed is the one-seed search, to the last bit
+  one = lr_search.search_on_seeds(score, grid, [0])
+  assert one == lr_search.search(lambda r: by_seed[0][r], grid)
+  assert one["best"] == 0.002
+  with pytest.raises(ValueError, match="at least one seed"):
+    lr_search.search_on_seeds(score, grid, [])

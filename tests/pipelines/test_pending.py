@@ -203,3 +203,46 @@ def test_groups_split_once_a_shared_worlds_runs_are_done(tmp_path, schema):
   assert pending.side_by_side(runner, needs) == [["dose_warp"], ["fig5"]]
   report = pending.status(needs, groups=pending.side_by_side(runner, needs))
   assert report["groups"][1]["to_train"] == 0
+
+
+class TrainingRunner(CacheRunner):
+  """A CacheRunner whose `run` "trains" into its cache: validation peaks at
+  0.004 for seed 0 and at 0.002 for the others, so a search on more than
+  one seed chooses otherwise than seed 0 alone."""
+
+  def __init__(self, tmp_path, schema):
+    super().__init__(tmp_path, schema, {})
+    self.trained = []
+
+  def run(self, variant, seed, lr, score_test=True):
+    best = 0.004 if seed == 0 else 0.002
+    key = (variant.key, seed, lr)
+    if key not in self.stored:
+      self.trained.append(key)
+      self.stored[key] = (-abs(lr - best), 1.0, "c1")
+    return self.cached_run(variant, seed, lr)
+
+  def multiply_adds(self, variant, run, tasks=None):
+    return 0
+
+
+@pytest.mark.parametrize("search_seeds, rate, trained", [(1, 0.004, 4 + 2),
+                                                         (3, 0.002, 12 + 0)])
+def test_the_dry_run_mirrors_a_search_on_the_first_seeds(
+    tmp_path, schema, search_seeds, rate, trained):
+  v = Variant("default", ("click", "purchase"), "seq", "none")
+  seeds = [0, 1, 2]
+  runner = TrainingRunner(tmp_path, schema)
+  planned = pending.planned_runs(runner, [v], seeds, GRID, search_seeds)
+  out = runner.run_variant(v, seeds, GRID, search_seeds)
+  # the grid on each search seed, then the seeds the search did not run
+  assert out["learning_rate"] == rate and out["lr_search_seeds"] == [0, 1, 2][
+      :search_seeds]
+  assert len(runner.trained) == trained == planned
+  needs = pending.needs_of(runner, [v], seeds, GRID,
+                           search_seeds=search_seeds)
+  assert not needs.open_searches
+  assert set(needs.runs) == {runner.run_dir(v, s, lr)
+                             for _, s, lr in runner.trained}
+  assert {k for k, r in needs.runs.items() if r.scored} == {
+      runner.run_dir(v, s, rate) for s in seeds}
