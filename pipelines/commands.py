@@ -371,8 +371,14 @@ def experiment_args(p):
                  f"settings ({', '.join(EXPERIMENTS)})")
   p.add_argument("--seeds", default=None,
                  help="paper, compare: comma-separated seeds in place of the mode's, "
-                 "starting with the mode's first (the learning-rate search's); "
-                 "runs already trained are reused, e.g. 0,1,2,3,4 adds two")
+                 "starting with the mode's first (the learning-rate search's, "
+                 "or its first k with --search-seeds k); runs already trained "
+                 "are reused, e.g. 0,1,2,3,4 adds two")
+  p.add_argument("--search-seeds", type=int, default=None, metavar="K",
+                 help="paper, compare: search each learning rate on the mean "
+                 "validation score of the first K seeds (default: the mode's "
+                 "search_seeds, 1); fewer rate choices decided by one seed's "
+                 "noise, for K - 1 more runs per rate tried")
   p.add_argument("--data", default=None,
                  help="compare: the dataset folder (`seqmd convert`'s --out)")
   p.add_argument("--models", default=None,
@@ -427,7 +433,8 @@ def experiment(args, extra):
                               command=command_line(args),
                               experiments=comma_list(args.experiments) or None,
                               seeds=seed_list(args.seeds) or None,
-                              worlds=comma_list(args.worlds) or None))
+                              worlds=comma_list(args.worlds) or None,
+                              search_seeds=args.search_seeds))
 
 
 def _dry_run(args, mode: str) -> None:
@@ -437,7 +444,8 @@ def _dry_run(args, mode: str) -> None:
                             experiments=comma_list(args.experiments) or None,
                             seeds=seed_list(args.seeds) or None,
                             worlds=comma_list(args.worlds) or None,
-                            timings=comma_list(args.timings))
+                            timings=comma_list(args.timings),
+                            search_seeds=args.search_seeds)
   print("\n".join(pending.markdown(report, report["workdir"])))
   print(f"This checkout is at {report['commit']}.")
 
@@ -454,7 +462,7 @@ def _compare(args, mode: str) -> None:
       args.workdir or os.path.join("artifacts", "experiments", "compare"),
       comma_list(args.models) or data_comparison.DEFAULT_MODELS,
       seed_list(args.seeds) or None, args.config or paper.DEFAULT_CONFIG,
-      mode, command=command_line(args)))
+      mode, command=command_line(args), search_seeds=args.search_seeds))
 
 
 def split_features_args(p):

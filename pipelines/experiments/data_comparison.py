@@ -200,14 +200,17 @@ def run_compare(data_dir: str, out_dir: str, workdir: Optional[str] = None,
                 models: Sequence[str] = DEFAULT_MODELS,
                 seeds: Optional[Sequence[int]] = None,
                 config_path: str = paper.DEFAULT_CONFIG, mode: str = "default",
-                command: str = "", progress: bool = True) -> Dict[str, str]:
+                command: str = "", progress: bool = True,
+                search_seeds: Optional[int] = None) -> Dict[str, str]:
   """Trains Shared-Bottom and `models` on `data_dir` with the settings of
-  the paper config's `mode` (its seeds, or `seeds`), compares each with
+  the paper config's `mode` (its seeds and search seeds, or `seeds` and
+  `search_seeds`), compares each with
   Shared-Bottom on the test split and writes the report to `out_dir`."""
   start = time.time()
   commit = git_commit()
   config = paper.load_paper_config(config_path, mode)
-  m = paper.mode_settings(config, mode, seeds=seeds)
+  m = paper.mode_settings(config, mode, seeds=seeds,
+                          search_seeds=search_seeds)
   lrs = lr_search.check_grid(m["learning_rates"])  # before any training
   runner = FolderRunner(
       workdir or os.path.join("artifacts", "experiments", "compare"), data_dir,

@@ -52,17 +52,15 @@ def load_paper_config(path: str, mode: str) -> Dict:
 def mode_settings(config: Dict, mode: str,
                   experiments: Optional[Sequence[str]] = None,
                   seeds: Optional[Sequence[int]] = None,
-                  worlds: Optional[Sequence[str]] = None) -> Dict:
-  """The mode's settings, with `experiments` and `seeds` in place of its own
-  when given, and the experiments kept to `worlds` (m["worlds"]) when given.
-  The first `search_seeds` seeds (default 1) are the ones the learning rates
-  are searched on, so more seeds after the mode's own reuse its searches
-  and runs."""
+                  worlds: Optional[Sequence[str]] = None,
+                  search_seeds: Optional[int] = None) -> Dict:
+  """The mode's settings, with `experiments`, `seeds` and `search_seeds` in
+  place of its own when given, and the experiments kept to `worlds`
+  (m["worlds"]) when given. The learning rates are searched on the first
+  `search_seeds` seeds (default 1), which must stay the mode's, so more
+  seeds after them reuse the mode's searches and runs."""
   m = dict(config["modes"][mode])
-  k = m.setdefault("search_seeds", 1)
-  if not (isinstance(k, int) and 1 <= k <= len(m["seeds"])):
-    raise ValueError(f"mode '{mode}': search_seeds {k!r} must be a whole "
-                     f"number from 1 to its {len(m['seeds'])} seeds")
+  k = m.get("search_seeds", 1) if search_seeds is None else search_seeds
   if experiments:
     m["experiments"] = list(experiments)
   if worlds:
@@ -72,12 +70,18 @@ def mode_settings(config: Dict, mode: str,
   if seeds:
     if len(set(seeds)) != len(seeds):
       raise ValueError(f"seeds {list(seeds)}: a seed is repeated")
-    if list(seeds[:k]) != m["seeds"][:k]:
-      raise ValueError(f"seeds {list(seeds)}: the first {k} are the "
+    kept = m["seeds"][:k]
+    if list(seeds[:len(kept)]) != kept:
+      raise ValueError(f"seeds {list(seeds)}: the first {len(kept)} are the "
                        f"learning-rate search's seeds and must stay the "
-                       f"mode's ({m['seeds'][:k]}), or the rates are searched "
-                       "again")
+                       f"mode's ({kept}), or the rates are searched again")
     m["seeds"] = list(seeds)
+  if isinstance(k, bool) or not isinstance(k, int) or not (
+      1 <= k <= len(m["seeds"])):
+    raise ValueError(f"search_seeds {k!r}: the learning rates are searched "
+                     f"on the first 1 to {len(m['seeds'])} of the seeds "
+                     f"{m['seeds']} (mode '{mode}')")
+  m["search_seeds"] = k
   return m
 
 
@@ -312,16 +316,17 @@ def run_paper(mode: str = "default", out_dir: str = "results/paper",
               command: str = "", progress: bool = True,
               experiments: Optional[Sequence[str]] = None,
               seeds: Optional[Sequence[int]] = None,
-              worlds: Optional[Sequence[str]] = None) -> Dict[str, str]:
+              worlds: Optional[Sequence[str]] = None,
+              search_seeds: Optional[int] = None) -> Dict[str, str]:
   """Runs the mode's experiments (or `experiments`, kept to `worlds`) with
-  the mode's seeds (or `seeds`), learning rates, data and training
-  settings, and writes the report."""
+  the mode's seeds and search seeds (or `seeds`, `search_seeds`), learning
+  rates, data and training settings, and writes the report."""
   if mode not in MODES:
     raise ValueError(f"unknown mode '{mode}'; valid choices: {', '.join(MODES)}")
   start = time.time()
   commit = git_commit()  # the code that runs, read before anything else
   config = load_paper_config(config_path, mode)
-  m = mode_settings(config, mode, experiments, seeds, worlds)
+  m = mode_settings(config, mode, experiments, seeds, worlds, search_seeds)
   lrs = lr_search.check_grid(m["learning_rates"])  # before any training
   runner = _runner(config, m, mode, workdir, progress, commit)
   variants = plan_variants(m["experiments"], m.get("worlds"))
@@ -362,13 +367,14 @@ def plan_paper(mode: str = "default", workdir: Optional[str] = None,
                experiments: Optional[Sequence[str]] = None,
                seeds: Optional[Sequence[int]] = None,
                worlds: Optional[Sequence[str]] = None,
-               timings: Sequence[str] = ()) -> Dict:
+               timings: Sequence[str] = (),
+               search_seeds: Optional[int] = None) -> Dict:
   """What `run_paper` with these arguments would still train, from the
   work folder's cache, training nothing (`pending.status`, with the work
   folder and the code's commit); `timings`: reports whose seconds per run
   time the models the work folder has no run of."""
   config = load_paper_config(config_path, mode)
-  m = mode_settings(config, mode, experiments, seeds, worlds)
+  m = mode_settings(config, mode, experiments, seeds, worlds, search_seeds)
   lrs = lr_search.check_grid(m["learning_rates"])
   runner = _runner(config, m, mode, workdir, False, git_commit())
   needs = pending.plan_needs(runner, m["experiments"], m.get("worlds"),
@@ -390,10 +396,10 @@ def train_all(runner: Runner, variants: Sequence[Variant], seeds: List[int],
   another piece's training was killed for memory when it kept them."""
   searched = {v.search_variant() for v in variants
               if not v.added_task and not v.rate_of}
+  planned = pending.planned_runs(runner, variants, seeds, lrs, search_seeds)
   print(f"{len(variants)} variants, {len(searched)} learning-rate searches "
         f"of {len(lrs)} rates on seeds {seeds[:search_seeds]}, {len(seeds)} "
-        f"seeds: {pending.planned_runs(runner, variants, seeds, lrs, search_seeds):,}"
-        f" runs, more "
+        f"seeds: {planned:,} runs, more "
         f"where a winning edge grows the grid (`--dry-run` counts those "
         f"cached); work folder {runner.workdir}", flush=True)
   results: Dict[Variant, Dict] = {}

@@ -279,7 +279,9 @@ def test_a_search_on_k_seeds_keeps_the_first_k_seeds():
   assert mode_settings(config, "default", seeds=[0, 1, 5])["seeds"] == [0, 1, 5]
   with pytest.raises(ValueError, match=r"first 2 .*\[0, 1\]"):
     mode_settings(config, "default", seeds=[0, 2, 1])
-  for k in (0, 4, 1.5):
+  more = mode_settings(config, "default", seeds=[0, 1, 2, 7], search_seeds=4)
+  assert more["search_seeds"] == 4 and more["seeds"] == [0, 1, 2, 7]
+  for k in (0, 4, 1.5, True):
     config["modes"]["default"]["search_seeds"] = k
     with pytest.raises(ValueError, match="search_seeds"):
       mode_settings(config, "default")

@@ -246,3 +246,19 @@ def test_the_dry_run_mirrors_a_search_on_the_first_seeds(
                              for _, s, lr in runner.trained}
   assert {k for k, r in needs.runs.items() if r.scored} == {
       runner.run_dir(v, s, rate) for s in seeds}
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_the_dry_run_counts_a_search_on_k_seeds(tmp_path, capsys, k):
+  """`--search-seeds k` on an empty work folder: each variant's grid on k
+  seeds, then its other seeds once."""
+  from pipelines import cli
+  from pipelines.experiments import paper
+  m = paper.mode_settings(paper.load_paper_config(paper.DEFAULT_CONFIG,
+                                                  "default"), "default")
+  variants = plan_variants(m["experiments"])
+  runs = len(variants) * (len(m["learning_rates"]) * k + len(m["seeds"]) - k)
+  assert cli.main(["experiment", "paper", "--dry-run", "--search-seeds",
+                   str(k), "--workdir", str(tmp_path)]) == 0
+  assert f"| all (each run once) | {runs} | 0 | {runs} |" in (
+      capsys.readouterr().out)
