@@ -130,6 +130,38 @@ def test_a_new_experiment_needs_one_declaration(tmp_path, monkeypatch):
   assert os.path.exists(tmp_path / "out" / "mine.png")
 
 
+def test_a_search_on_two_seeds_trains_each_seed_once(tmp_path, monkeypatch):
+  """--search-seeds 2: the search's runs at the chosen rate are the two
+  seeds' runs, scored on test afterwards, not trained again; the report
+  says what the rate was searched on."""
+  from pipelines.experiments import plan
+  from pipelines.experiments.paper import run_paper
+  from pipelines.experiments.plan import Experiment
+  monkeypatch.setitem(plan.EXPERIMENTS, "mine", Experiment(
+      "mine", "My comparison", (Variant("default", ("click", "purchase"),
+                                        "mmoe"),)))
+  from seqmd_tf.training import pipeline
+  trained = []
+  real_train = pipeline.train
+  monkeypatch.setattr(pipeline, "train", lambda *a, **k: trained.append(
+      a[3]) or real_train(*a, **k))
+  path = _micro_config(tmp_path, ["mine"])
+  config = json.loads(path.read_text())
+  config["modes"]["quick"]["seeds"] = [0, 1]
+  path.write_text(json.dumps(config))
+  paths = run_paper("quick", str(tmp_path / "out"), str(tmp_path / "work"),
+                    str(path), command="test", progress=False,
+                    search_seeds=2)
+  info = json.load(open(paths["run_info"]))
+  assert info["search_seeds"] == 2
+  assert {t["search_seeds"] for t in info["training"].values()} == {2}
+  runs = [r for t in info["training"].values() for r in t["runs"]]
+  assert len(runs) == 4 and all(r["epochs_run"] == 1 for r in runs)
+  assert len(trained) == len(set(trained)) == 4  # no run trained twice
+  assert "searched on the mean validation score of seeds [0, 1]" in open(
+      paths["tables"]).read()
+
+
 MICRO_MODELS = {name: SMALL_MODEL for name in
                 ("seq", "shared_bottom", "mmoe", "ple", "adatt")}
 
