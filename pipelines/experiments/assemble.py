@@ -13,9 +13,9 @@ report holds its experiments' tables and figures, the references of its
 worlds, and a record of every run it rests on (`run_records`: the commit
 that trained it and its seconds). This joins them:
 
-* the pieces must share the suite's settings (mode, seeds, search seeds, learning-rate
-  grid, training, worlds, data seed, widths, generator version), or it
-  stops naming the piece and the setting;
+* the pieces must share the suite's settings (mode, seeds, search seeds,
+  learning-rate grid, training, worlds, data seed, widths, generator
+  version), or it stops naming the piece and the setting;
 * an experiment may be in one piece only;
 * a run, a variant's training record or a world's references that two
   pieces hold once each (the runs pieces share in one work folder) counts

@@ -3,10 +3,11 @@
 The grid is log-spaced (a constant ratio between neighbours) with at least
 MIN_GRID rates. Every rate is trained on the same search seeds and scored
 by its mean validation score over them (`search_on_seeds`; one seed unless
-a mode's `search_seeds` says more). When the best rate is the smallest or the largest tried,
-the grid grows by one rate on that side (the same ratio) and the search
-goes on, at most `max_extensions` times; a rate still at an edge after that
-is flagged (`at_edge`), and a report must not present it as a result.
+a mode's `search_seeds` says more). When the best rate is the smallest or
+the largest tried, the grid grows by one rate on that side (the same
+ratio) and the search goes on, at most `max_extensions` times; a rate
+still at an edge after that is flagged (`at_edge`), and a report must not
+present it as a result.
 
 A grid of one rate is a fixed rate, not a search (smoke runs): it is
 reported as such.

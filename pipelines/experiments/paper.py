@@ -390,10 +390,10 @@ def train_all(runner: Runner, variants: Sequence[Variant], seeds: List[int],
               lrs: List[float], progress: bool,
               search_seeds: int = 1) -> Dict[Variant, Dict]:
   """Every variant's search (on the first `search_seeds` seeds) and seeds,
-  grouped by world (one world's parsed
-  splits in memory at a time). Returns with no world held in memory: the
-  report reads the stored runs only, and a --full piece's report beside
-  another piece's training was killed for memory when it kept them."""
+  grouped by world (one world's parsed splits in memory at a time).
+  Returns with no world held in memory: the report reads the stored runs
+  only, and a --full piece's report beside another piece's training was
+  killed for memory when it kept them."""
   searched = {v.search_variant() for v in variants
               if not v.added_task and not v.rate_of}
   planned = pending.planned_runs(runner, variants, seeds, lrs, search_seeds)
@@ -440,7 +440,8 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
       command=command or f"seqmd experiment paper --{mode}", mode=mode,
       experiments=list(m["experiments"]), worlds=m.get("worlds"),
       seeds=seeds, search_seeds=m["search_seeds"], learning_rates=lrs,
-      train=m.get("train", {}), world=m.get("world", {}), world_overrides=runner.world_overrides,
+      train=m.get("train", {}), world=m.get("world", {}),
+      world_overrides=runner.world_overrides,
       data_seed=config.get("data_seed", 0), models=config.get("models", {}),
       machine=machine_info(), commit=commit,
       generator_version=GENERATOR_VERSION,
