@@ -12,7 +12,17 @@ second's interval), which matters when the second run's intervals are the
 narrower, e.g. with more seeds. A cell outside in either direction names
 the variants whose learning-rate search chose another rate in the two runs
 (from their training records): a near-tie of rates can move a cell more
-than its seeds do. Exit status 1 if any second mean falls
+than its seeds do.
+
+A cell's interval over seeds holds the noise of training only: every seed
+is scored on the same test lists. Two runs on other test days (or another
+machine's stream of the same days) also differ by the test lists drawn,
+which the paired bootstrap's standard error measures (`se_lists`). So each
+cell is also tested with both noises of both runs: z = (second - first) /
+sqrt(se_seeds1^2 + se_lists1^2 + se_seeds2^2 + se_lists2^2), the runs taken
+as independent (runs that share test lists or seeds are closer than that,
+so the test is then conservative). |z| <= 1.96 is agreement at 5%; about
+1 cell in 20 exceeds it by chance. Exit status 1 if any second mean falls
 outside the first's interval or a cell is in one run only, 2 if the two
 reports have no cell in common (nothing was checked).
 
@@ -29,8 +39,9 @@ experiment's report, one call each.
 
 import argparse
 import json
+import math
 import sys
-from typing import Dict, Iterator, Mapping, Optional, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 from pipelines.experiments.cells import gain_cells
 
@@ -50,6 +61,28 @@ def cells(report: Dict, same: Optional[Mapping[str, str]] = None
     else:
       yield (f"{name} | {c.table} | {c.model} vs {c.reference} | "
              f"{c.task} {c.platform}"), c.world, c.cell, ()
+
+
+Z_95 = 1.959964  # two-sided 5%
+
+
+def total_se(cell: Dict) -> Optional[float]:
+  """A cell's standard error with both of its noises, the seeds'
+  (`se_seeds`) and the test lists' (`se_lists`); None when the report lacks
+  either (one seed, or a report before they were kept)."""
+  parts = (cell.get("se_seeds"), cell.get("se_lists"))
+  if any(p is None or not math.isfinite(p) for p in parts):
+    return None
+  return math.hypot(*parts)
+
+
+def two_run_z(first: Dict, second: Dict) -> Optional[float]:
+  """The two runs' difference of a cell in standard errors of that
+  difference, both runs' seed and list noise counted (None: untested)."""
+  a, b = total_se(first), total_se(second)
+  if a is None or b is None or not a + b > 0:
+    return None
+  return (second["mean"] - first["mean"]) / math.hypot(a, b)
 
 
 def _experiment(key: str) -> str:
@@ -88,11 +121,15 @@ def compare_reports(first: Dict, second: Dict,
                      inside=_within(cell["mean"], a[key]["ci95"]),
                      inside_second=_within(a[key]["mean"], cell["ci95"]),
                      identical=a[key]["mean"] == cell["mean"],
+                     z=two_run_z(a[key], cell),
                      rates_moved=rates_moved(first, second, variants)))
   apart = {which: sorted(held - both) for which, held in names.items()}
+  tested = [r for r in rows if r["z"] is not None]
   return dict(rows=rows, missing=missing, worlds=kept, apart=apart,
               inside=sum(r["inside"] for r in rows),
               inside_second=sum(r["inside_second"] for r in rows),
+              tested=len(tested),
+              agree=sum(abs(r["z"]) <= Z_95 for r in tested),
               identical=sum(r["identical"] for r in rows), total=len(rows))
 
 
@@ -123,7 +160,8 @@ def markdown(result: Dict, first_info: Dict, second_info: Dict) -> str:
            f"within the first run's 95% interval; {result['identical']} are "
            "identical to the last digit. The other way round, "
            f"{result['inside_second']} of {result['total']} cells of the "
-           "first run lie within the second run's 95% interval.", ""]
+           "first run lie within the second run's 95% interval.", "",
+           *_agreement_markdown(result)]
   if result.get("worlds"):
     lines += [f"The second run was kept to {', '.join(result['worlds'])}; "
               "the first run's doses in other worlds are not compared.", ""]
@@ -141,19 +179,43 @@ def markdown(result: Dict, first_info: Dict, second_info: Dict) -> str:
     lines += ["Cells present in only one run: " + ", ".join(result["missing"]),
               ""]
   outside = [r for r in result["rows"]
-             if not (r["inside"] and r["inside_second"])]
+             if not (r["inside"] and r["inside_second"]) or _beyond(r)]
   if outside:
-    lines += ["Cells outside in either direction (with the variants whose "
-              "searches chose another learning rate in the two runs):", "",
+    lines += ["Cells outside in either direction, or beyond 1.96 standard "
+              "errors of the difference (z), with the variants whose "
+              "searches chose another learning rate in the two runs:", "",
               "| cell | first [95%] | second [95%] | second inside first's "
-              "| first inside second's | learning rate, first -> second |",
-              "|---|---|---|---|---|---|"]
+              "| first inside second's | z | learning rate, first -> second |",
+              "|---|---|---|---|---|---|---|"]
     lines += [f"| {_escaped(r['cell'])} | "
               f"{_cell(r['first'], r['first_ci95'])} | "
               f"{_cell(r['second'], r['second_ci95'])} | "
               f"{_yes(r['inside'])} | {_yes(r['inside_second'])} | "
+              f"{_z(r.get('z'))} | "
               f"{_moved(r.get('rates_moved', {}))} |" for r in outside]
   return "\n".join(lines) + "\n"
+
+
+def _agreement_markdown(result: Dict) -> List[str]:
+  """The two-run test's count (`two_run_z`), if any cell was tested."""
+  if not result.get("tested"):
+    return []
+  return [f"With both noises of both runs (the seeds' and the test lists' "
+          f"standard errors; a seed interval holds only the seeds'), "
+          f"{result['agree']} of {result['tested']} cells differ by at most "
+          f"{Z_95:.2f} standard errors of the difference; about "
+          f"{0.05 * result['tested']:.1f} would exceed it by chance alone.",
+          ""]
+
+
+def _beyond(row: Dict) -> bool:
+  return row.get("z") is not None and abs(row["z"]) > Z_95
+
+
+def _z(z: Optional[float]) -> str:
+  if z is None:
+    return "-"
+  return f"**{z:+.2f}**" if abs(z) > Z_95 else f"{z:+.2f}"
 
 
 def _moved(rates: Dict[str, Tuple[float, float]]) -> str:

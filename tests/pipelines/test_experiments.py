@@ -848,14 +848,26 @@ def test_every_committed_experiment_config_has_valid_worlds(name):
 def test_regeneration_check_flags_cells_outside_the_interval():
   from pipelines.experiments.regeneration import compare_reports
 
-  def report(mean, half_width=1.0):
-    cell = {"mean": mean, "ci95": [mean - half_width, mean + half_width]}
+  def report(mean, half_width=1.0, se=(None, None)):
+    cell = {"mean": mean, "ci95": [mean - half_width, mean + half_width],
+            "se_seeds": se[0], "se_lists": se[1]}
     return {"experiments": {"table1": {"rows": {"relative": [
         {"variant": "v", "reference": "r",
          "cells": {"purchase": {"all": cell}}}]}}}}
   same = compare_reports(report(1.0), report(1.5))
   assert same["inside"] == same["total"] == 1 and same["identical"] == 0
   assert same["inside_second"] == 1
+  assert same["tested"] == 0 and same["rows"][0]["z"] is None
+  # Outside both seed intervals, but within both runs' seed and list noise:
+  # z = 1.0 / sqrt(2 * (0.3^2 + 0.4^2)) = 1.41; 2.0 apart is z = 2.83.
+  lists = compare_reports(report(1.0, 0.6, (0.3, 0.4)),
+                          report(2.0, 0.6, (0.3, 0.4)))
+  assert lists["inside"] == lists["inside_second"] == 0
+  assert lists["rows"][0]["z"] == pytest.approx(1.0 / 0.5 ** 0.5)
+  assert lists["tested"] == lists["agree"] == 1
+  apart = compare_reports(report(1.0, 0.6, (0.3, 0.4)),
+                          report(3.0, 0.6, (0.3, 0.4)))
+  assert apart["tested"] == 1 and apart["agree"] == 0
   off = compare_reports(report(1.0), report(2.5))
   assert off["inside"] == off["inside_second"] == 0
   # A narrower second interval (more seeds) that misses the first mean.
@@ -871,8 +883,11 @@ def test_regeneration_check_flags_cells_outside_the_interval():
                                             "r": {"learning_rate": 0.004}})
   moved = compare_reports(first, second)
   assert moved["rows"][0]["rates_moved"] == {"v": (0.0005, 0.001)}
-  assert ("| **no** | **no** | v: 0.0005 -> 0.001 |"
+  assert ("| **no** | **no** | - | v: 0.0005 -> 0.001 |"
           in markdown(moved, first["run_info"], second["run_info"]))
+  text = markdown(apart, info, info)
+  assert "0 of 1 cells differ by at most 1.96 standard errors" in text
+  assert "| **no** | **no** | **+2.83** |  |" in text
   assert off["rows"][0]["rates_moved"] == {}  # runs without the records
 
 
