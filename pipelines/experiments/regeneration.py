@@ -44,13 +44,14 @@ import sys
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 from pipelines.experiments.cells import gain_cells
+from pipelines.experiments.plan import EXPERIMENTS
 
 
 def cells(report: Dict, same: Optional[Mapping[str, str]] = None
           ) -> Iterator[Tuple[str, Optional[str], Dict, Tuple[str, ...]]]:
   """(name, dose world or None, cell, the variant keys of its model and
-  reference: () for a dose point, whose cells name labels) of every cell;
-  an experiment named in `same` under the name it maps to."""
+  reference) of every cell; an experiment named in `same` under the name
+  it maps to."""
   same = same or {}
   for c in gain_cells(report):
     name = same.get(c.experiment, c.experiment)
@@ -60,7 +61,18 @@ def cells(report: Dict, same: Optional[Mapping[str, str]] = None
                                                         c.reference_key)
     else:
       yield (f"{name} | {c.table} | {c.model} vs {c.reference} | "
-             f"{c.task} {c.platform}"), c.world, c.cell, ()
+             f"{c.task} {c.platform}"), c.world, c.cell, dose_keys(
+                 c.experiment, c.world, c.model)
+
+
+def dose_keys(experiment: str, world: str, label: str) -> Tuple[str, ...]:
+  """The variant keys of a dose point's model (by its label) and of its
+  Shared-Bottom, from the experiment's plan: () when the plan no longer
+  holds that model."""
+  exp = EXPERIMENTS.get(experiment)
+  found = [v for v in (exp.variants if exp else ())
+           if v.world == world and v.model_label == label]
+  return (found[0].key, found[0].reference().key) if found else ()
 
 
 Z_95 = 1.959964  # two-sided 5%

@@ -940,6 +940,29 @@ def test_regeneration_check_covers_dose_points_and_refuses_an_empty_check(
                                           0.5)]) == 2
 
 
+def test_regeneration_names_a_dose_point_s_moved_rate():
+  """A dose point's cell names its model by label; the plan gives its
+  variant key, so a rate its search moved is named as for a row."""
+  from pipelines.experiments.regeneration import compare_reports
+  key = "interaction_4/2tasks/seq-md_input"
+
+  def report(mean, rate):
+    cell = {"mean": mean, "ci95": [mean - 0.5, mean + 0.5]}
+    return {"run_info": {"training": {
+        key: {"learning_rate": rate},
+        "interaction_4/2tasks/shared_bottom-md_none": {"learning_rate": 0.004}}},
+            "experiments": {"md_placement": {"dose": {"points": [
+                {"world": "interaction_4",
+                 "gains": {"SEQ + MD on the input": cell}}]}}}}
+  moved = compare_reports(report(-0.26, 0.0005), report(0.63, 0.004))
+  assert moved["rows"][0]["rates_moved"] == {key: (0.0005, 0.004)}
+  unknown = report(0.63, 0.004)
+  points = unknown["experiments"]["md_placement"]["dose"]["points"]
+  points[0]["gains"] = {"a model the plan lost": points[0]["gains"].pop(
+      "SEQ + MD on the input")}
+  assert compare_reports(unknown, unknown)["rows"][0]["rates_moved"] == {}
+
+
 def test_regeneration_reads_a_renamed_experiment_in_the_kept_worlds(
     tmp_path):
   """md_rate kept to interaction_4 against dose_interaction's 4 doses."""
