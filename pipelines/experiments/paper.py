@@ -98,12 +98,36 @@ def training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
       rate_of=results[v].get("rate_of"),
       search_capped=results[v].get("lr_search_capped", []),
       search_seeds=len(results[v].get("lr_search_seeds", [0])),
+      **_by_seed(results[v]),
       runner_up=runner_up(results[v].get("lr_search", {}),
                           results[v]["learning_rate"]),
       runs=[dict(seed=r.seed, best_epoch=r.best_epoch,
                  epochs_run=r.epochs_run, stop_reason=r.stop_reason,
                  val_monitor=r.val_monitor)
             for r in results[v]["runs"]]) for v in variants}
+
+
+def _by_seed(result: Dict) -> Dict:
+  """A search on more than one seed's validation scores, per rate and
+  search seed (`search_by_seed`); nothing for a one-seed search, whose
+  scores `lr_search` holds."""
+  by_seed = result.get("lr_search_by_seed", {})
+  if len(result.get("lr_search_seeds", [])) < 2 or result.get("rate_of"):
+    return {}
+  return dict(search_by_seed={f"{lr:g}": values
+                              for lr, values in by_seed.items()})
+
+
+def seed_choices(entry: Dict) -> List[float]:
+  """The rate each search seed alone would have chosen, among the rates the
+  search tried (ties: the smaller rate, as `lr_search`); [] for a search on
+  one seed."""
+  by_seed = {float(lr): v for lr, v in entry.get("search_by_seed", {}).items()}
+  if not by_seed:
+    return []
+  rates = sorted(by_seed)
+  return [max(rates, key=lambda lr, i=i: by_seed[lr][i])
+          for i in range(len(by_seed[rates[0]]))]
 
 
 def runner_up(scores: Dict[float, float], chosen: float) -> Optional[Dict]:
@@ -195,6 +219,23 @@ def _near_ties_markdown(training: Dict) -> List[str]:
           f"{len(judged)} searched variants.", ""]
 
 
+def _seed_choices_markdown(training: Dict) -> List[str]:
+  """How often each search seed alone would have chosen the rate the mean
+  over the search seeds chose, if any search ran on more than one seed: a
+  direct measure of how much one seed decides a one-seed search. Each
+  search counts once (dose variants share their dial's)."""
+  searches = {(t.get("searched_in"), key.split("/", 1)[1]): t
+              for key, t in training.items() if t.get("search_by_seed")}
+  picks = [(t["learning_rate"], seed_choices(t)) for t in searches.values()]
+  if not picks:
+    return []
+  agree = sum(lr == chosen for chosen, alone in picks for lr in alone)
+  cases = sum(len(alone) for _, alone in picks)
+  return [f"Searches on the mean of several seeds: each search seed alone "
+          f"would have chosen the same rate in {agree} of {cases} cases "
+          f"({len(picks)} searches).", ""]
+
+
 def training_markdown(training: Dict, valid_lists: Dict[str, int],
                       task: str = "purchase") -> List[str]:
   """The training section: capped runs, the validation lists with a
@@ -206,6 +247,7 @@ def training_markdown(training: Dict, valid_lists: Dict[str, int],
            f"have been improving): {capped} of {len(runs)}.", "",
            *_search_capped_markdown(training),
            *_near_ties_markdown(training),
+           *_seed_choices_markdown(training),
            *_valid_lists_markdown(valid_lists, task),
            "| variant | learning rate | best epoch / epochs run (stop reason),"
            " per seed |", "|---|---|---|"]
@@ -223,6 +265,10 @@ def training_markdown(training: Dict, valid_lists: Dict[str, int],
     if t.get("search_capped"):
       rate += (" (capped search runs: "
                f"{', '.join(f'{lr:g}' for lr in t['search_capped'])})")
+    alone = seed_choices(t)
+    if any(lr != t["learning_rate"] for lr in alone):
+      rate += (" (each search seed alone: "
+               f"{', '.join(f'{lr:g}' for lr in alone)})")
     if is_near_tie(t):
       rate += (f" (near-tie: ahead of {t['runner_up']['learning_rate']:g} by "
                f"{t['runner_up']['margin']:.4f}, under the SD of "

@@ -622,6 +622,8 @@ class Runner:
     return dict(learning_rate=found["best"],
                 lr_search=dict(sorted(found["scores"].items())),
                 lr_search_seeds=list(seeds),
+                lr_search_by_seed={lr: [r.val_monitor for r in runs]
+                                   for lr, runs in sorted(search_runs.items())},
                 lr_search_world=searched.world,
                 lr_search_capped=sorted(
                     lr for lr, runs in search_runs.items()

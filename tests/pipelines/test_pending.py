@@ -262,3 +262,25 @@ def test_the_dry_run_counts_a_search_on_k_seeds(tmp_path, capsys, k):
                    str(k), "--workdir", str(tmp_path)]) == 0
   assert f"| all (each run once) | {runs} | 0 | {runs} |" in (
       capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("search_seeds", [1, 3])
+def test_a_search_on_seeds_records_what_each_seed_alone_would_choose(
+    tmp_path, schema, search_seeds):
+  """The training record keeps a multi-seed search's scores per seed, and
+  the report says which rate each search seed alone would have chosen; a
+  one-seed search's record is as before."""
+  from pipelines.experiments import paper
+  v = Variant("default", ("click", "purchase"), "seq", "none")
+  runner = TrainingRunner(tmp_path, schema)
+  out = runner.run_variant(v, [0, 1, 2], GRID, search_seeds)
+  entry = json.loads(json.dumps(paper.training_record({v: out}, [v])))[v.key]
+  text = "\n".join(paper.training_markdown({v.key: entry}, {}))
+  if search_seeds == 1:
+    assert "search_by_seed" not in entry and paper.seed_choices(entry) == []
+    assert "search seed alone" not in text
+    return
+  assert entry["search_by_seed"]["0.004"] == [0.0, -0.002, -0.002]
+  assert paper.seed_choices(entry) == [0.004, 0.002, 0.002]
+  assert "| 0.002 (each search seed alone: 0.004, 0.002, 0.002)" in text
+  assert "would have chosen the same rate in 2 of 3 cases (1 searches)" in text
