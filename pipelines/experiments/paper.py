@@ -17,7 +17,7 @@ import math
 import os
 import statistics
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from seqmd_tf.progress import progress as progress_bar
 
@@ -108,7 +108,7 @@ def training_record(results: Dict, variants: Sequence[Variant]) -> Dict:
 
 
 def _by_seed(result: Dict) -> Dict:
-  """A search on more than one seed's validation scores, per rate and
+  """The validation scores of a search on more than one seed, per rate and
   search seed (`search_by_seed`); nothing for a one-seed search, whose
   scores `lr_search` holds."""
   by_seed = result.get("lr_search_by_seed", {})
@@ -190,13 +190,21 @@ def _valid_lists_markdown(valid_lists: Dict[str, int],
           f"{cells}.", ""]
 
 
+def _searches(training: Dict, field: str) -> Dict[Tuple[str, str], Dict]:
+  """The training records with `field` set, one per search: (the world it
+  was searched in, the variant key without its world) -> a record of it
+  (dose variants share their dial's search)."""
+  return {(t.get("searched_in", key.split("/", 1)[0]), key.split("/", 1)[1]): t
+          for key, t in training.items() if t.get(field)}
+
+
 def _search_capped_markdown(training: Dict) -> List[str]:
   """The learning-rate search's runs that the epoch cap ended, once per
   search (dose variants share their dial's search): their validation score
   may understate their rate, most often the smallest, so a rate chosen
   beside one is less sure than its grid position says."""
-  searches = {(t["searched_in"], key.split("/", 1)[1]): t["search_capped"]
-              for key, t in training.items() if t.get("search_capped")}
+  searches = {where: t["search_capped"] for where, t in
+              _searches(training, "search_capped").items()}
   if not searches:
     return []
   cells = "; ".join(f"{world}/{rest} at {', '.join(f'{lr:g}' for lr in lrs)}"
@@ -224,9 +232,8 @@ def _seed_choices_markdown(training: Dict) -> List[str]:
   over the search seeds chose, if any search ran on more than one seed: a
   direct measure of how much one seed decides a one-seed search. Each
   search counts once (dose variants share their dial's)."""
-  searches = {(t.get("searched_in"), key.split("/", 1)[1]): t
-              for key, t in training.items() if t.get("search_by_seed")}
-  picks = [(t["learning_rate"], seed_choices(t)) for t in searches.values()]
+  picks = [(t["learning_rate"], seed_choices(t))
+           for t in _searches(training, "search_by_seed").values()]
   if not picks:
     return []
   agree = sum(lr == chosen for chosen, alone in picks for lr in alone)
