@@ -45,6 +45,7 @@ from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 from pipelines.experiments.cells import gain_cells
 from pipelines.experiments.plan import EXPERIMENTS
+from pipelines.experiments.stats import Z_95
 
 
 def cells(report: Dict, same: Optional[Mapping[str, str]] = None
@@ -73,9 +74,6 @@ def dose_keys(experiment: str, world: str, label: str) -> Tuple[str, ...]:
   found = [v for v in (exp.variants if exp else ())
            if v.world == world and v.model_label == label]
   return (found[0].key, found[0].reference().key) if found else ()
-
-
-Z_95 = 1.959964  # two-sided 5%
 
 
 def total_se(cell: Dict) -> Optional[float]:

@@ -21,7 +21,8 @@ import pandas as pd
 
 from seqmd_tf.evaluation.slices import ALL
 
-MDE_FACTOR = 1.959964 + 0.841621  # two-sided 5% test, 80% power
+Z_95 = 1.959964  # two-sided 5% test
+MDE_FACTOR = Z_95 + 0.841621  # two-sided 5% test, 80% power
 # The generator's platforms, then all traffic: (column name, platform value).
 PLATFORMS = (("web", "web"), ("app", "app"), (ALL, None))
 
