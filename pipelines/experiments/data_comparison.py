@@ -336,7 +336,7 @@ def _run_info(m: Dict, mode: str, command: str, commit: str, start: float,
           timespec="seconds"),
       wall_minutes=(time.time() - start) / 60,
       compute_minutes=paper.compute_minutes(records),
-      training_commits=paper.training_commits(records),
+      **paper.training_provenance(records),
       learning_rate_search=paper.learning_rate_search(results, variants),
       training=paper.training_record(results, variants),
       valid_lists={WORLD: runner.valid_list_count(WORLD)})
@@ -384,8 +384,7 @@ def markdown(report: Dict) -> str:
       f"- machine: {info['machine']['nproc']} CPUs, "
       f"{info['machine']['cpu_model']}; date {info['date']}; commit "
       f"{info['commit']}; wall time {info['wall_minutes']:.1f} min",
-      *([paper.commits_markdown(info["training_commits"])]
-        if "training_commits" in info else []),
+      *paper.provenance_markdown(info),
       "", "## Answer", "",
       *answer(report), "",
       "Cells below: relative change of test NDCG@10 against Shared-Bottom, "

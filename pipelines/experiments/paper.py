@@ -25,8 +25,9 @@ from pipelines.experiments import (comparison, lr_search, pending, power,
                                    references, reports)
 from pipelines.experiments.plan import Variant, experiment, plan_variants
 from pipelines.experiments.runner import (NOT_RECORDED, Runner,
-                                          commit_cells, commit_counts,
-                                          git_commit, machine_info)
+                                          commit_cells, git_commit,
+                                          machine_cells, machine_info,
+                                          recorded_counts)
 from seqmd_tf.data.schema import load_schema
 from seqmd_tf.data.synthetic.generate import read_manifest
 from seqmd_tf.data.synthetic.world import GENERATOR_VERSION
@@ -308,8 +309,7 @@ def _header_markdown(info: Dict) -> List[str]:
           f"{info['compute_minutes']:.1f} min (runs are cached and reused)",
           *_pieces_markdown(info),
           f"- project commit {info['commit']}; generator {info['generator_version']}",
-          *([commits_markdown(info["training_commits"])]
-            if "training_commits" in info else []),
+          *provenance_markdown(info),
           f"- world: {json.dumps(info['world'])}; data seed {info['data_seed']}"
           + _overrides_markdown(info.get("world_overrides", {})),
           "",
@@ -502,7 +502,7 @@ def _run_info(m: Dict, mode: str, command: str, config: Dict, commit: str,
           timespec="seconds"),
       wall_minutes=(time.time() - start) / 60,
       compute_minutes=compute_minutes(records),
-      training_commits=training_commits(records), run_records=records,
+      **training_provenance(records), run_records=records,
       learning_rate_search=learning_rate_search(results, variants),
       training=training_record(results, variants),
       run_seconds={v.key: [r.seconds for r in results[v]["runs"]]
@@ -527,6 +527,7 @@ def run_records(runner: Runner, variants: Sequence[Variant],
   joins its pieces' records, so a run that pieces share counts once."""
   return {os.path.relpath(runner.run_dir(v, r.seed, r.learning_rate),
                           runner.workdir): dict(commit=r.commit,
+                                                machine=r.machine,
                                                 seconds=r.seconds)
           for v in variants for r in results[v]["runs"]}
 
@@ -537,11 +538,30 @@ def compute_minutes(records: Dict[str, Dict]) -> float:
   return math.fsum(r["seconds"] for r in records.values()) / 60
 
 
-def training_commits(records: Dict[str, Dict]) -> Dict[str, int]:
-  """How many of the runs of `run_records` each commit trained (runs are
-  cached across invocations, so a report may rest on several); runs cached
-  before the commit was kept count under NOT_RECORDED."""
-  return commit_counts(r["commit"] for r in records.values())
+def training_provenance(records: Dict[str, Dict]) -> Dict[str, Dict]:
+  """How many of the runs of `run_records` each commit trained
+  (`training_commits`) and each machine (`training_machines`, `machine_name`): runs are
+  cached across invocations and sessions, so a report may rest on several
+  of each, and a run's seconds are its machine's. Runs cached before the
+  commit (or the machine) was kept count under NOT_RECORDED."""
+  return dict(
+      training_commits=recorded_counts(r["commit"] for r in records.values()),
+      training_machines=recorded_counts(r.get("machine")
+                                        for r in records.values()))
+
+
+def provenance_markdown(info: Dict) -> List[str]:
+  """The header lines of the commits and machines a report's runs were
+  trained at (a report from before either was kept has no line for it)."""
+  lines = []
+  if "training_commits" in info:
+    lines.append(commits_markdown(info["training_commits"]))
+  if "training_machines" in info:
+    machines = info["training_machines"]
+    one = len(machines) == 1 and NOT_RECORDED not in machines
+    lines.append(f"- runs trained on: {machine_cells(machines)}"
+                 + (" (one machine)" if one else ""))
+  return lines
 
 
 def commits_markdown(commits: Dict[str, int]) -> str:

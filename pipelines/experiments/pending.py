@@ -37,7 +37,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from pipelines.experiments import lr_search
 from pipelines.experiments.plan import Variant, plan_variants
 from pipelines.experiments.runner import (Runner, RunResult, commit_cells,
-                                          commit_counts)
+                                          machine_cells, recorded_counts)
 from seqmd_tf.data.synthetic.generate import read_manifest
 
 
@@ -284,7 +284,9 @@ def status(needs: Dict[str, Needs],
       groups=[dict(experiments=list(g), **_summary(runs_of(g), seconds))
               for g in groups],
       all=_summary(list(every.values()), seconds),
-      commits=commit_counts(r.cached.commit for r in every.values() if r.cached),
+      commits=recorded_counts(r.cached.commit for r in every.values() if r.cached),
+      machines=recorded_counts(r.cached.machine for r in every.values()
+                               if r.cached),
       open_searches=sorted(set().union(*(n.open_searches
                                          for n in needs.values()))),
       timed_by_reports=bool(reported))
@@ -391,7 +393,9 @@ def markdown(report: Dict, workdir: str) -> List[str]:
     lines.append(f"| {name} | {s['runs']:,} | {s['cached']:,} | "
                  f"{s['to_train']:,} | {_hours(s['hours_to_train'])} |")
   commits = commit_cells(report["commits"]) or "none"
-  lines += ["", f"Cached runs by the commit that trained them: {commits}."]
+  machines = machine_cells(report["machines"]) or "none"
+  lines += ["", f"Cached runs by the commit that trained them: {commits}.",
+            f"Cached runs by the machine that trained them: {machines}."]
   if len(report.get("groups", [])) > 1:
     lines.append(
         f"Side by side: the experiments fall in {len(report['groups'])} "

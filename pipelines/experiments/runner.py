@@ -38,7 +38,8 @@ from seqmd_tf.models import ModelConfig, resolve_config
 from seqmd_tf.paths import write_json
 
 RESULT = "result.json"
-NOT_RECORDED = "not recorded"  # a run cached before runs kept their commit
+# a run cached before runs kept their commit (or their machine)
+NOT_RECORDED = "not recorded"
 MONITORED_TASK = "purchase"  # the last task of every variant: its monitor
 LISTS = "lists.parquet"
 # A run stored before 2026-12-06 kept its lists as CSV: read as it is (a
@@ -103,6 +104,7 @@ class RunResult:
   best_epoch: Optional[int] = None    # None: a run cached before they were kept
   stop_reason: Optional[str] = None   # seqmd_tf.training.pipeline.stop_reason
   commit: Optional[str] = None        # the code that made it (None: not kept)
+  machine: Optional[str] = None       # what trained it, `machine_name` (None: not kept)
 
   @property
   def lists(self) -> Optional[pd.DataFrame]:
@@ -110,17 +112,24 @@ class RunResult:
     return None if self.lists_path is None else read_lists(self.lists_path)
 
 
-def commit_counts(commits: Iterable[Optional[str]]) -> Dict[str, int]:
-  """How many runs each commit trained, most first, from the runs' commits
-  (None: not recorded)."""
-  return dict(collections.Counter(c or NOT_RECORDED
-                                  for c in commits).most_common())
+def recorded_counts(values: Iterable[Optional[str]]) -> Dict[str, int]:
+  """How many runs have each value (a commit, a CPU model), most first, from
+  the runs' values (None: not recorded)."""
+  return dict(collections.Counter(v or NOT_RECORDED
+                                  for v in values).most_common())
 
 
 def commit_cells(counts: Dict[str, int]) -> str:
-  """"abcdef1234 (12), not recorded (3)": `commit_counts` in a line."""
+  """"abcdef1234 (12), not recorded (3)": `recorded_counts` of commits in a
+  line."""
   return ", ".join(f"{c if c == NOT_RECORDED else c[:10]} ({n:,})"
                    for c, n in counts.items())
+
+
+def machine_cells(counts: Dict[str, int]) -> str:
+  """"2 x AMD EPYC (12), not recorded (3)": `recorded_counts` of machines in
+  a line."""
+  return ", ".join(f"{m} ({n:,})" for m, n in counts.items())
 
 
 LOCKS = "locks"
@@ -387,7 +396,7 @@ class Runner:
                 seconds=round(time.time() - start
                               + summary["seconds_before_resume"], 1),
                 scoring_seconds=round(time.time() - scoring, 1),
-                commit=self.commit)
+                commit=self.commit, machine=machine_name(machine_info()))
     return self._store(variant, run_dir, info, lists)
 
   def _test_lists(self, model, variant: Variant) -> pd.DataFrame:
@@ -549,7 +558,7 @@ class Runner:
                      info["epochs_run"], info["seconds"],
                      next((p for p in stored if os.path.exists(p)), None),
                      info.get("best_epoch"), info.get("stop_reason"),
-                     info.get("commit"))
+                     info.get("commit"), info.get("machine"))
 
   def _store(self, variant: Variant, run_dir: str, info: Dict,
              lists: Optional[pd.DataFrame]) -> RunResult:
@@ -660,6 +669,11 @@ def machine_info() -> Dict:
   except OSError:
     pass
   return dict(nproc=os.cpu_count(), cpu_model=cpu)
+
+
+def machine_name(machine: Dict) -> str:
+  """"2 x AMD EPYC": a `machine_info` in a line."""
+  return f"{machine.get('nproc')} x {machine.get('cpu_model')}"
 
 
 def git_commit(repo: Optional[str] = None) -> str:

@@ -41,7 +41,8 @@ def test_pieces_assemble_into_the_report_of_one_invocation(tmp_path):
   assert joined["references"] == whole["references"]
   for key in ("training", "learning_rate_search", "run_seconds", "run_records",
               "valid_lists", "test_lists", "compute_minutes",
-              "training_commits", "seeds", "world", "models"):
+              "training_commits", "training_machines", "seeds", "world",
+              "models"):
     assert joined["run_info"][key] == whole["run_info"][key], key
   # SEQ and Shared-Bottom are in both pieces: their runs count once.
   pieces = [_report(out / p)["run_info"]["run_records"]
@@ -80,6 +81,7 @@ def test_assemble_refuses_pieces_of_two_suites_and_names_runs_held_twice(
   assert info["run_records"]["r/seed0"]["seconds"] == 10.0  # the first's
   assert info["compute_minutes"] == pytest.approx(20.0 / 60)
   assert info["training_commits"] == {"a" * 40: 2}
+  assert info["training_machines"] == {"not recorded": 2}  # older records
   assert info["differences"] == [
       "run records r/seed0: one and two differ (trained twice, or reported "
       "by other code; the first is kept)"]

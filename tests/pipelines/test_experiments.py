@@ -465,7 +465,7 @@ def test_fig5_and_sources_micro_suite(tmp_path):
 def test_micro_suite_end_to_end(tmp_path, monkeypatch):
   from pipelines.experiments import paper
   from pipelines.experiments.paper import run_paper
-  from pipelines.experiments.runner import Runner
+  from pipelines.experiments.runner import Runner, machine_info, machine_name
   # The report holds no parsed world: each is freed once training is done.
   held, parse = [], Runner.parsed
   def parsed(runner, world):
@@ -533,19 +533,25 @@ def test_micro_suite_end_to_end(tmp_path, monkeypatch):
   assert info["training_commits"] == {info["commit"]: len(runs)}
   assert (f"- runs trained at: {info['commit'][:10]} ({len(runs)}) "
           "(one commit") in tables
+  # ... and the machine that trained it, whose seconds they are.
+  cpu = machine_name(machine_info())
+  assert {json.loads(r.read_text())["machine"] for r in runs} == {cpu}
+  assert info["training_machines"] == {cpu: len(runs)}
+  assert f"- runs trained on: {cpu} ({len(runs)}) (one machine)" in tables
   # The dry run of the same suite finds every run cached, by its commit.
   from pipelines.experiments.paper import plan_paper
   plan = plan_paper("quick", str(tmp_path / "work"), str(path))
   assert plan["all"] == dict(runs=len(runs), cached=len(runs), to_train=0,
                              hours_to_train=0.0)
   assert plan["commits"] == {info["commit"]: len(runs)}
+  assert plan["machines"] == {cpu: len(runs)}
   assert plan["test_split_changes"] == {}
   stored = plan["data"]["stored"]["default"]
   assert plan["data"]["worlds"] == ["default"] and stored > 0
   assert plan["data"]["to_generate"] == [] and plan["data"]["free_bytes"] > 0
   # A run cached before runs kept their commit is counted as such.
   old = json.loads(runs[0].read_text())
-  del old["commit"]
+  del old["commit"], old["machine"]
   runs[0].write_text(json.dumps(old))
   # A rerun reuses every cached run and gives the same numbers.
   again = run_paper("quick", str(tmp_path / "results2"), str(tmp_path / "work"),
@@ -558,6 +564,7 @@ def test_micro_suite_end_to_end(tmp_path, monkeypatch):
   assert info2["valid_lists"] == info["valid_lists"]
   assert info2["training_commits"] == {info["commit"]: len(runs) - 1,
                                        "not recorded": 1}
+  assert info2["training_machines"] == {cpu: len(runs) - 1, "not recorded": 1}
   assert "(one commit" not in open(again["tables"]).read()
   # More test days: every run stays cached, the dry run names the new split.
   config = json.loads(path.read_text())
@@ -1031,6 +1038,16 @@ def test_the_commit_line_says_one_commit_only_when_it_can_be_checked_out():
   assert "one commit" not in commits_markdown({"a" * 40: 2, "b" * 40: 1})
   assert commits_markdown({"a" * 40: 2, NOT_RECORDED: 1}) == (
       f"- runs trained at: {'a' * 10} (2), not recorded (1)")
+
+
+def test_the_machine_line_says_one_machine_only_when_every_run_recorded_it():
+  from pipelines.experiments.paper import NOT_RECORDED, provenance_markdown
+  assert provenance_markdown({}) == []  # a report from before either was kept
+  assert provenance_markdown({"training_machines": {"2 x AMD EPYC": 3}}) == [
+      "- runs trained on: 2 x AMD EPYC (3) (one machine)"]
+  assert provenance_markdown({"training_machines": {"2 x AMD EPYC": 2,
+                                                  NOT_RECORDED: 1}}) == [
+      "- runs trained on: 2 x AMD EPYC (2), not recorded (1)"]
 
 
 def test_a_runs_lists_are_read_when_asked_for_and_few_are_kept(

@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from pipelines import cli
+from pipelines.experiments.runner import machine_name
 from seqmd_tf.data.synthetic.generate import split_files
 from tests.helpers import ONE_EPOCH, SMALL_MODEL
 
@@ -108,6 +109,9 @@ def test_logs_to_a_comparison_with_shared_bottom(tmp_path, impressions,
   assert info["training_commits"] == {info["commit"]: 4}
   tables = open(os.path.join(out, "tables.md")).read()
   assert f"- runs trained at: {info['commit'][:10]} (4) (one commit" in tables
+  cpu = machine_name(info["machine"])  # trained where the report was made
+  assert info["training_machines"] == {cpu: 4}
+  assert f"- runs trained on: {cpu} (4) (one machine)" in tables
   assert "## Answer" in tables and "- **SEQ+MD**: order NDCG@10" in tables
   ndcg = report["ndcg"]
   assert set(ndcg) == {"Shared-Bottom", "SEQ+MD"}

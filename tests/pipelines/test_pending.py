@@ -48,6 +48,11 @@ def test_a_complete_search_fixes_the_rate_of_the_seed_runs(tmp_path, schema):
   assert report["all"]["to_train"] == 1
   assert report["all"]["hours_to_train"] == pytest.approx(30.0 / 3600)
   assert report["commits"] == {"c1": 4, NOT_RECORDED: 1}
+  assert report["machines"] == {NOT_RECORDED: 5}  # the stand-in keeps none
+  lines = "\n".join(pending.markdown(report, "w"))
+  assert ("Cached runs by the commit that trained them: c1 (4), "
+          "not recorded (1).") in lines
+  assert "Cached runs by the machine that trained them: not recorded (5)." in lines
 
 
 def test_an_open_search_leaves_its_seed_runs_to_train(tmp_path, schema):
