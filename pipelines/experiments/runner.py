@@ -104,7 +104,7 @@ class RunResult:
   best_epoch: Optional[int] = None    # None: a run cached before they were kept
   stop_reason: Optional[str] = None   # seqmd_tf.training.pipeline.stop_reason
   commit: Optional[str] = None        # the code that made it (None: not kept)
-  machine: Optional[str] = None       # what trained it, `machine_name` (None: not kept)
+  machine: Optional[str] = None       # `machine_name` of its trainer (None: not kept)
 
   @property
   def lists(self) -> Optional[pd.DataFrame]:
@@ -113,7 +113,7 @@ class RunResult:
 
 
 def recorded_counts(values: Iterable[Optional[str]]) -> Dict[str, int]:
-  """How many runs have each value (a commit, a CPU model), most first, from
+  """How many runs have each value (a commit, a machine), most first, from
   the runs' values (None: not recorded)."""
   return dict(collections.Counter(v or NOT_RECORDED
                                   for v in values).most_common())
