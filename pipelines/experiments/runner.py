@@ -104,7 +104,7 @@ class RunResult:
   best_epoch: Optional[int] = None    # None: a run cached before they were kept
   stop_reason: Optional[str] = None   # seqmd_tf.training.pipeline.stop_reason
   commit: Optional[str] = None        # the code that made it (None: not kept)
-  machine: Optional[str] = None       # `machine_name` of its trainer (None: not kept)
+  machine: Optional[str] = None       # machine_name of its trainer (None: none)
 
   @property
   def lists(self) -> Optional[pd.DataFrame]:
