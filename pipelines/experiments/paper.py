@@ -540,9 +540,10 @@ def compute_minutes(records: Dict[str, Dict]) -> float:
 
 def training_provenance(records: Dict[str, Dict]) -> Dict[str, Dict]:
   """How many of the runs of `run_records` each commit trained
-  (`training_commits`) and each machine (`training_machines`, `machine_name`): runs are
-  cached across invocations and sessions, so a report may rest on several
-  of each, and a run's seconds are its machine's. Runs cached before the
+  (`training_commits`) and each machine (`training_machines`, by
+  `machine_name`): runs are cached across invocations and sessions, so a
+  report may rest on several of each, and a run's seconds are its
+  machine's. Runs cached before the
   commit (or the machine) was kept count under NOT_RECORDED."""
   return dict(
       training_commits=recorded_counts(r["commit"] for r in records.values()),
