@@ -19,10 +19,11 @@ that trained it and its seconds). This joins them:
 * an experiment may be in one piece only;
 * a run, a variant's training record or a world's references that two
   pieces hold once each (the runs pieces share in one work folder) counts
-  once; when the two differ (the run was trained twice, because the work
-  folder was lost between the pieces, or the pieces were reported by code
-  that reports it otherwise), the first piece's is kept, and the report
-  names every such difference;
+  once; when the two differ, the first piece's is kept, and the report
+  tells the two kinds of difference apart: values that differ (the run was
+  trained twice, because the work folder was lost between the pieces),
+  listed one by one, and fields that one piece's report does not hold (it
+  was made by code of another day), counted by field;
 * the header counts the runs by the commit that trained them, so "(one
   commit)" still says that the whole suite ran on one commit.
 
@@ -107,10 +108,27 @@ def _experiments(pieces: Sequence[Dict],
   return {name: found[name][0] for name in dict.fromkeys(names)}
 
 
+def difference(what: str, key: str, pieces: Sequence[str], first,
+               second) -> Dict:
+  """How two pieces' entries `key` of one record (`what`) differ: `values`,
+  the fields both hold with other values (the run was trained twice), and
+  `missing`, the fields only one holds (its report was made by code of
+  another day). An entry that is not an object differs in its value."""
+  if not (isinstance(first, dict) and isinstance(second, dict)):
+    first, second = {"value": first}, {"value": second}
+  fields = sorted(f for f in set(first) | set(second)
+                  if f not in first or f not in second
+                  or first[f] != second[f])
+  held = [f for f in fields
+          if first.get(f) is not None and second.get(f) is not None]
+  return dict(record=what, key=key, pieces=list(pieces), values=held,
+              missing=[f for f in fields if f not in held])
+
+
 def _join(parts: Sequence[Tuple[str, Dict]], what: str,
-          differences: List[str]) -> Dict:
+          differences: List[Dict]) -> Dict:
   """The entries of `parts` ((piece path, dict)), each key once: the first
-  piece's when two differ, noted in `differences`."""
+  piece's when two differ, noted in `differences` (`difference`)."""
   joined: Dict = {}
   source: Dict[str, str] = {}
   for path, part in parts:
@@ -118,9 +136,8 @@ def _join(parts: Sequence[Tuple[str, Dict]], what: str,
       if key not in joined:
         joined[key], source[key] = value, path
       elif joined[key] != value:
-        differences.append(f"{what} {key}: {source[key]} and {path} differ "
-                           "(trained twice, or reported by other code; the "
-                           "first is kept)")
+        differences.append(difference(what, key, (source[key], path),
+                                      joined[key], value))
   return joined
 
 
@@ -161,7 +178,7 @@ def assemble(pieces: Sequence[Dict], command: str,
   experiments = _experiments(pieces, order)
   info0 = pieces[0]["run_info"]
   keys = [v.key for v in plan_variants(list(experiments), info0.get("worlds"))]
-  differences: List[str] = []
+  differences: List[Dict] = []
   records = {name: _join([(p["path"], p["run_info"][name]) for p in pieces],
                          name.replace("_", " "), differences)
              for name in RECORDS}
@@ -187,19 +204,23 @@ def assemble(pieces: Sequence[Dict], command: str,
 
 
 def copy_figures(pieces: Sequence[Dict], out_dir: str) -> None:
-  """Each piece's figures beside the report; two different figures of one
-  name are an error."""
+  """Each piece's figures beside the report, over those of an earlier
+  report in `out_dir`; two pieces' different figures of one name are an
+  error."""
   os.makedirs(out_dir, exist_ok=True)
+  copied: Dict[str, str] = {}
   for piece in pieces:
     folder = os.path.dirname(piece["path"])
     for name in sorted(os.listdir(folder)):
       if not name.endswith(".png"):
         continue
-      target = os.path.join(out_dir, name)
-      if os.path.exists(target) and not filecmp.cmp(
-          os.path.join(folder, name), target, shallow=False):
-        raise ValueError(f"{out_dir}: two pieces have a different {name}")
-      shutil.copyfile(os.path.join(folder, name), target)
+      source = os.path.join(folder, name)
+      if name in copied and not filecmp.cmp(source, copied[name],
+                                            shallow=False):
+        raise ValueError(f"{out_dir}: {copied[name]} and {source} are two "
+                         f"different {name}")
+      shutil.copyfile(source, os.path.join(out_dir, name))
+      copied[name] = source
 
 
 def main(argv=None) -> int:
@@ -230,7 +251,8 @@ def main(argv=None) -> int:
   print(f"{len(pieces)} pieces, {len(report['experiments'])} experiments, "
         f"{len(info['run_records']):,} runs "
         f"({paper.commits_markdown(info['training_commits'])[2:]}); "
-        f"{len(info['differences'])} differences between pieces; "
+        f"{len(info['differences'])} differences between pieces "
+        f"({sum(bool(d['values']) for d in info['differences'])} in values); "
         f"{paths['tables']}")
   return 0
 

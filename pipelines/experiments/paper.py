@@ -10,6 +10,7 @@ minimum detectable effect. The output folder holds tables.md, results.json,
 PNG charts and run_info.json (command, machine, date, commit, generator).
 """
 
+import collections
 import datetime
 import gc
 import json
@@ -39,6 +40,8 @@ MODES = ("quick", "default", "full")
 # Validation lists with a purchase that a world should hold (issue 12): fewer
 # make the rate search and the best epoch noisy; the report flags them.
 MIN_VALID_LISTS = 1000
+# entries held twice with other values listed one by one in tables.md
+LISTED = 10
 
 
 def load_paper_config(path: str, mode: str) -> Dict:
@@ -339,11 +342,35 @@ def _pieces_markdown(info: Dict) -> List[str]:
   lines = ["- assembled from the reports of its pieces: " + "; ".join(
       f"`{p['command']}` ({', '.join(p['experiments'])}; {p['date']})"
       for p in info["pieces"])]
-  if info["differences"]:
-    lines.append(f"- **held twice with other values** "
-                 f"({len(info['differences'])}): "
-                 + "; ".join(info["differences"]))
-  return lines
+  return lines + _differences_markdown(info["differences"])
+
+
+def _differences_markdown(differences: Sequence[Dict]) -> List[str]:
+  """The entries two pieces held with other values (`assemble.difference`):
+  those whose values differ one by one (the first `LISTED`), those that
+  differ only in fields one piece's report does not hold counted by field."""
+  if not differences:
+    return []
+  trained = [d for d in differences if d["values"]]
+  fields = collections.Counter(f for d in differences if not d["values"]
+                               for f in d["missing"])
+  parts = []
+  if trained:
+    listed = "; ".join(
+        f"{d['record']} {d['key']} ({' and '.join(d['pieces'])}: "
+        f"{', '.join(d['values'])})" for d in trained[:LISTED])
+    more = len(trained) - LISTED
+    parts.append(f"{len(trained)} in their values, trained twice (the "
+                 f"first piece's is kept): {listed}"
+                 + (f"; {more} more in run_info.differences" if more > 0
+                    else ""))
+  if fields:
+    parts.append(
+        f"{len(differences) - len(trained)} only in fields that one "
+        "piece's report does not hold (made by code of another day): "
+        + ", ".join(f"{f} ({n})" for f, n in fields.most_common()))
+  return [f"- **held twice with other values** ({len(differences)}): "
+          + "; ".join(parts)]
 
 
 def _experiment_markdown(name: str, entry: Dict, info: Dict) -> List[str]:

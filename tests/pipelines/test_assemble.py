@@ -49,6 +49,10 @@ def test_pieces_assemble_into_the_report_of_one_invocation(tmp_path):
             for p in ("fig6", "table1")]
   assert len(joined["run_info"]["run_records"]) < sum(map(len, pieces))
   assert joined["run_info"]["differences"] == []
+  # again into the same folder: its figures, power plots drawn again
+  # included, are replaced, not compared with the pieces'
+  assert assemble.main([str(out / "fig6"), str(out / "table1"), "--out",
+                        str(out / "joined"), "--config", str(config)]) == 0
   assert _after_header(out / "joined") == _after_header(out / "whole")
   tables = open(out / "joined" / "tables.md", encoding="utf-8").read()
   assert "assembled from the reports of its pieces: `fig6` (fig6;" in tables
@@ -82,9 +86,9 @@ def test_assemble_refuses_pieces_of_two_suites_and_names_runs_held_twice(
   assert info["compute_minutes"] == pytest.approx(20.0 / 60)
   assert info["training_commits"] == {"a" * 40: 2}
   assert info["training_machines"] == {"not recorded": 2}  # older records
-  assert info["differences"] == [
-      "run records r/seed0: one and two differ (trained twice, or reported "
-      "by other code; the first is kept)"]
+  assert info["differences"] == [dict(
+      record="run records", key="r/seed0", pieces=["one", "two"],
+      values=["seconds"], missing=[])]
   other = copy.deepcopy(second)
   other["run_info"]["seeds"] = [0, 1]
   with pytest.raises(ValueError, match=r"two: run_info.seeds is \[0, 1\], "
@@ -110,3 +114,47 @@ def test_assemble_refuses_pieces_of_two_suites_and_names_runs_held_twice(
   with pytest.raises(ValueError, match="does not record its runs one by one"):
     assemble.read_piece(str(tmp_path))
   assert assemble.main([str(tmp_path), "--out", str(tmp_path / "o")]) == 1
+
+
+def test_held_twice_tells_runs_trained_twice_from_reports_of_other_code():
+  """A field one piece's report lacks (or holds as None: made before the
+  field existed) is counted by field; values that differ are listed one
+  by one, since they say a run was trained twice."""
+  from pipelines.experiments.paper import _differences_markdown
+  run = dict(commit="a" * 40, seconds=10.0)
+  first = _piece("one", ["table1"], {"r/seed0": run, "r/seed1": run,
+                                     "r/seed2": run})
+  second = _piece("two", ["fig6"], {
+      "r/seed0": dict(run, machine=None),
+      "r/seed1": dict(run, machine="2 x AMD EPYC"),
+      "r/seed2": dict(run, seconds=12.0, machine="2 x AMD EPYC")})
+  found = assemble.assemble([first, second], "test")["run_info"][
+      "differences"]
+  assert [(d["values"], d["missing"]) for d in found] == [
+      ([], ["machine"]), ([], ["machine"]), (["seconds"], ["machine"])]
+  assert assemble.difference("references of", "w", ["one", "two"], 1, 2)[
+      "values"] == ["value"]
+  assert _differences_markdown(found) == [
+      "- **held twice with other values** (3): 1 in their values, trained "
+      "twice (the first piece's is kept): run records r/seed2 (one and two: "
+      "seconds); 2 only in fields that one piece's report does not hold "
+      "(made by code of another day): machine (2)"]
+  many = [dict(found[2], key=f"r/seed{i}") for i in range(12)]
+  assert _differences_markdown(many)[0].endswith(
+      "r/seed9 (one and two: seconds); 2 more in run_info.differences")
+  assert _differences_markdown([]) == []
+
+
+def test_copy_figures_refuses_two_pieces_with_different_figures(tmp_path):
+  for name, data in (("one", b"a"), ("two", b"a"), ("three", b"b")):
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "fig.png").write_bytes(data)
+  pieces = [dict(path=str(tmp_path / n / "results.json"))
+            for n in ("one", "two", "three")]
+  (tmp_path / "out").mkdir()
+  (tmp_path / "out" / "fig.png").write_bytes(b"an earlier report's")
+  assemble.copy_figures(pieces[:2], str(tmp_path / "out"))
+  assert (tmp_path / "out" / "fig.png").read_bytes() == b"a"
+  with pytest.raises(ValueError, match=r"two/fig.png and .*three/fig.png "
+                     "are two different fig.png"):
+    assemble.copy_figures(pieces, str(tmp_path / "out"))
