@@ -9,7 +9,7 @@ registry and this list agree.
 SPLITS = ("train", "valid", "test")
 # seqmd_tf.models.registry.MODELS, in the same order
 MODEL_NAMES = ("seq", "shared_bottom", "shared_bottom_region_norm", "mmoe",
-               "ple", "adatt")
+               "ple", "adatt", "separate_towers")
 MD_MODES = ("none", "input", "per_task")
 STRATEGIES = ("none", "mirrored", "multi_worker", "parameter_server")
 ON_INVALID = ("error", "repair")       # NaN/Inf or a missing required value

@@ -13,6 +13,7 @@ from seqmd_tf.models.adatt import build_adatt
 from seqmd_tf.models.config import ModelConfig
 from seqmd_tf.models.mmoe import build_mmoe
 from seqmd_tf.models.ple import build_ple
+from seqmd_tf.models.separate_towers import build_separate_towers
 from seqmd_tf.models.seq import build_seq_model
 from seqmd_tf.models.shared_bottom import build_shared_bottom
 
@@ -44,6 +45,11 @@ MODELS: Dict[str, ModelSpec] = {
     "adatt": ModelSpec(build_adatt, ("none", "input"),
                        description="AdaTT-sp (task-specific experts, fusion "
                                    "gates, native-expert residual)"),
+    "separate_towers": ModelSpec(
+        build_separate_towers, ("none", "input"),
+        description="one deep tower per task from the inputs, nothing shared "
+                    "(beyond the paper: per-task processing without "
+                    "sharing)"),
 }
 MODEL_BUILDERS = {name: spec.builder for name, spec in MODELS.items()}
 

@@ -72,3 +72,17 @@ def test_md_country_rate_multiplier_reaches_the_country_mlps_only(name, md):
   assert adaptor.country_rate_multiplier == 8.0
   assert adaptor._mask.rate_multiplier == 8.0
   assert adaptor._transform.rate_multiplier == 1.0
+
+
+def test_separate_towers_share_nothing_between_tasks():
+  model = build_model(ModelConfig(name="separate_towers", md="none",
+                                  tower_units=[8, 4]), FEATURES, TASKS, "mask")
+  x = model_inputs()
+  towers = model.get_layer("task_towers")
+  with tf.GradientTape() as tape:
+    click = tf.reduce_sum(model(x)["click"])
+  grads = tape.gradient(click, towers.kernels)
+  for kernel, grad in zip(towers.kernels, grads):
+    assert kernel.shape[0] == len(TASKS)
+    assert np.abs(grad[0].numpy()).sum() > 0
+    np.testing.assert_array_equal(grad[1:].numpy(), 0.0)  # other tasks' towers

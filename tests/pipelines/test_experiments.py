@@ -287,6 +287,38 @@ def test_seq_layers_adds_one_layer_seq_to_the_interaction_runs(
   assert layers.report == "dose" and layers.dose == "interaction"
 
 
+def test_seq_cause_pairs_separate_towers_with_seq_without_the_product(
+    tmp_path, schema):
+  from pipelines.experiments.paper import DEFAULT_CONFIG, load_paper_config
+  from pipelines.experiments.plan import CAUSE_WORLDS
+  from pipelines.experiments.runner import Runner
+  widths = load_paper_config(DEFAULT_CONFIG, "full")["models"]
+  runner = Runner(str(tmp_path), schema, {}, 0, widths, {})
+  cause = EXPERIMENTS["seq_cause"]
+  assert set(CAUSE_WORLDS) == {"default", INDEPENDENT, "no_shift"}
+  assert {v.world for v in cause.variants} == set(CAUSE_WORLDS)
+  towers = [v for v in cause.variants if v.model == "separate_towers"]
+  assert len(towers) == len(CAUSE_WORLDS)
+  for v in towers:
+    config = runner.model_config(v)
+    assert config.tower_units == [96, 48, 32] and config.md == "none"
+    assert v.label.startswith("Separate towers")
+  for a, b in cause.pairs:  # neither model has the product, or only b does
+    assert a.world == b.world and b.model == "seq"
+    assert (a.model, a.descending, b.descending) in {
+        ("separate_towers", None, False), ("seq", False, None)}
+  # the independent-tasks world searches its rates in the sharing dial's
+  # search world, as the controls do
+  assert {v.search_variant().world for v in cause.variants
+          if v.world == INDEPENDENT} == {"sharing_1"}
+  # the suite's runs of the same variants are reused: SEQ with and without
+  # the product in the default world are fig6's, SEQ's in the others the
+  # controls'
+  assert set(EXPERIMENTS["fig6"].variants) <= set(cause.variants)
+  assert {v for v in EXPERIMENTS["controls"].variants if v.model == "seq"
+          and v.md == "none"} <= set(cause.variants)
+
+
 def test_more_seeds_keep_the_mode_s_search_seed_and_settings():
   from pipelines.experiments.paper import mode_settings
   config = {"modes": {"default": {"seeds": [0, 1, 2], "experiments": ["a"],
@@ -914,7 +946,9 @@ def test_the_committed_modes_are_valid_and_sized_for_power():
       assert m["train"]["early_stopping_patience"] >= 4
       assert m["train"]["epochs"] >= 40
   full = load_paper_config(DEFAULT_CONFIG, "full")["modes"]["full"]
-  assert set(full["experiments"]) == set(EXPERIMENTS) - {"convergence"}
+  # seq_cause came after the one-commit --full suite's runs had begun
+  assert set(full["experiments"]) == set(EXPERIMENTS) - {"convergence",
+                                                         "seq_cause"}
 
 
 def test_regeneration_check_covers_dose_points_and_refuses_an_empty_check(
