@@ -15,7 +15,9 @@ that trained it and its seconds). This joins them:
 
 * the pieces must share the suite's settings (mode, seeds, search seeds,
   learning-rate grid, training, worlds, data seed, widths, generator
-  version), or it stops naming the piece and the setting;
+  version), or it stops naming the piece and the setting (a model that
+  joined the config after a piece was made is no difference: its widths
+  come from the pieces that list it);
 * an experiment may be in one piece only;
 * a run, a variant's training record or a world's references that two
   pieces hold once each (the runs pieces share in one work folder) counts
@@ -52,6 +54,8 @@ SAME = ("mode", "seeds", "search_seeds", "learning_rates", "train", "world",
         "worlds")
 # SAME settings that reports before the setting existed leave out, as it was
 DEFAULTS = {"search_seeds": 1}
+# SAME settings that hold one entry per model (`_settings`)
+PER_MODEL = ("models",)
 # run_info's records, one entry per variant, run or world, joined.
 RECORDS = ("training", "learning_rate_search", "run_seconds", "run_records")
 # run_info's counts of the worlds' data: pieces that differ here did not
@@ -75,17 +79,28 @@ def read_piece(path: str) -> Dict:
   return report
 
 
-def _check_same(pieces: Sequence[Dict]) -> None:
+def _settings(pieces: Sequence[Dict]) -> Dict:
+  """The SAME settings of `pieces`, which must agree. A model that only some
+  pieces' reports list (it was added to the config after the others were
+  made) is not a difference: `models` joins them, and only the widths of a
+  model two pieces both list must be equal."""
   first = pieces[0]
+  joined = {key: _setting(first["run_info"], key) for key in SAME}
   for piece in pieces[1:]:
     for key in SAME:
-      was, now = _setting(first["run_info"], key), _setting(
-          piece["run_info"], key)
+      was, now = joined[key], _setting(piece["run_info"], key)
+      if key in PER_MODEL and isinstance(was, dict) and isinstance(now, dict):
+        clash = sorted(m for m in set(was) & set(now) if was[m] != now[m])
+        if not clash:
+          joined[key] = {**was, **now}
+          continue
+        key, was, now = (f"{key}.{clash[0]}", was[clash[0]], now[clash[0]])
       if was != now:
         raise ValueError(
             f"{piece['path']}: run_info.{key} is {json.dumps(now)}, but "
             f"{first['path']} has {json.dumps(was)}: the pieces of one "
             "report must run one suite's settings")
+  return joined
 
 
 def _setting(info: Dict, key: str):
@@ -174,7 +189,7 @@ def assemble(pieces: Sequence[Dict], command: str,
   `order` (that of the suite's mode, as one invocation of it gives)."""
   if not pieces:
     raise ValueError("no piece to assemble")
-  _check_same(pieces)
+  settings = _settings(pieces)
   experiments = _experiments(pieces, order)
   info0 = pieces[0]["run_info"]
   keys = [v.key for v in plan_variants(list(experiments), info0.get("worlds"))]
@@ -184,7 +199,7 @@ def assemble(pieces: Sequence[Dict], command: str,
              for name in RECORDS}
   references = _join([(p["path"], p["references"]) for p in pieces],
                      "references of", differences)
-  info = {key: _setting(info0, key) for key in SAME}
+  info = dict(settings)
   info.update(
       command=command, experiments=list(experiments),
       machine=_machine(pieces), commit=git_commit(),

@@ -116,6 +116,23 @@ def test_assemble_refuses_pieces_of_two_suites_and_names_runs_held_twice(
   assert assemble.main([str(tmp_path), "--out", str(tmp_path / "o")]) == 1
 
 
+def test_a_model_added_after_a_piece_was_made_is_not_a_difference():
+  """A piece made before a model joined the config does not list it: the
+  models are joined, and only the widths of a model both list must agree."""
+  first = _piece("one", ["table1"], {})
+  second = _piece("two", ["fig6"], {})
+  first["run_info"]["models"] = {"seq": {"rnn_layers": 2}}
+  second["run_info"]["models"] = {"seq": {"rnn_layers": 2},
+                                  "separate_towers": {"tower_units": [8]}}
+  for pieces in ([first, second], [second, first]):
+    assert assemble.assemble(pieces, "test")["run_info"]["models"] == {
+        "seq": {"rnn_layers": 2}, "separate_towers": {"tower_units": [8]}}
+  second["run_info"]["models"]["seq"] = {"rnn_layers": 1}
+  with pytest.raises(ValueError, match=r"two: run_info.models.seq is "
+                     r'\{"rnn_layers": 1\}, but one has \{"rnn_layers": 2\}'):
+    assemble.assemble([first, second], "test")
+
+
 def test_held_twice_tells_runs_trained_twice_from_reports_of_other_code():
   """A field one piece's report lacks (or holds as None: made before the
   field existed) is counted by field; values that differ are listed one
