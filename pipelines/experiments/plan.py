@@ -507,20 +507,18 @@ register(Experiment(
 # Registered, with the towers' widths (pipelines/configs/paper.json), before
 # any of its runs.
 CAUSE_WORLDS = ("default", INDEPENDENT, "no_shift")
+# per world: separate towers, SEQ without the product, SEQ
+_CAUSE_TRIOS = [(_v("separate_towers", world=world),
+                 _v("seq", world=world, descending=False),
+                 _v("seq", world=world)) for world in CAUSE_WORLDS]
 register(Experiment(
     "seq_cause",
     title="Where SEQ's gain comes from (beyond the paper): separate towers "
           "(per-task networks, nothing shared) against SEQ without the "
           "descending-probability product",
-    variants=[v for world in CAUSE_WORLDS
-              for v in (_v("separate_towers", world=world),
-                        _v("seq", world=world, descending=False),
-                        _v("seq", world=world))],
-    pairs=[pair for world in CAUSE_WORLDS
-           for pair in ((_v("separate_towers", world=world),
-                         _v("seq", world=world, descending=False)),
-                        (_v("seq", world=world, descending=False),
-                         _v("seq", world=world)))]))
+    variants=[v for trio in _CAUSE_TRIOS for v in trio],
+    pairs=[pair for towers, no_product, seq in _CAUSE_TRIOS
+           for pair in ((towers, no_product), (no_product, seq))]))
 
 
 def experiment(name: str,
