@@ -83,22 +83,31 @@ def _settings(pieces: Sequence[Dict]) -> Dict:
   """The SAME settings of `pieces`, which must agree. A model that only some
   pieces' reports list (it was added to the config after the others were
   made) is not a difference: `models` joins them, and only the widths of a
-  model two pieces both list must be equal."""
+  model two pieces both list must be equal. A difference names the piece
+  whose value was there first (for a model, the first piece that lists it)."""
   first = pieces[0]
   joined = {key: _setting(first["run_info"], key) for key in SAME}
+  source = {key: first["path"] for key in SAME}
+  for key in PER_MODEL:
+    if isinstance(joined[key], dict):
+      source.update({f"{key}.{m}": first["path"] for m in joined[key]})
   for piece in pieces[1:]:
     for key in SAME:
       was, now = joined[key], _setting(piece["run_info"], key)
+      where = key
       if key in PER_MODEL and isinstance(was, dict) and isinstance(now, dict):
         clash = sorted(m for m in set(was) & set(now) if was[m] != now[m])
         if not clash:
+          source.update({f"{key}.{m}": piece["path"]
+                         for m in set(now) - set(was)})
           joined[key] = {**was, **now}
           continue
-        key, was, now = (f"{key}.{clash[0]}", was[clash[0]], now[clash[0]])
+        where = f"{key}.{clash[0]}"
+        was, now = was[clash[0]], now[clash[0]]
       if was != now:
         raise ValueError(
-            f"{piece['path']}: run_info.{key} is {json.dumps(now)}, but "
-            f"{first['path']} has {json.dumps(was)}: the pieces of one "
+            f"{piece['path']}: run_info.{where} is {json.dumps(now)}, but "
+            f"{source[where]} has {json.dumps(was)}: the pieces of one "
             "report must run one suite's settings")
   return joined
 

@@ -131,6 +131,13 @@ def test_a_model_added_after_a_piece_was_made_is_not_a_difference():
   with pytest.raises(ValueError, match=r"two: run_info.models.seq is "
                      r'\{"rnn_layers": 1\}, but one has \{"rnn_layers": 2\}'):
     assemble.assemble([first, second], "test")
+  # the widths that clash came from the second piece, which names them
+  second["run_info"]["models"]["seq"] = {"rnn_layers": 2}
+  third = _piece("three", ["table2"], {})
+  third["run_info"]["models"] = {"separate_towers": {"tower_units": [4]}}
+  with pytest.raises(ValueError, match=r"three: run_info.models."
+                     r"separate_towers is .*, but two has "):
+    assemble.assemble([first, second, third], "test")
 
 
 def test_held_twice_tells_runs_trained_twice_from_reports_of_other_code():
